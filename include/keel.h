@@ -1,0 +1,43 @@
+/**
+ * @file keel.h
+ * @brief libkeel: Linux containers as a C library. Include only this header.
+ *
+ * A container is a process that the kernel isolates (namespaces), limits
+ * (a cgroup), roots in a filesystem made of read-only image layers plus a
+ * thin writable layer (overlayfs), wires to a network, and strips of
+ * privileges (capabilities, seccomp). Each of those is a subsystem here,
+ * usable on its own, and keel_container composes them.
+ *
+ * Conventions, the same in every header:
+ * - names are keel_<noun>_<verb>; every handle is opaque, made by
+ *   keel_<noun>_new or _open and released by keel_<noun>_free (NULL is fine);
+ * - a fallible call returns 0 or a negative errno, and its last parameter
+ *   `keel_error **err` (NULL allowed) receives an error the caller frees
+ *   with keel_error_free();
+ * - strings passed in are copied; who frees what is returned is written on
+ *   each function;
+ * - the library never prints, exits, installs signal handlers or keeps
+ *   global mutable state, and is safe to call from any thread.
+ *
+ * Build with `cc prog.c $(pkg-config --cflags --libs keel)`.
+ */
+#ifndef KEEL_H
+#define KEEL_H
+
+#include <keel/common.h>
+#include <keel/version.h>
+#include <keel/error.h>
+#include <keel/features.h>
+/* -- ns, process, spawn */
+
+/* -- mount */
+
+/* -- cgroup */
+
+/* -- net */
+
+/* -- security */
+
+/* -- container */
+
+#endif

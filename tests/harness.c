@@ -1,0 +1,291 @@
+/*
+ * The test harness: unique names and guaranteed cleanup. See harness.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+enum undo_kind { UNDO_RM_RF, UNDO_UMOUNT, UNDO_CGROUP, UNDO_KILL, UNDO_CLOSE, UNDO_LINK, UNDO_FN, UNDO_FREE };
+
+struct undo {
+	enum undo_kind kind;
+	char *path;
+	pid_t pid;
+	int fd;
+	void (*fn)(void *);
+	void *data;
+	struct undo *next;
+};
+
+static struct undo *undo_stack;
+static unsigned name_counter;
+static int atexit_installed;
+
+static void push(struct undo *u)
+{
+	struct undo *copy = calloc(1, sizeof(*copy));
+
+	ck_assert_ptr_nonnull(copy);
+	*copy = *u;
+	copy->next = undo_stack;
+	undo_stack = copy;
+	if (!atexit_installed) {
+		atexit(kt_cleanup);
+		atexit_installed = 1;
+	}
+}
+
+static char *xstrdup(const char *s)
+{
+	char *c = strdup(s);
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+const char *kt_name(const char *prefix)
+{
+	char buf[16];
+	struct undo u = { .kind = UNDO_FREE };
+
+	snprintf(buf, sizeof(buf), "k%.4s%d%x", prefix, (int)getpid() % 100000, name_counter++ % 0xfff);
+	u.path = xstrdup(buf);
+	push(&u);
+	return u.path;
+}
+
+const char *kt_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/keel-test-XXXXXX", base && *base ? base : "/tmp");
+	ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp %s: %s", path, strerror(errno));
+	kt_defer_rm_rf(path);
+	return undo_stack->path;
+}
+
+const char *kt_rootfs(void)
+{
+	const char *r = getenv("KEEL_TEST_ROOTFS");
+	char probe[4096];
+
+	ck_assert_msg(r && *r, "KEEL_TEST_ROOTFS is not set: run the suites with make check");
+	snprintf(probe, sizeof(probe), "%s/bin/busybox", r);
+	ck_assert_msg(access(probe, X_OK) == 0, "no busybox in the test rootfs %s", r);
+	return r;
+}
+
+void kt_defer_rm_rf(const char *path)
+{
+	struct undo u = { .kind = UNDO_RM_RF, .path = xstrdup(path) };
+	push(&u);
+}
+
+void kt_defer_umount(const char *path)
+{
+	struct undo u = { .kind = UNDO_UMOUNT, .path = xstrdup(path) };
+	push(&u);
+}
+
+void kt_defer_rmdir_cgroup(const char *path)
+{
+	struct undo u = { .kind = UNDO_CGROUP, .path = xstrdup(path) };
+	push(&u);
+}
+
+void kt_defer_kill(pid_t pid)
+{
+	struct undo u = { .kind = UNDO_KILL, .pid = pid };
+	push(&u);
+}
+
+void kt_defer_close(int fd)
+{
+	struct undo u = { .kind = UNDO_CLOSE, .fd = fd };
+	push(&u);
+}
+
+void kt_defer_link_del(const char *ifname)
+{
+	struct undo u = { .kind = UNDO_LINK, .path = xstrdup(ifname) };
+	push(&u);
+}
+
+void kt_defer_fn(void (*fn)(void *), void *data)
+{
+	struct undo u = { .kind = UNDO_FN, .fn = fn, .data = data };
+	push(&u);
+}
+
+static void rm_rf(int at, const char *name, dev_t dev)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
+		fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && (dir = fdopendir(fd))) {
+			while ((de = readdir(dir)))
+				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+					rm_rf(dirfd(dir), de->d_name, dev);
+			closedir(dir);
+		}
+		unlinkat(at, name, AT_REMOVEDIR);
+	} else if (!S_ISDIR(st.st_mode)) {
+		unlinkat(at, name, 0);
+	}
+}
+
+static void rmdir_cgroup(const char *path)
+{
+	char sub[4096];
+	struct dirent *de;
+	DIR *dir;
+	int fd, i;
+
+	snprintf(sub, sizeof(sub), "%s/cgroup.kill", path);
+	if ((fd = open(sub, O_WRONLY | O_CLOEXEC)) >= 0) {
+		if (write(fd, "1", 1) < 0) { /* nothing more to do */ }
+		close(fd);
+	}
+	if ((dir = opendir(path))) {
+		while ((de = readdir(dir)))
+			if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+				snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+				rmdir_cgroup(sub);
+			}
+		closedir(dir);
+	}
+	/* killed processes leave the cgroup asynchronously */
+	for (i = 0; i < 200 && rmdir(path) < 0 && errno == EBUSY; i++)
+		usleep(10000);
+}
+
+static void undo_one(struct undo *u)
+{
+	char cmd[256];
+	struct stat st;
+
+	switch (u->kind) {
+	case UNDO_RM_RF:
+		if (lstat(u->path, &st) == 0)
+			rm_rf(AT_FDCWD, u->path, st.st_dev);
+		break;
+	case UNDO_UMOUNT:
+		umount2(u->path, MNT_DETACH);
+		break;
+	case UNDO_CGROUP:
+		rmdir_cgroup(u->path);
+		break;
+	case UNDO_KILL:
+		if (u->pid > 0 && kill(u->pid, SIGKILL) == 0)
+			waitpid(u->pid, NULL, 0);
+		break;
+	case UNDO_CLOSE:
+		close(u->fd);
+		break;
+	case UNDO_LINK:
+		snprintf(cmd, sizeof(cmd), "ip link del '%s' 2>/dev/null", u->path);
+		if (system(cmd)) { /* already gone is fine */ }
+		break;
+	case UNDO_FN:
+		u->fn(u->data);
+		break;
+	case UNDO_FREE:
+		break;
+	}
+}
+
+void kt_cleanup(void)
+{
+	while (undo_stack) {
+		struct undo *u = undo_stack;
+		undo_stack = u->next;
+		undo_one(u);
+		free(u->path);
+		free(u);
+	}
+}
+
+void kt_setup(void)
+{
+	name_counter = 0;
+}
+
+void kt_teardown(void)
+{
+	kt_cleanup();
+}
+
+TCase *kt_tcase(const char *name, double timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, kt_setup, kt_teardown);
+	tcase_set_timeout(tc, timeout);
+	return tc;
+}
+
+int kt_as_nobody(int (*fn)(void *), void *arg)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(126);
+		_exit(fn(arg));
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+char *kt_read(const char *path)
+{
+	struct undo u = { .kind = UNDO_FREE };
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	u.path = xstrdup(buf);
+	push(&u);
+	return u.path;
+}
+
+int kt_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,60 @@
+/*
+ * The test harness shared by every Check suite.
+ *
+ * - Unique names: kt_name("br") gives "kbr1234a7" style names, short enough
+ *   for an interface name (IFNAMSIZ), unique per process and test, so two
+ *   runs of the suite cannot collide.
+ * - Cleanup: every kernel object a test makes is registered as it is made
+ *   (kt_defer_*), and undone in reverse order by the checked teardown or,
+ *   when a ck_assert fails and Check exits the test's process, by atexit.
+ * - kt_as_nobody(): run a function as uid/gid 65534 in a forked process,
+ *   for the rootless paths.
+ */
+#ifndef KEEL_TEST_HARNESS_H
+#define KEEL_TEST_HARNESS_H
+
+#include <check.h>
+#include <sys/types.h>
+
+/* A unique name "k<prefix><pid><n>" of at most 15 characters; the string
+ * lives until the test ends. prefix should be 1-4 characters. */
+const char *kt_name(const char *prefix);
+
+/* A fresh directory under $TMPDIR (or /tmp), removed (rm -rf, not crossing
+ * mounts) at cleanup. */
+const char *kt_tmpdir(void);
+
+/* The busybox root filesystem the build made (tests/rootfs). */
+const char *kt_rootfs(void);
+
+/* Register undo actions; they run last-registered first. Paths are copied. */
+void kt_defer_rm_rf(const char *path);          /* rm -rf path */
+void kt_defer_umount(const char *path);         /* umount2(path, MNT_DETACH) */
+void kt_defer_rmdir_cgroup(const char *path);   /* cgroup.kill, then rmdir depth first */
+void kt_defer_kill(pid_t pid);                  /* SIGKILL and reap a process we started */
+void kt_defer_close(int fd);                    /* close an fd */
+void kt_defer_link_del(const char *ifname);     /* delete a link in the current netns */
+void kt_defer_fn(void (*fn)(void *), void *data);
+
+/* Run every registered undo action now (idempotent). */
+void kt_cleanup(void);
+
+/* Checked fixture functions; kt_tcase() installs them. */
+void kt_setup(void);
+void kt_teardown(void);
+
+/* A TCase with the harness fixture and a timeout in seconds. */
+TCase *kt_tcase(const char *name, double timeout);
+
+/* Run fn(arg) in a child process as uid and gid 65534 with no supplementary
+ * groups; returns the child's wait status. */
+int kt_as_nobody(int (*fn)(void *), void *arg);
+
+/* Run a suite and return the exit status for main(). */
+int kt_run(Suite *s);
+
+/* Read a whole small file into a static-per-call malloc'd buffer that the
+ * harness frees at cleanup; NULL on error. */
+char *kt_read(const char *path);
+
+#endif

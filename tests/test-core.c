@@ -1,0 +1,233 @@
+/*
+ * Core suite: the error model, the version calls and feature discovery,
+ * each checked against the kernel rather than against itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <keel.h>
+
+#include "error.h"
+#include "util/child.h"
+#include "util/fs.h"
+#include "harness.h"
+
+START_TEST(error_carries_code_errno_and_message)
+{
+	keel_error *err = NULL;
+	int ret = keel_error_sys(&err, ENOENT, "open %s", "/nope");
+
+	ck_assert_int_eq(ret, -ENOENT);
+	ck_assert_int_eq(keel_error_errno(err), ENOENT);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_NOT_FOUND);
+	ck_assert_str_eq(keel_error_message(err), "open /nope: No such file or directory");
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(error_wrap_prefixes_context_and_keeps_return)
+{
+	keel_error *err = NULL;
+	int ret = keel_error_sys(&err, ENODEV, "mount overlay on %s", "/r");
+
+	ret = keel_error_wrap(&err, ret, "container %s", "web");
+	ck_assert_int_eq(ret, -ENODEV);
+	ck_assert_str_eq(keel_error_message(err), "container web: mount overlay on /r: No such device");
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(error_null_out_is_allowed)
+{
+	ck_assert_int_eq(keel_error_invalid(NULL, "bad %d", 1), -EINVAL);
+	ck_assert_int_eq(keel_error_wrap(NULL, -5, "x"), -5);
+	ck_assert_int_eq(keel_error_code(NULL), KEEL_ERROR_OK);
+	ck_assert_int_eq(keel_error_errno(NULL), 0);
+	ck_assert_str_eq(keel_error_message(NULL), "no error");
+	keel_error_free(NULL);
+}
+END_TEST
+
+START_TEST(error_newest_replaces_older)
+{
+	keel_error *err = NULL;
+
+	keel_error_invalid(&err, "first");
+	keel_error_sys(&err, EPERM, "second");
+	ck_assert_str_eq(keel_error_message(err), "second: Operation not permitted");
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_SYSTEM);
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(version_matches_headers)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%d.%d.%d", KEEL_VERSION_MAJOR, KEEL_VERSION_MINOR, KEEL_VERSION_PATCH);
+	ck_assert_str_eq(keel_version(), want);
+	ck_assert_str_eq(keel_version(), KEEL_VERSION_STRING);
+	ck_assert(keel_version_at_least(KEEL_VERSION_MAJOR, KEEL_VERSION_MINOR, KEEL_VERSION_PATCH));
+	ck_assert(keel_version_at_least(0, 99, 99));
+	ck_assert(!keel_version_at_least(KEEL_VERSION_MAJOR, KEEL_VERSION_MINOR + 1, 0));
+	ck_assert(!keel_version_at_least(KEEL_VERSION_MAJOR + 1, 0, 0));
+}
+END_TEST
+
+START_TEST(features_cgroup2_path_is_a_cgroup2_mount)
+{
+	keel_features *f = NULL;
+	struct statfs sfs;
+	const char *path;
+
+	ck_assert_int_eq(keel_features_probe(&f, NULL), 0);
+	ck_assert(keel_features_has(f, KEEL_FEATURE_CGROUP2));
+	path = keel_features_cgroup2_path(f);
+	ck_assert_ptr_nonnull(path);
+	ck_assert_int_eq(statfs(path, &sfs), 0);
+	ck_assert_msg(sfs.f_type == CGROUP2_SUPER_MAGIC, "%s is not cgroup2", path);
+	ck_assert_ptr_nonnull(keel_features_cgroup2_controllers(f));
+	keel_features_free(f);
+}
+END_TEST
+
+START_TEST(features_clone3_and_pidfd_agree_with_the_kernel)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	keel_features *f = NULL;
+	long pid;
+	int status;
+
+	ck_assert_int_eq(keel_features_probe(&f, NULL), 0);
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		_exit(7);
+	ck_assert_int_eq(keel_features_has(f, KEEL_FEATURE_CLONE3), pid > 0);
+	if (pid > 0) {
+		ck_assert_int_eq(waitpid((pid_t)pid, &status, 0), pid);
+		ck_assert_int_eq(WEXITSTATUS(status), 7);
+	}
+	ck_assert_int_eq(keel_features_has(f, KEEL_FEATURE_PIDFD),
+			 syscall(SYS_pidfd_open, getpid(), 0) >= 0);
+	ck_assert_int_eq(keel_features_has(f, KEEL_FEATURE_TIME_NS), access("/proc/self/ns/time", F_OK) == 0);
+	keel_features_free(f);
+}
+END_TEST
+
+START_TEST(features_names_and_bounds)
+{
+	ck_assert_str_eq(keel_feature_name(KEEL_FEATURE_OVERLAYFS), "overlayfs");
+	ck_assert_str_eq(keel_feature_name(KEEL_FEATURE_SECCOMP_NOTIFY), "seccomp-notify");
+	ck_assert_ptr_null(keel_feature_name((keel_feature)999));
+	ck_assert_int_eq(keel_features_has(NULL, KEEL_FEATURE_CLONE3), 0);
+	ck_assert_int_eq(keel_features_probe(NULL, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(features_overlay_probe_matches_a_real_mount_attempt)
+{
+	keel_features *f = NULL;
+	int fd;
+
+	ck_assert_int_eq(keel_features_probe(&f, NULL), 0);
+	fd = (int)syscall(SYS_fsopen, "overlay", 1);
+	ck_assert_int_eq(keel_features_has(f, KEEL_FEATURE_OVERLAYFS), fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	keel_features_free(f);
+}
+END_TEST
+
+START_TEST(child_report_formats_without_allocating)
+{
+	struct keel_child_report rep = { 0 };
+	char num[24];
+
+	ck_assert_int_eq(keel_report_fail(&rep, KEEL_ERROR_CHILD, ENOENT, "chdir", "/srv"), -ENOENT);
+	ck_assert_str_eq(rep.msg, "chdir /srv");
+	ck_assert_int_eq(rep.errnum, ENOENT);
+	ck_assert_str_eq(keel_utoa(18446744073709551615ULL, num), "18446744073709551615");
+	ck_assert_str_eq(keel_utoa(0, num), "0");
+	memset(rep.msg, 'x', sizeof(rep.msg) - 1);
+	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	keel_report_append(&rep, "overflow");
+	ck_assert_uint_eq(strlen(rep.msg), sizeof(rep.msg) - 1);
+}
+END_TEST
+
+START_TEST(fs_helpers_roundtrip_and_rm_rf)
+{
+	const char *dir = kt_tmpdir();
+	char path[4096], *data = NULL;
+	keel_error *err = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/a/b/c", dir);
+	ck_assert_int_eq(keel_mkdir_p(path, 0755, NULL), 0);
+	snprintf(path, sizeof(path), "%s/a/b/c/file", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "hello", NULL), 0);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &data, NULL, NULL), 0);
+	ck_assert_str_eq(data, "hello");
+	free(data);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	ck_assert_int_eq(keel_rm_rf(path, NULL), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &data, NULL, &err), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), path));
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(find_mount_reports_missing_type)
+{
+	keel_error *err = NULL;
+	char *where = NULL;
+
+	ck_assert_int_eq(keel_find_mount("no-such-fs-type", &where, &err), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "no no-such-fs-type filesystem is mounted"));
+	keel_error_free(err);
+	ck_assert_int_eq(keel_find_mount("proc", &where, NULL), 0);
+	ck_assert_str_eq(where, "/proc");
+	free(where);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = kt_tcase("error", 10);
+
+	tcase_add_test(tc, error_carries_code_errno_and_message);
+	tcase_add_test(tc, error_wrap_prefixes_context_and_keeps_return);
+	tcase_add_test(tc, error_null_out_is_allowed);
+	tcase_add_test(tc, error_newest_replaces_older);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("version", 10);
+	tcase_add_test(tc, version_matches_headers);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("features", 10);
+	tcase_add_test(tc, features_cgroup2_path_is_a_cgroup2_mount);
+	tcase_add_test(tc, features_clone3_and_pidfd_agree_with_the_kernel);
+	tcase_add_test(tc, features_names_and_bounds);
+	tcase_add_test(tc, features_overlay_probe_matches_a_real_mount_attempt);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("util", 10);
+	tcase_add_test(tc, child_report_formats_without_allocating);
+	tcase_add_test(tc, fs_helpers_roundtrip_and_rm_rf);
+	tcase_add_test(tc, find_mount_reports_missing_type);
+	suite_add_tcase(s, tc);
+	return kt_run(s);
+}
