@@ -1,0 +1,37 @@
+/*
+ * Private: the contract between security and spawn.
+ *
+ * The parent compiles a keel_security into a plan: the seccomp program as
+ * BPF, capability masks, rlimits, sysctl paths and values. The child
+ * applies it in three steps, which spawn calls in this order:
+ *
+ *   apply_early     after namespaces exist, before the rootfs is mounted:
+ *                   hostname, domainname, sysctls (through the /proc still
+ *                   visible then), rlimits, oom_score_adj
+ *   apply_pre_user  after pivot_root, before the uid/gid switch:
+ *                   drop the bounding set, keep capabilities across setuid
+ *   apply_late      after the uid/gid switch, the last thing before exec:
+ *                   capability sets, ambient, no_new_privs, seccomp
+ */
+#ifndef KEEL_PRIV_SECURITY_H
+#define KEEL_PRIV_SECURITY_H
+
+#include <keel/security.h>
+#include "util/child.h"
+
+struct keel_security_plan;
+
+/* Parent side. *out is freed with keel_security_plan_free(). */
+int keel_security_plan_prepare(const keel_security *sec, struct keel_security_plan **out, keel_error **err);
+
+/* Child side, async-signal-safe. */
+int keel_security_plan_apply_early(const struct keel_security_plan *plan, struct keel_child_report *rep);
+int keel_security_plan_apply_pre_user(const struct keel_security_plan *plan, struct keel_child_report *rep);
+/* *notify_fd receives the seccomp user-notification listener when the
+ * filter has NOTIFY rules, else -1; spawn hands it to the parent. */
+int keel_security_plan_apply_late(const struct keel_security_plan *plan, int *notify_fd,
+				  struct keel_child_report *rep);
+
+void keel_security_plan_free(struct keel_security_plan *plan);
+
+#endif
