@@ -9,8 +9,8 @@
  * usable on its own, and keel_container composes them.
  *
  * Conventions, the same in every header:
- * - names are keel_<noun>_<verb>; every handle is opaque, made by
- *   keel_<noun>_new or _open and released by keel_<noun>_free (NULL is fine);
+ * - names are keel_\<noun\>_\<verb\>; every handle is opaque, made by
+ *   keel_\<noun\>_new or _open and released by keel_\<noun\>_free (NULL is fine);
  * - a fallible call returns 0 or a negative errno, and its last parameter
  *   `keel_error **err` (NULL allowed) receives an error the caller frees
  *   with keel_error_free();

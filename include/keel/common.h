@@ -8,10 +8,14 @@
 #define KEEL_COMMON_H
 
 #ifdef __cplusplus
+/** Opens a block of C declarations (extern "C" in C++). */
 #define KEEL_BEGIN_DECLS extern "C" {
+/** Closes a block opened by KEEL_BEGIN_DECLS. */
 #define KEEL_END_DECLS }
 #else
+/** Opens a block of C declarations (extern "C" in C++). */
 #define KEEL_BEGIN_DECLS
+/** Closes a block opened by KEEL_BEGIN_DECLS. */
 #define KEEL_END_DECLS
 #endif
 
