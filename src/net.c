@@ -793,7 +793,7 @@ KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const cha
 				     char **name_out, char **peer_out, keel_error **err)
 {
 	char n1[IFNAMSIZ], n2[IFNAMSIZ], op[80];
-	struct rtnl_link *link = NULL;
+	struct rtnl_link *link = NULL, *peer;
 	int r = 0, tries;
 
 	snprintf(op, sizeof(op), "create veth pair %.20s/%.20s", name ? name : "(generated)",
@@ -818,7 +818,10 @@ KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const cha
 			break;
 		}
 		rtnl_link_set_name(link, n1);
-		rtnl_link_set_name(rtnl_link_veth_get_peer(link), n2);
+		/* libnl >= 3.2.28 hands out a reference to the peer: drop it. */
+		peer = rtnl_link_veth_get_peer(link);
+		rtnl_link_set_name(peer, n2);
+		rtnl_link_put(peer);
 		r = rtnl_link_add(ns->sk, link, NLM_F_CREATE | NLM_F_EXCL);
 		rtnl_link_veth_release(link);
 		link = NULL;

@@ -183,7 +183,7 @@ static int child_check_link(void *arg)
 	}
 	if (q->master) {
 		/* sysfs shows the namespace of whoever mounted it: mount our own. */
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
 			return 8;
 		snprintf(path, sizeof(path), "/sys/class/net/%s/master", q->name);
