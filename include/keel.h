@@ -35,6 +35,7 @@
 /* -- cgroup */
 
 /* -- net */
+#include <keel/net.h>
 
 /* -- security */
 
