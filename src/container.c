@@ -279,6 +279,11 @@ KEEL_PUBLIC pid_t keel_container_pid(const keel_container *c)
 	return c ? c->st.pid : 0;
 }
 
+KEEL_PUBLIC int keel_container_tty_fd(const keel_container *c)
+{
+	return c && c->child ? keel_child_tty_fd(c->child) : -1;
+}
+
 KEEL_PUBLIC int64_t keel_container_created_at(const keel_container *c)
 {
 	return c ? c->st.created : 0;

@@ -558,6 +558,17 @@ KEEL_PUBLIC const char *keel_container_state_name(int state);
 KEEL_PUBLIC pid_t keel_container_pid(const keel_container *c);
 
 /**
+ * The master side of the init's pseudo-terminal (keel_process_set_tty() on
+ * keel_container_process()), in the process that created the container.
+ * @param c a handle
+ * @return an fd owned by @p c (closed by keel_container_free(); dup() it
+ *         to keep it), or -1 when the init has no terminal, or the
+ *         container was loaded rather than created here
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_tty_fd(const keel_container *c);
+
+/**
  * When the container was created.
  * @param c a handle
  * @return seconds since the epoch, or 0 before create (or NULL @p c)
