@@ -37,6 +37,7 @@
 /* -- net */
 
 /* -- security */
+#include <keel/security.h>
 
 /* -- container */
 
