@@ -218,8 +218,9 @@ KEEL_PUBLIC void keel_security_caps_clear(keel_security *sec);
 KEEL_PUBLIC void keel_security_caps_set_default(keel_security *sec);
 
 /**
- * Give every capability the running kernel knows to the bounding, permitted
- * and effective sets, as a "privileged" container has.
+ * Give every capability the running kernel knows, and the calling process
+ * has in its own bounding set, to the bounding, permitted and effective
+ * sets, as a "privileged" container has.
  * @param sec the handle (NULL is ignored)
  * @since 1.0
  */
@@ -397,8 +398,10 @@ KEEL_PUBLIC int keel_seccomp_new_default(keel_seccomp **out, keel_error **err);
 KEEL_PUBLIC void keel_seccomp_free(keel_seccomp *filter);
 
 /**
- * Add a rule: every call of @p syscall gets @p action. A rule whose action
- * is the default action changes nothing and is accepted.
+ * Add a rule: every call of @p syscall gets @p action. It replaces every
+ * rule given before for that call (so a rule added to the default profile
+ * wins over the profile's own). A rule whose action is the default action
+ * is accepted and makes the call take the default action.
  * @param filter the filter
  * @param action a keel_seccomp_action or KEEL_SECCOMP_ERRNO(e)
  * @param syscall a system call name, "keyctl"; names that exist only on a
@@ -426,7 +429,8 @@ KEEL_PUBLIC int keel_seccomp_add_rule_errno(keel_seccomp *filter, const char *sy
 /**
  * Add a rule that applies only when one argument compares as given, for
  * example "clone with (flags & CLONE_NEWUSER) == CLONE_NEWUSER: EPERM".
- * Several rules for the same call act as "or".
+ * Several rules with different comparisons for the same call act as "or";
+ * a rule with the same comparison as an earlier one replaces it.
  * @param filter the filter
  * @param action a keel_seccomp_action or KEEL_SECCOMP_ERRNO(e)
  * @param syscall a system call name
