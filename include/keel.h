@@ -38,6 +38,7 @@
 #include <keel/net.h>
 
 /* -- security */
+#include <keel/security.h>
 
 /* -- container */
 
