@@ -910,8 +910,6 @@ static int prepare_overlay(const keel_rootfs *r, struct keel_mount_plan *p, keel
 	for (i = n; i-- > 0;)
 		o += sprintf(o, "%s%s", p->lower_mnt ? p->lower_mnt[i] : r->layers.v[i], i ? ":" : "");
 	sprintf(o, ",upperdir=%s,workdir=%s", upper, work);
-	/* In a user namespace, overlayfs may not set trusted.* xattrs: it is
-	 * retried with userxattr when the plain mount is refused. */
 	sprintf(p->overlay_opts_userxattr, "%s,userxattr", p->overlay_opts);
 	goto out;
 wrap:
@@ -1409,6 +1407,58 @@ static int readonly_path(int rootfd, const char *rel, struct keel_child_report *
 	return ret < 0 ? fail_path(rep, errno, "make read-only", rel) : 0;
 }
 
+/*
+ * Whether we still are in the initial user namespace, whose uid_map is the
+ * identity "0 0 4294967295". Read into a stack buffer: no allocation.
+ */
+static int in_initial_userns(void)
+{
+	char buf[128], *p = buf;
+	ssize_t n;
+	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "0 ", 2) != 0)
+		return 0;
+	for (p += 2; *p == ' '; p++)
+		;
+	if (strncmp(p, "0 ", 2) != 0)
+		return 0;
+	for (p += 2; *p == ' '; p++)
+		;
+	return strncmp(p, "4294967295", 10) == 0;
+}
+
+/*
+ * In a user namespace overlayfs may not write trusted.* xattrs, and
+ * without them it cannot mark a directory opaque (a directory removed and
+ * made again would show the layer's old entries): there, userxattr (the
+ * user.overlay.* xattrs) comes first. Each variant is tried if the other
+ * is refused.
+ */
+static int mount_overlay(const struct keel_mount_plan *p)
+{
+	const char *first = p->overlay_opts, *second = p->overlay_opts_userxattr;
+
+	if (!in_initial_userns()) {
+		first = p->overlay_opts_userxattr;
+		second = p->overlay_opts;
+	}
+	if (mount("overlay", p->root, "overlay", 0, first) == 0)
+		return 0;
+	if (errno != EPERM && errno != EINVAL)
+		return -1;
+	return mount("overlay", p->root, "overlay", 0, second);
+}
+
 static int mount_root(const struct keel_mount_plan *p, struct keel_child_report *rep)
 {
 	size_t i;
@@ -1418,12 +1468,9 @@ static int mount_root(const struct keel_mount_plan *p, struct keel_child_report 
 			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "attach idmapped layer on",
 						p->lower_mnt[i]);
 	if (p->overlay_opts) {
-		if (mount("overlay", p->root, "overlay", 0, p->overlay_opts) == 0)
-			return 0;
-		if ((errno == EPERM || errno == EINVAL) &&
-		    mount("overlay", p->root, "overlay", 0, p->overlay_opts_userxattr) == 0)
-			return 0;
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "mount overlay on", p->root);
+		if (mount_overlay(p) < 0)
+			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "mount overlay on", p->root);
+		return 0;
 	}
 	/* A directory becomes a mount point by a bind onto itself: pivot_root needs one. */
 	if (p->root_tree_fd >= 0) {
