@@ -732,7 +732,6 @@ static int check_table(void *arg)
 	if (fd < 0)
 		return bad(57, "write into the writable bind /data2");
 	close(fd);
-	/* a private mount: no "shared:" or "master:" tag on /data2 */
 	return 0;
 }
 
@@ -759,6 +758,48 @@ START_TEST(mount_table_binds_and_tmpfs_with_flags)
 	ck_assert_int_eq(access(path_in(host2, "written"), F_OK), 0);
 	ck_assert_int_eq(host_mounts_under(img.dir), 0);
 	ck_assert_int_eq(host_mounts_under(host), 0);
+	keel_mount_plan_free(plan);
+	keel_rootfs_free(r);
+}
+END_TEST
+
+/* cgroup2 in a cgroup namespace: a view rooted at the container's cgroup */
+static int check_cgroup2(void *arg)
+{
+	struct statfs sfs;
+	char buf[4096];
+	ssize_t n;
+
+	(void)arg;
+	if (statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */)
+		return bad(90, "/sys/fs/cgroup is not cgroup2");
+	if (access("/sys/fs/cgroup/cgroup.procs", F_OK) < 0)
+		return bad(91, "no cgroup.procs at the root of the view");
+	if ((n = read_all("/proc/self/cgroup", buf, sizeof(buf) - 1)) < 0)
+		return bad(92, "read /proc/self/cgroup");
+	buf[n] = '\0';
+	if (!strstr(buf, "0::/\n"))
+		return bad(93, "the cgroup2 line is not 0::/ in the namespace: %s", buf);
+	return 0;
+}
+
+START_TEST(cgroup2_in_a_cgroup_namespace)
+{
+	struct keel_mount_plan *plan;
+	struct keel_child_report rep;
+	struct image img;
+	keel_rootfs *r;
+	int code;
+
+	make_image(&img);
+	r = layered_rootfs(&img, "c");
+	ck_assert_int_eq(keel_rootfs_add_mount(r, "proc", NULL, "/proc", 0, NULL, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_mount(r, "cgroup2", "cgroup", "/sys/fs/cgroup",
+					       KEEL_MOUNT_NOSUID | KEEL_MOUNT_NODEV | KEEL_MOUNT_NOEXEC, NULL, NULL), 0);
+	plan = prepare(r);
+	code = run_container(plan, CLONE_NEWCGROUP, check_cgroup2, NULL, &rep);
+	ck_assert_msg(code == 0, "cgroup2 check: code %d %s", code, code == -1 ? report_text(&rep) : "");
+	ck_assert_int_eq(host_mounts_under(img.dir), 0);
 	keel_mount_plan_free(plan);
 	keel_rootfs_free(r);
 }
@@ -1129,6 +1170,7 @@ int main(void)
 	tcase_add_test(run, readonly_rootfs_refuses_writes_with_erofs);
 	tcase_add_test(run, defaults_mask_paths_and_show_only_the_containers_processes);
 	tcase_add_test(run, mount_table_binds_and_tmpfs_with_flags);
+	tcase_add_test(run, cgroup2_in_a_cgroup_namespace);
 	tcase_add_test(run, symlink_escape_in_a_bind_destination_is_refused);
 	tcase_add_test(run, failed_setup_leaves_nothing_mounted);
 	tcase_add_test(run, usage_counts_what_was_written_and_remove_upper_keeps_the_layers);
