@@ -31,6 +31,7 @@
 /* -- ns, process, spawn */
 
 /* -- mount */
+#include <keel/mount.h>
 
 /* -- cgroup */
 
