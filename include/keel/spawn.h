@@ -105,8 +105,8 @@ KEEL_PUBLIC void keel_spawn_attr_set_rootfs(keel_spawn_attr *attr, const keel_ro
 
 /**
  * Start the process in this cgroup: with clone3(CLONE_INTO_CGROUP), or on
- * older kernels by writing its pid to cgroup.procs before it runs any of
- * its setup.
+ * older kernels by writing its pid to cgroup.procs before it goes on
+ * from entering its namespaces to the rest of its setup.
  * @param attr a handle
  * @param dirfd an fd open on a cgroup2 directory; borrowed (must stay open
  *        until keel_spawn() returns); -1 for the caller's cgroup
