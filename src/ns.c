@@ -290,7 +290,9 @@ KEEL_PUBLIC int keel_ns_add_gid_map(keel_ns *ns, unsigned inside, unsigned outsi
 KEEL_PUBLIC int keel_ns_set_time_offset(keel_ns *ns, int clockid, long long sec, long nsec,
 					keel_error **err)
 {
-	if (!ns || nsec < 0 || nsec > 999999999)
+	if (!ns)
+		return keel_error_invalid(err, "namespaces: time offset: NULL handle");
+	if (nsec < 0 || nsec > 999999999)
 		return keel_error_invalid(err, "namespaces: time offset: nanoseconds %ld out of 0..999999999", nsec);
 	if (clockid == CLOCK_MONOTONIC) {
 		ns->mono_sec = sec;
