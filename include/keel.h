@@ -29,6 +29,9 @@
 #include <keel/error.h>
 #include <keel/features.h>
 /* -- ns, process, spawn */
+#include <keel/ns.h>
+#include <keel/process.h>
+#include <keel/spawn.h>
 
 /* -- mount */
 #include <keel/mount.h>
