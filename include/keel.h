@@ -29,8 +29,12 @@
 #include <keel/error.h>
 #include <keel/features.h>
 /* -- ns, process, spawn */
+#include <keel/ns.h>
+#include <keel/process.h>
+#include <keel/spawn.h>
 
 /* -- mount */
+#include <keel/mount.h>
 
 /* -- cgroup */
 
@@ -38,6 +42,7 @@
 #include <keel/net.h>
 
 /* -- security */
+#include <keel/security.h>
 
 /* -- container */
 
