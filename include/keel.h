@@ -45,5 +45,6 @@
 #include <keel/security.h>
 
 /* -- container */
+#include <keel/container.h>
 
 #endif
