@@ -33,6 +33,7 @@
 /* -- mount */
 
 /* -- cgroup */
+#include <keel/cgroup.h>
 
 /* -- net */
 
