@@ -653,7 +653,8 @@ KEEL_PUBLIC int keel_cgroup_thaw(keel_cgroup *cg, int timeout_ms, keel_error **e
  * SIGKILL every process in the cgroup and below (cgroup.kill, or a
  * freeze/signal/thaw loop on kernels before 5.14), and wait (up to 10 s)
  * until cgroup.events says "populated 0". Zombies do not count: a killed
- * child of the caller leaves the cgroup before it is reaped.
+ * child of the caller leaves the cgroup before it is reaped (but pids.current
+ * keeps counting it until it is reaped).
  * @param cg a handle
  * @param[out] err receives an error on failure (may be NULL)
  * @return 0; -EBUSY if processes remain after 10 s; other negative errnos
