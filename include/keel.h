@@ -37,6 +37,7 @@
 #include <keel/mount.h>
 
 /* -- cgroup */
+#include <keel/cgroup.h>
 
 /* -- net */
 #include <keel/net.h>
