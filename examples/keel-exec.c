@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	keel_process *p = NULL;
 	keel_child *child = NULL;
 	keel_error *err = NULL;
-	const char *user = NULL;
+	const char *user = NULL, *id;
 	int opt, tty = 0, code = -1, sig = 0, ret;
 
 	if (keel_process_new(&p, &err) < 0 || keel_process_clearenv(p, &err) < 0 ||
@@ -62,9 +62,12 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (argc - optind < 2)
+	id = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
 		return usage();
-	if (keel_process_set_args(p, (const char *const *)argv + optind + 1, &err) < 0 ||
+	if (keel_process_set_args(p, (const char *const *)argv + optind, &err) < 0 ||
 	    (tty && (keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", &err) < 0 ||
 		     keel_process_set_tty(p, 1, &err) < 0)))
 		return kx_fail(prog, err);
@@ -77,7 +80,7 @@ int main(int argc, char **argv)
 		if (*end || keel_process_set_user(p, (uid_t)uid, (gid_t)gid, &err) < 0)
 			return err ? kx_fail(prog, err) : usage();
 	}
-	if (keel_container_load(&c, argv[optind], kx_state_root(), &err) < 0 ||
+	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 ||
 	    keel_container_exec(c, p, &child, &err) < 0) {
 		ret = kx_fail(prog, err);
 		keel_container_free(c);

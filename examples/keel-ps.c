@@ -38,7 +38,8 @@ static void print_one(const char *id)
 	char **layers = NULL, size[32] = "-", created[32] = "-", image[512] = "";
 	uint64_t bytes;
 	time_t t;
-	int state;
+	int state, code, sig;
+	char status[32];
 
 	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 || keel_container_state(c, &state, &err) < 0) {
 		/* deleted while we listed, or unreadable: say so, go on */
@@ -55,10 +56,14 @@ static void print_one(const char *id)
 	}
 	if (keel_container_upper_usage(c, &bytes, NULL) == 0)
 		human_size(bytes, size, sizeof(size));
+	if (state == KEEL_STATE_STOPPED && keel_container_exit_code(c, &code, &sig, NULL) == 0)
+		snprintf(status, sizeof(status), "stopped(%d)", kx_status(code, sig)); /* as docker's Exited (N) */
+	else
+		snprintf(status, sizeof(status), "%s", keel_container_state_name(state));
 	t = (time_t)keel_container_created_at(c);
 	if (t)
 		strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S", localtime(&t));
-	printf("%-16s %-8s %-8d %-30s %-8s %s\n", id, keel_container_state_name(state),
+	printf("%-16s %-12s %-8d %-30s %-8s %s\n", id, status,
 	       state == KEEL_STATE_STOPPED ? 0 : (int)keel_container_pid(c), image[0] ? image : "(directory)",
 	       size, created);
 	keel_container_free(c);
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
 		keel_error_free(err);
 		return 1;
 	}
-	printf("%-16s %-8s %-8s %-30s %-8s %s\n", "ID", "STATE", "PID", "LAYERS", "SIZE", "CREATED");
+	printf("%-16s %-12s %-8s %-30s %-8s %s\n", "ID", "STATE", "PID", "LAYERS", "SIZE", "CREATED");
 	for (i = 0; i < n; i++)
 		print_one(ids[i]);
 	keel_container_strv_free(ids);
