@@ -546,6 +546,19 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
 }
 
+/* A container without --net still has a working lo, as Docker's does. */
+static int loopback_up(pid_t pid, int pidfd, keel_error **err)
+{
+	keel_netns *ctr = NULL;
+	int ret;
+
+	ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
+	if (ret == 0)
+		ret = keel_net_link_set_up(ctr, "lo", err);
+	keel_netns_free(ctr);
+	return ret < 0 ? keel_error_wrap(err, ret, "bring up lo") : 0;
+}
+
 /* Delete the host end of the veth (and, after a failed create, the bridge
  * that create made). Gone already is fine. */
 static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
@@ -584,6 +597,8 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 
 	c->st.pid = pid;
 	if (c->bridge && (ret = wire_network(c, pid, pidfd, err)) < 0)
+		return ret;
+	if (!c->bridge && (c->ns_flags & KEEL_NS_NET) && (ret = loopback_up(pid, pidfd, err)) < 0)
 		return ret;
 	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
 	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)

@@ -275,8 +275,9 @@ START_TEST(lifecycle_create_start_pause_resume_kill_delete)
 	const char *root = kt_tmpdir(), *id = kt_name("lc");
 	keel_container *c = new_container(id, root, sleeper);
 	keel_error *err = NULL;
+	keel_netns *net = NULL;
 	char want[256], *cgline;
-	int code = 0, sig = 0;
+	int code = 0, sig = 0, up = 0;
 	pid_t pid;
 
 	ck_assert_ptr_null(keel_container_cgroup(c));
@@ -292,6 +293,12 @@ START_TEST(lifecycle_create_start_pause_resume_kill_delete)
 	ck_assert(ns_inode(pid, "net") != ns_inode(getpid(), "net"));
 	ck_assert(ns_inode(pid, "uts") != ns_inode(getpid(), "uts"));
 	ck_assert(ns_inode(pid, "ipc") != ns_inode(getpid(), "ipc"));
+	/* Without a network description: lo only, and up. */
+	ck_assert_int_eq(keel_netns_open_pid(&net, pid, NULL), 0);
+	ck_assert_int_eq(keel_net_link_state(net, "lo", &up, NULL, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(up, 1);
+	ck_assert_int_eq(keel_net_link_exists(net, "eth0", NULL), 0);
+	keel_netns_free(net);
 	ck_assert_ptr_nonnull(keel_container_cgroup(c));
 	snprintf(want, sizeof(want), "%s/cgroup.procs", keel_cgroup_path(keel_container_cgroup(c)));
 	cgline = kt_read(want);
@@ -798,6 +805,57 @@ START_TEST(network_on_a_bridge_in_a_test_namespace_and_cleanup)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- limits -- */
+
+static int has_word(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; p && (p = strstr(p, word)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len]))
+			return 1;
+	return 0;
+}
+
+/* Where the controllers exist (the VM suite), the limits are in the cgroup
+ * files; where they do not (this hybrid host), create says which one is
+ * missing and leaves nothing. */
+START_TEST(limits_are_applied_or_refused_clearly)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("lm");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	char path[4096], *ctrl;
+
+	ck_assert_int_eq(keel_container_set_memory_max(c, 100, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_pids_max(c, 0, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_cpu_max(c, 10, 100000, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_memory_max(c, 64 << 20, NULL), 0);
+	ck_assert_int_eq(keel_container_set_pids_max(c, 32, NULL), 0);
+	ck_assert_int_eq(keel_container_set_cpu_max(c, 50000, 100000, NULL), 0);
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg2_mount);
+	ctrl = kt_read(path);
+	ck_assert_ptr_nonnull(ctrl);
+	if (has_word(ctrl, "memory") && has_word(ctrl, "pids") && has_word(ctrl, "cpu")) {
+		ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+		snprintf(path, sizeof(path), "%s/memory.max", keel_cgroup_path(keel_container_cgroup(c)));
+		ck_assert_str_eq(kt_read(path), "67108864\n");
+		snprintf(path, sizeof(path), "%s/pids.max", keel_cgroup_path(keel_container_cgroup(c)));
+		ck_assert_str_eq(kt_read(path), "32\n");
+		snprintf(path, sizeof(path), "%s/cpu.max", keel_cgroup_path(keel_container_cgroup(c)));
+		ck_assert_str_eq(kt_read(path), "50000 100000\n");
+		ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	} else {
+		ck_assert_int_lt(keel_container_run(c, &err), 0);
+		ck_assert_msg(strstr(keel_error_message(err), "controller") &&
+			      strstr(keel_error_message(err), "not available"), "%s", keel_error_message(err));
+		keel_error_free(err);
+	}
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- scale -- */
 
 #define MANY 50
@@ -863,6 +921,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, exec_joins_the_init_namespaces_and_cgroup);
 	tcase_add_test(tc, a_pid_with_another_start_time_is_not_the_container);
 	tcase_add_test(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup);
+	tcase_add_test(tc, limits_are_applied_or_refused_clearly);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("scale", 240);
