@@ -797,7 +797,7 @@ static int init_alive(keel_container *c)
  */
 static int refresh(keel_container *c, keel_error **err)
 {
-	int old, frozen = 0, ret;
+	int old, frozen = 0, had_exit, ret;
 	struct keel_cstate fresh = { 0 };
 
 	ret = keel_state_read(c->dir, &fresh, err);
@@ -805,6 +805,7 @@ static int refresh(keel_container *c, keel_error **err)
 		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
 	if (ret < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
+	had_exit = fresh.has_exit;
 	/* Keep an exit status we learnt in this process and not yet recorded. */
 	if (c->st.has_exit && !fresh.has_exit && c->st.pid == fresh.pid) {
 		fresh.has_exit = 1;
@@ -834,7 +835,7 @@ static int refresh(keel_container *c, keel_error **err)
 			init_alive(c);
 		break;
 	}
-	if (c->st.status != old || (c->st.has_exit && !fresh.has_exit))
+	if (c->st.status != old || (c->st.has_exit && !had_exit))
 		return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
 	return 0;
 }

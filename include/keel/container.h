@@ -140,6 +140,12 @@ enum keel_hook {
  * A hook: called with the container and the userdata given to
  * keel_container_set_hook(). Return 0, or a negative errno (and fill
  * @p err) to fail the step it belongs to.
+ *
+ * A hook runs while the operation it belongs to holds the container's
+ * lock: it may read keel_container_id(), keel_container_pid() and the
+ * like, and enter the init's namespaces through /proc/PID/ns, but must not
+ * call an operation on the same container (state, kill, exec ...), which
+ * would wait for that lock forever.
  * @since 1.0
  */
 typedef int (*keel_container_hook_fn)(keel_container *c, void *userdata, keel_error **err);
