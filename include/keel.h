@@ -29,14 +29,21 @@
 #include <keel/error.h>
 #include <keel/features.h>
 /* -- ns, process, spawn */
+#include <keel/ns.h>
+#include <keel/process.h>
+#include <keel/spawn.h>
 
 /* -- mount */
+#include <keel/mount.h>
 
 /* -- cgroup */
+#include <keel/cgroup.h>
 
 /* -- net */
+#include <keel/net.h>
 
 /* -- security */
+#include <keel/security.h>
 
 /* -- container */
 

@@ -102,6 +102,23 @@ int keel_error_set(keel_error **err, int code, int errnum, const char *fmt, ...)
 	return ret;
 }
 
+int keel_error_plain(keel_error **err, int code, int errnum, const char *fmt, ...)
+{
+	char *message = NULL;
+	va_list ap;
+
+	if (errnum <= 0)
+		errnum = EINVAL;
+	if (!err)
+		return -errnum;
+	va_start(ap, fmt);
+	if (vasprintf(&message, fmt, ap) < 0)
+		message = NULL;
+	va_end(ap);
+	install(err, code, errnum, message);
+	return -errnum;
+}
+
 static int code_for_errno(int errnum)
 {
 	switch (errnum) {

@@ -25,6 +25,12 @@
 int keel_error_set(keel_error **err, int code, int errnum, const char *fmt, ...) KEEL_PRINTF(4, 5);
 int keel_error_setv(keel_error **err, int code, int errnum, const char *fmt, va_list ap);
 
+/* Like keel_error_set(), but the message is used as it is, without
+ * ": <strerror>": for failures whose message already says why (a cgroup
+ * controller that is "not available (not listed in ...)"). errnum must be
+ * positive; returns -errnum. */
+int keel_error_plain(keel_error **err, int code, int errnum, const char *fmt, ...) KEEL_PRINTF(4, 5);
+
 /* A system call failed with errnum: code KEEL_ERROR_SYSTEM, or NOT_FOUND /
  * EXISTS for ENOENT / EEXIST so callers can branch on the kind. */
 int keel_error_sys(keel_error **err, int errnum, const char *fmt, ...) KEEL_PRINTF(3, 4);

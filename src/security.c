@@ -1,37 +1,1001 @@
-/* Placeholder: replaced by the security subsystem (issue 7). */
+/*
+ * security: how much of root a container keeps.
+ *
+ * A keel_security describes, in the caller's words, the capabilities, the
+ * seccomp filter, no_new_privs, rlimits, oom_score_adj, hostname and
+ * namespaced sysctls of a container's process. It is applied in two halves
+ * (the contract is in security.h):
+ *
+ *  - in the parent, keel_security_plan_prepare() turns it into a plan:
+ *    capability names are already numbers in 64-bit masks (libcap-ng is
+ *    used only here), the seccomp filter is already BPF, sysctl names are
+ *    /proc/sys paths, and every check that can be made early is made there;
+ *  - in the child, the apply_* steps replay the plan with raw system calls
+ *    only: prctl, capset, setrlimit, open/write, seccomp. Nothing in them
+ *    allocates or calls a library that could, so they are safe between
+ *    clone and execve in a multithreaded caller.
+ *
+ * Capabilities follow runc: the bounding set is dropped before the uid
+ * change, capabilities are kept across it (PR_SET_KEEPCAPS, reset by
+ * execve), then capset() installs permitted/effective/inheritable, the
+ * ambient set is raised (only when asked: a non-root program otherwise ends
+ * with empty sets at execve), no_new_privs is set, and the seccomp filter is
+ * loaded as the very last step, so that it need not allow the set-up calls.
+ */
 #include "config.h"
+
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+
 #include "error.h"
 #include "security.h"
+#include "security-seccomp.h"
+#include "util/fs.h"
+
+#define CAP_MAX_NUM 63          /* the masks are 64 bits wide */
+#define NAME_MAX_UTS 64         /* __NEW_UTS_LEN */
+#define LSM_LABEL_MAX 4000      /* well under a page, which /proc/self/attr takes */
+
+/* The five sets, indexed by the bit position of their keel_capset value. */
+enum { SET_BOUNDING, SET_PERMITTED, SET_EFFECTIVE, SET_INHERITABLE, SET_AMBIENT, N_SETS };
+
+/* Docker's default capability set. */
+static const int docker_default_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID,
+	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_MKNOD, CAP_AUDIT_WRITE,
+	CAP_SETFCAP,
+};
+
+/* RLIMIT_* names for messages, indexed by resource. */
+static const char *const rlimit_names[RLIM_NLIMITS] = {
+	[RLIMIT_CPU] = "CPU", [RLIMIT_FSIZE] = "FSIZE", [RLIMIT_DATA] = "DATA",
+	[RLIMIT_STACK] = "STACK", [RLIMIT_CORE] = "CORE", [RLIMIT_RSS] = "RSS",
+	[RLIMIT_NPROC] = "NPROC", [RLIMIT_NOFILE] = "NOFILE", [RLIMIT_MEMLOCK] = "MEMLOCK",
+	[RLIMIT_AS] = "AS", [RLIMIT_LOCKS] = "LOCKS", [RLIMIT_SIGPENDING] = "SIGPENDING",
+	[RLIMIT_MSGQUEUE] = "MSGQUEUE", [RLIMIT_NICE] = "NICE", [RLIMIT_RTPRIO] = "RTPRIO",
+	[RLIMIT_RTTIME] = "RTTIME",
+};
+
+/* Which namespace makes a sysctl the container's own. */
+enum ns_kind { NS_NET, NS_IPC, N_NS };
+static const char *const ns_files[N_NS] = { "/proc/self/ns/net", "/proc/self/ns/ipc" };
+static const char *const ns_words[N_NS] = { "network", "IPC" };
+
+struct sysctl {
+	char *key, *value;
+};
+
+struct keel_security {
+	uint64_t caps[N_SETS];
+	bool keep_caps;
+	bool no_new_privs;
+	bool rlimit_set[RLIM_NLIMITS];
+	unsigned long long rlimit_soft[RLIM_NLIMITS], rlimit_hard[RLIM_NLIMITS];
+	bool has_oom;
+	int oom_score_adj;
+	char *hostname, *domainname;
+	struct sysctl *sysctls;
+	size_t n_sysctls;
+	struct sock_filter *bpf;    /* our own copy of the compiled filter */
+	size_t bpf_len;
+	bool bpf_notify;
+	char *apparmor, *selinux;
+};
+
+/* ----------------------------------------------------------- capabilities --- */
+
+/* "NET_RAW", "cap_net_raw", "CAP_NET_RAW" -> 13; -1 if unknown. */
+static int cap_from_name(const char *name)
+{
+	if (strncasecmp(name, "cap_", 4) == 0)
+		name += 4;
+	if (!*name)
+		return -1;
+	return capng_name_to_capability(name);
+}
+
+static int cap_lookup(const char *name, keel_error **err)
+{
+	int cap;
+
+	if (!name)
+		return keel_error_invalid(err, "capability: no name given");
+	cap = cap_from_name(name);
+	if (cap < 0 || cap > CAP_MAX_NUM)
+		return keel_error_invalid(err, "unknown capability '%s'", name);
+	return cap;
+}
+
+static const char *cap_name(int cap)
+{
+	const char *n = capng_capability_to_name((unsigned int)cap);
+
+	return n ? n : "?";
+}
+
+/* The highest capability number the running kernel knows. */
+static int kernel_last_cap(void)
+{
+	char *s = NULL;
+	int last = CAP_LAST_CAP;
+
+	if (keel_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", &s, NULL, NULL) == 0) {
+		last = atoi(s);
+		if (last <= 0 || last > CAP_MAX_NUM)
+			last = CAP_LAST_CAP;
+	}
+	free(s);
+	return last;
+}
+
+static void caps_update(keel_security *sec, unsigned int sets, int cap, bool on)
+{
+	int i;
+
+	for (i = 0; i < N_SETS; i++) {
+		if (!(sets & (1u << i)))
+			continue;
+		if (on)
+			sec->caps[i] |= 1ULL << cap;
+		else
+			sec->caps[i] &= ~(1ULL << cap);
+	}
+}
+
+#define SETS_ADD (KEEL_CAPSET_BOUNDING | KEEL_CAPSET_PERMITTED | KEEL_CAPSET_EFFECTIVE)
+
+KEEL_PUBLIC int keel_security_cap_add_num(keel_security *sec, int cap, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "capability: no security handle");
+	if (cap < 0 || cap > CAP_MAX_NUM)
+		return keel_error_invalid(err, "capability number %d is out of range (0 to %d)", cap, CAP_MAX_NUM);
+	caps_update(sec, SETS_ADD, cap, true);
+	return 0;
+}
+
+KEEL_PUBLIC int keel_security_cap_drop_num(keel_security *sec, int cap, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "capability: no security handle");
+	if (cap < 0 || cap > CAP_MAX_NUM)
+		return keel_error_invalid(err, "capability number %d is out of range (0 to %d)", cap, CAP_MAX_NUM);
+	caps_update(sec, KEEL_CAPSET_ALL, cap, false);
+	return 0;
+}
+
+KEEL_PUBLIC int keel_security_cap_add(keel_security *sec, const char *name, keel_error **err)
+{
+	int cap = cap_lookup(name, err);
+
+	return cap < 0 ? cap : keel_security_cap_add_num(sec, cap, err);
+}
+
+KEEL_PUBLIC int keel_security_cap_drop(keel_security *sec, const char *name, keel_error **err)
+{
+	int cap = cap_lookup(name, err);
+
+	return cap < 0 ? cap : keel_security_cap_drop_num(sec, cap, err);
+}
+
+KEEL_PUBLIC int keel_security_cap_set(keel_security *sec, unsigned int sets, const char *name, int on,
+				      keel_error **err)
+{
+	int cap;
+
+	if (!sec)
+		return keel_error_invalid(err, "capability: no security handle");
+	if (!sets || (sets & ~(unsigned int)KEEL_CAPSET_ALL))
+		return keel_error_invalid(err, "capability %s: invalid set bits 0x%x", name ? name : "(null)", sets);
+	cap = cap_lookup(name, err);
+	if (cap < 0)
+		return cap;
+	caps_update(sec, sets, cap, on != 0);
+	return 0;
+}
+
+KEEL_PUBLIC int keel_security_cap_get(const keel_security *sec, keel_capset set, const char *name,
+				      keel_error **err)
+{
+	int cap, i;
+
+	if (!sec)
+		return keel_error_invalid(err, "capability: no security handle");
+	for (i = 0; i < N_SETS; i++)
+		if ((unsigned int)set == 1u << i)
+			break;
+	if (i == N_SETS)
+		return keel_error_invalid(err, "capability %s: %d is not one capability set", name ? name : "(null)",
+					  (int)set);
+	cap = cap_lookup(name, err);
+	if (cap < 0)
+		return cap;
+	return (sec->caps[i] >> cap) & 1;
+}
+
+KEEL_PUBLIC void keel_security_caps_clear(keel_security *sec)
+{
+	if (sec)
+		memset(sec->caps, 0, sizeof(sec->caps));
+}
+
+KEEL_PUBLIC void keel_security_caps_set_default(keel_security *sec)
+{
+	size_t i;
+
+	if (!sec)
+		return;
+	keel_security_caps_clear(sec);
+	for (i = 0; i < sizeof(docker_default_caps) / sizeof(docker_default_caps[0]); i++)
+		caps_update(sec, SETS_ADD, docker_default_caps[i], true);
+}
+
+/* "All" is what the caller itself could pass on: a capability outside its
+ * own bounding set could not be given to the child anyway. */
+KEEL_PUBLIC void keel_security_caps_set_all(keel_security *sec)
+{
+	int cap, last = kernel_last_cap();
+
+	if (!sec)
+		return;
+	for (cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+			caps_update(sec, SETS_ADD, cap, true);
+}
+
+KEEL_PUBLIC void keel_security_set_keep_caps(keel_security *sec, int on)
+{
+	if (sec)
+		sec->keep_caps = on != 0;
+}
+
+KEEL_PUBLIC void keel_security_set_no_new_privs(keel_security *sec, int on)
+{
+	if (sec)
+		sec->no_new_privs = on != 0;
+}
+
+/* ------------------------------------------------------------ the handle --- */
+
+KEEL_PUBLIC int keel_security_new(keel_security **out, keel_error **err)
+{
+	keel_security *sec;
+
+	if (!out)
+		return keel_error_invalid(err, "security: no place for the new handle (out is NULL)");
+	sec = calloc(1, sizeof(*sec));
+	if (!sec) {
+		*out = NULL;
+		return keel_error_sys(err, ENOMEM, "security: create");
+	}
+	keel_security_caps_set_default(sec);
+	sec->no_new_privs = true;
+	*out = sec;
+	return 0;
+}
+
+KEEL_PUBLIC void keel_security_free(keel_security *sec)
+{
+	size_t i;
+
+	if (!sec)
+		return;
+	for (i = 0; i < sec->n_sysctls; i++) {
+		free(sec->sysctls[i].key);
+		free(sec->sysctls[i].value);
+	}
+	free(sec->sysctls);
+	free(sec->hostname);
+	free(sec->domainname);
+	free(sec->bpf);
+	free(sec->apparmor);
+	free(sec->selinux);
+	free(sec);
+}
+
+/* ----------------------------------------------------- rlimits, oom, uts --- */
+
+KEEL_PUBLIC int keel_security_set_rlimit(keel_security *sec, int resource, unsigned long long soft,
+					 unsigned long long hard, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "rlimit: no security handle");
+	if (resource < 0 || resource >= RLIM_NLIMITS)
+		return keel_error_invalid(err, "rlimit: unknown resource %d (RLIMIT_* is 0 to %d)", resource,
+					  RLIM_NLIMITS - 1);
+	if (soft > hard)
+		return keel_error_invalid(err, "rlimit %s: soft limit %llu is above the hard limit %llu",
+					  rlimit_names[resource], soft, hard);
+	sec->rlimit_set[resource] = true;
+	sec->rlimit_soft[resource] = soft;
+	sec->rlimit_hard[resource] = hard;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_security_set_oom_score_adj(keel_security *sec, int adj, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "oom_score_adj: no security handle");
+	if (adj < -1000 || adj > 1000)
+		return keel_error_invalid(err, "oom_score_adj %d is out of range (-1000 to 1000)", adj);
+	sec->has_oom = true;
+	sec->oom_score_adj = adj;
+	return 0;
+}
+
+static int set_uts_name(char **slot, const char *what, const char *name, keel_error **err)
+{
+	char *copy;
+
+	if (!name || !*name || strlen(name) > NAME_MAX_UTS)
+		return keel_error_invalid(err, "%s '%s': must be 1 to %d characters", what, name ? name : "(null)",
+					  NAME_MAX_UTS);
+	copy = strdup(name);
+	if (!copy)
+		return keel_error_sys(err, ENOMEM, "%s %s", what, name);
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_security_set_hostname(keel_security *sec, const char *name, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "hostname: no security handle");
+	return set_uts_name(&sec->hostname, "hostname", name, err);
+}
+
+KEEL_PUBLIC int keel_security_set_domainname(keel_security *sec, const char *name, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "domainname: no security handle");
+	return set_uts_name(&sec->domainname, "domainname", name, err);
+}
+
+/* ---------------------------------------------------------------- sysctls --- */
+
+/* Which namespace owns a sysctl, or -1 when it is not namespaced (and so
+ * would change the host). */
+static int sysctl_namespace(const char *key)
+{
+	if (strncmp(key, "net.", 4) == 0)
+		return NS_NET;
+	if (strncmp(key, "kernel.shm", 10) == 0 || strncmp(key, "kernel.msg", 10) == 0 ||
+	    strcmp(key, "kernel.sem") == 0 || strncmp(key, "fs.mqueue.", 10) == 0)
+		return NS_IPC;
+	return -1;
+}
+
+static bool sysctl_key_wellformed(const char *key)
+{
+	const char *p;
+	char prev = '.';
+
+	for (p = key; *p; prev = *p++) {
+		if (*p == '.' && prev == '.')
+			return false;
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	}
+	return p != key && prev != '.';
+}
+
+KEEL_PUBLIC int keel_security_set_sysctl(keel_security *sec, const char *key, const char *value,
+					 keel_error **err)
+{
+	struct sysctl *list;
+	char *k, *v;
+	size_t i;
+
+	if (!sec || !key || !value)
+		return keel_error_invalid(err, "sysctl: security handle, name and value are required");
+	if (!sysctl_key_wellformed(key))
+		return keel_error_invalid(err, "sysctl '%s': not a sysctl name (like net.ipv4.ip_forward)", key);
+	if (sysctl_namespace(key) < 0)
+		return keel_error_invalid(err, "sysctl %s is not namespaced; it would change the host", key);
+	v = strdup(value);
+	if (!v)
+		return keel_error_sys(err, ENOMEM, "sysctl %s", key);
+	for (i = 0; i < sec->n_sysctls; i++) {
+		if (strcmp(sec->sysctls[i].key, key) == 0) {
+			free(sec->sysctls[i].value);
+			sec->sysctls[i].value = v;
+			return 0;
+		}
+	}
+	k = strdup(key);
+	list = realloc(sec->sysctls, (sec->n_sysctls + 1) * sizeof(*list));
+	if (!k || !list) {
+		free(k);
+		free(v);
+		if (list)
+			sec->sysctls = list;
+		return keel_error_sys(err, ENOMEM, "sysctl %s", key);
+	}
+	list[sec->n_sysctls].key = k;
+	list[sec->n_sysctls].value = v;
+	sec->sysctls = list;
+	sec->n_sysctls++;
+	return 0;
+}
+
+/* ---------------------------------------------------------- seccomp, LSM --- */
+
+KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filter, keel_error **err)
+{
+	const struct sock_filter *prog;
+	struct sock_filter *copy;
+	size_t len;
+	int ret;
+
+	if (!sec)
+		return keel_error_invalid(err, "seccomp: no security handle");
+	if (!filter) {
+		free(sec->bpf);
+		sec->bpf = NULL;
+		sec->bpf_len = 0;
+		sec->bpf_notify = false;
+		return 0;
+	}
+	ret = keel_seccomp_compile(filter, &prog, &len, err);
+	if (ret < 0)
+		return ret;
+	if (len > BPF_MAXINSNS)
+		return keel_error_set(err, KEEL_ERROR_INVALID, E2BIG,
+				      "seccomp: the filter compiles to %zu instructions, more than the kernel's %d",
+				      len, BPF_MAXINSNS);
+	copy = malloc(len * sizeof(*copy));
+	if (!copy)
+		return keel_error_sys(err, ENOMEM, "seccomp: attach the filter");
+	memcpy(copy, prog, len * sizeof(*copy));
+	free(sec->bpf);
+	sec->bpf = copy;
+	sec->bpf_len = len;
+	sec->bpf_notify = keel_seccomp_has_notify(filter);
+	return 0;
+}
+
+static int set_label(char **slot, const char *what, const char *label, keel_error **err)
+{
+	char *copy = NULL;
+
+	if (label) {
+		if (!*label || strlen(label) > LSM_LABEL_MAX || strchr(label, '\n'))
+			return keel_error_invalid(err, "%s '%s': must be one line of 1 to %d characters", what, label,
+						  LSM_LABEL_MAX);
+		copy = strdup(label);
+		if (!copy)
+			return keel_error_sys(err, ENOMEM, "%s %s", what, label);
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_security_set_apparmor_profile(keel_security *sec, const char *profile, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "apparmor profile: no security handle");
+	return set_label(&sec->apparmor, "apparmor profile", profile, err);
+}
+
+KEEL_PUBLIC int keel_security_set_selinux_label(keel_security *sec, const char *label, keel_error **err)
+{
+	if (!sec)
+		return keel_error_invalid(err, "selinux label: no security handle");
+	return set_label(&sec->selinux, "selinux label", label, err);
+}
+
+/* ================================================================ the plan === */
+
+struct plan_sysctl {
+	const char *key;        /* for messages */
+	char *path;             /* /proc/sys/net/ipv4/ip_forward */
+	const char *value;
+	size_t value_len;
+	int ns;                 /* enum ns_kind */
+};
+
+struct plan_rlimit {
+	int resource;
+	struct rlimit lim;
+};
+
+struct ns_id {
+	dev_t dev;
+	ino_t ino;
+	bool known;
+};
+
+struct keel_security_plan {
+	/* apply_early */
+	const char *hostname, *domainname;
+	size_t hostname_len, domainname_len;
+	struct ns_id parent_uts;
+	struct ns_id parent_ns[N_NS];
+	struct plan_sysctl *sysctls;
+	size_t n_sysctls;
+	struct plan_rlimit rlimits[RLIM_NLIMITS];
+	size_t n_rlimits;
+	bool has_oom;
+	char oom_str[16];
+	size_t oom_len;
+	/* apply_pre_user */
+	int last_cap;
+	uint64_t bounding;
+	/* apply_late */
+	uint64_t permitted, effective, inheritable, ambient;
+	bool no_new_privs;
+	struct sock_fprog prog;   /* filter NULL when there is no seccomp */
+	bool notify;
+	const char *lsm_path[2];  /* candidates, the first that exists is used */
+	char *lsm_value;
+	size_t lsm_len;
+	const char *lsm_what;
+	/* the strings above point into copies owned here */
+	char *owned_hostname, *owned_domainname;
+};
+
+void keel_security_plan_free(struct keel_security_plan *plan)
+{
+	size_t i;
+
+	if (!plan)
+		return;
+	for (i = 0; i < plan->n_sysctls; i++) {
+		free(plan->sysctls[i].path);
+		free((char *)plan->sysctls[i].key);
+		free((char *)plan->sysctls[i].value);
+	}
+	free(plan->sysctls);
+	free(plan->prog.filter);
+	free(plan->lsm_value);
+	free(plan->owned_hostname);
+	free(plan->owned_domainname);
+	free(plan);
+}
+
+static void ns_id_of(const char *path, struct ns_id *id)
+{
+	struct stat st;
+
+	id->known = stat(path, &st) == 0;
+	if (id->known) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+	}
+}
+
+/* Check the capability sets against the kernel's rules (capset(2),
+ * PR_CAP_AMBIENT_RAISE), so an inconsistent request fails here and not in
+ * the child. */
+static int prepare_caps(const keel_security *sec, struct keel_security_plan *plan, keel_error **err)
+{
+	static const char *const set_names[N_SETS] = { "bounding", "permitted", "effective", "inheritable",
+						       "ambient" };
+	uint64_t known, all = 0, bad;
+	int i;
+
+	plan->last_cap = kernel_last_cap();
+	known = plan->last_cap >= 63 ? ~0ULL : (1ULL << (plan->last_cap + 1)) - 1;
+	plan->bounding = sec->caps[SET_BOUNDING];
+	plan->permitted = sec->caps[SET_PERMITTED];
+	plan->effective = sec->caps[SET_EFFECTIVE];
+	plan->ambient = sec->caps[SET_AMBIENT];
+	if (sec->keep_caps)
+		plan->ambient |= plan->effective;
+	/* The kernel raises an ambient capability only if it is inheritable. */
+	plan->inheritable = sec->caps[SET_INHERITABLE] | plan->ambient;
+
+	for (i = 0; i < N_SETS; i++)
+		all |= sec->caps[i];
+	if (all & ~known) {
+		i = __builtin_ctzll(all & ~known);
+		return keel_error_set(err, KEEL_ERROR_UNSUPPORTED, EINVAL,
+				      "capabilities: capability %d is not known to this kernel (its last is %d)", i,
+				      plan->last_cap);
+	}
+#define SUBSET(a, b, an, bn)                                                                              \
+	do {                                                                                              \
+		bad = (a) & ~(b);                                                                         \
+		if (bad)                                                                                  \
+			return keel_error_invalid(err, "capabilities: %s is in the %s set but not in the %s set", \
+						  cap_name(__builtin_ctzll(bad)), an, bn);              \
+	} while (0)
+	SUBSET(plan->effective, plan->permitted, set_names[SET_EFFECTIVE], set_names[SET_PERMITTED]);
+	SUBSET(plan->permitted, plan->bounding, set_names[SET_PERMITTED], set_names[SET_BOUNDING]);
+	SUBSET(plan->ambient, plan->permitted, set_names[SET_AMBIENT], set_names[SET_PERMITTED]);
+	SUBSET(plan->inheritable, plan->bounding, set_names[SET_INHERITABLE], set_names[SET_BOUNDING]);
+#undef SUBSET
+	return 0;
+}
+
+static int prepare_sysctls(const keel_security *sec, struct keel_security_plan *plan, keel_error **err)
+{
+	size_t i;
+	char *p;
+
+	if (!sec->n_sysctls)
+		return 0;
+	plan->sysctls = calloc(sec->n_sysctls, sizeof(*plan->sysctls));
+	if (!plan->sysctls)
+		return keel_error_sys(err, ENOMEM, "sysctls");
+	for (i = 0; i < sec->n_sysctls; i++) {
+		struct plan_sysctl *ps = &plan->sysctls[plan->n_sysctls];
+
+		ps->key = strdup(sec->sysctls[i].key);
+		ps->value = strdup(sec->sysctls[i].value);
+		ps->path = malloc(strlen("/proc/sys/") + strlen(sec->sysctls[i].key) + 1);
+		plan->n_sysctls++;
+		if (!ps->key || !ps->value || !ps->path)
+			return keel_error_sys(err, ENOMEM, "sysctl %s", sec->sysctls[i].key);
+		strcpy(ps->path, "/proc/sys/");
+		strcat(ps->path, ps->key);
+		for (p = ps->path + strlen("/proc/sys/"); *p; p++)
+			if (*p == '.')
+				*p = '/';
+		ps->value_len = strlen(ps->value);
+		ps->ns = sysctl_namespace(ps->key);
+	}
+	return 0;
+}
+
+static int prepare_lsm(const keel_security *sec, struct keel_security_plan *plan, keel_error **err)
+{
+	char *enabled = NULL;
+	bool on;
+
+	if (sec->apparmor && sec->selinux)
+		return keel_error_invalid(err, "security: both an AppArmor profile and an SELinux label are set");
+	if (sec->apparmor) {
+		on = keel_read_file_at(AT_FDCWD, "/sys/module/apparmor/parameters/enabled", &enabled, NULL,
+				       NULL) == 0 && enabled[0] == 'Y';
+		free(enabled);
+		if (!on)
+			return keel_error_set(err, KEEL_ERROR_UNSUPPORTED, ENOTSUP,
+					      "apparmor profile %s: AppArmor is not enabled on this host", sec->apparmor);
+		plan->lsm_what = "apparmor profile";
+		plan->lsm_path[0] = "/proc/thread-self/attr/apparmor/exec";
+		plan->lsm_path[1] = "/proc/thread-self/attr/exec";
+		/* the format libapparmor's aa_change_onexec() writes */
+		plan->lsm_value = malloc(strlen(sec->apparmor) + 6);
+		if (!plan->lsm_value)
+			return keel_error_sys(err, ENOMEM, "apparmor profile %s", sec->apparmor);
+		strcpy(plan->lsm_value, "exec ");
+		strcat(plan->lsm_value, sec->apparmor);
+	} else if (sec->selinux) {
+		if (access("/sys/fs/selinux/enforce", F_OK) != 0)
+			return keel_error_set(err, KEEL_ERROR_UNSUPPORTED, ENOTSUP,
+					      "selinux label %s: SELinux is not enabled on this host", sec->selinux);
+		plan->lsm_what = "selinux label";
+		plan->lsm_path[0] = "/proc/thread-self/attr/exec";
+		plan->lsm_value = strdup(sec->selinux);
+		if (!plan->lsm_value)
+			return keel_error_sys(err, ENOMEM, "selinux label %s", sec->selinux);
+	} else {
+		return 0;
+	}
+	plan->lsm_len = strlen(plan->lsm_value);
+	return 0;
+}
+
+static int prepare_uts(const keel_security *sec, struct keel_security_plan *plan, keel_error **err)
+{
+	if (sec->hostname) {
+		plan->owned_hostname = strdup(sec->hostname);
+		if (!plan->owned_hostname)
+			return keel_error_sys(err, ENOMEM, "hostname %s", sec->hostname);
+		plan->hostname = plan->owned_hostname;
+		plan->hostname_len = strlen(plan->hostname);
+	}
+	if (sec->domainname) {
+		plan->owned_domainname = strdup(sec->domainname);
+		if (!plan->owned_domainname)
+			return keel_error_sys(err, ENOMEM, "domainname %s", sec->domainname);
+		plan->domainname = plan->owned_domainname;
+		plan->domainname_len = strlen(plan->domainname);
+	}
+	return 0;
+}
 
 int keel_security_plan_prepare(const keel_security *sec, struct keel_security_plan **out, keel_error **err)
 {
-	(void)sec;
+	struct keel_security_plan *plan;
+	int i, ret;
+
+	if (!out)
+		return keel_error_invalid(err, "security: no place for the plan");
 	*out = NULL;
-	return keel_error_set(err, KEEL_ERROR_UNSUPPORTED, ENOSYS, "security: the security subsystem is not built yet");
+	if (!sec)
+		return keel_error_invalid(err, "security: no security handle");
+	plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return keel_error_sys(err, ENOMEM, "security: prepare");
+
+	/* Who we are now, so the child can tell whether it has a namespace of
+	 * its own before it changes a host-wide setting. */
+	ns_id_of("/proc/self/ns/uts", &plan->parent_uts);
+	for (i = 0; i < N_NS; i++)
+		ns_id_of(ns_files[i], &plan->parent_ns[i]);
+
+	ret = prepare_caps(sec, plan, err);
+	if (ret >= 0)
+		ret = prepare_uts(sec, plan, err);
+	if (ret >= 0)
+		ret = prepare_sysctls(sec, plan, err);
+	if (ret >= 0)
+		ret = prepare_lsm(sec, plan, err);
+	if (ret < 0)
+		goto fail;
+
+	for (i = 0; i < RLIM_NLIMITS; i++) {
+		struct plan_rlimit *r;
+
+		if (!sec->rlimit_set[i])
+			continue;
+		r = &plan->rlimits[plan->n_rlimits++];
+		r->resource = i;
+		r->lim.rlim_cur = sec->rlimit_soft[i] == KEEL_RLIMIT_INFINITY ? RLIM_INFINITY : sec->rlimit_soft[i];
+		r->lim.rlim_max = sec->rlimit_hard[i] == KEEL_RLIMIT_INFINITY ? RLIM_INFINITY : sec->rlimit_hard[i];
+	}
+	if (sec->has_oom) {
+		char num[24];
+
+		plan->has_oom = true;
+		plan->oom_str[0] = '\0';
+		if (sec->oom_score_adj < 0)
+			keel_strlcat(plan->oom_str, "-", sizeof(plan->oom_str));
+		keel_strlcat(plan->oom_str, keel_utoa((unsigned long long)abs(sec->oom_score_adj), num),
+			     sizeof(plan->oom_str));
+		plan->oom_len = strlen(plan->oom_str);
+	}
+
+	plan->no_new_privs = sec->no_new_privs;
+	if (sec->bpf) {
+		plan->prog.filter = malloc(sec->bpf_len * sizeof(*sec->bpf));
+		if (!plan->prog.filter) {
+			ret = keel_error_sys(err, ENOMEM, "seccomp: prepare");
+			goto fail;
+		}
+		memcpy(plan->prog.filter, sec->bpf, sec->bpf_len * sizeof(*sec->bpf));
+		plan->prog.len = (unsigned short)sec->bpf_len;
+		plan->notify = sec->bpf_notify;
+	}
+	*out = plan;
+	return 0;
+fail:
+	keel_security_plan_free(plan);
+	return ret;
+}
+
+/* ============================================= the child (async-signal-safe) === */
+
+/* Whether the calling process is in another namespace than the parent was
+ * at prepare time. 1 yes, 0 no, -errno if it cannot tell. */
+static int own_namespace(const char *path, const struct ns_id *parent)
+{
+	struct stat st;
+
+	if (!parent->known)
+		return -ENOENT;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return st.st_dev != parent->dev || st.st_ino != parent->ino;
+}
+
+/* Write a whole value to a /proc file in one write(2). */
+static int write_proc(const char *path, const char *value, size_t len)
+{
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int apply_uts(const struct keel_security_plan *plan, struct keel_child_report *rep)
+{
+	const char *what = plan->hostname ? "hostname" : "domainname";
+	const char *name = plan->hostname ? plan->hostname : plan->domainname;
+	int own;
+
+	if (!plan->hostname && !plan->domainname)
+		return 0;
+	own = own_namespace("/proc/self/ns/uts", &plan->parent_uts);
+	if (own < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, -own, what, name);
+	if (!own) {
+		keel_report_fail(rep, KEEL_ERROR_INVALID, 0, what, name);
+		keel_report_append(rep, ": the container has no UTS namespace of its own (it would rename the host)");
+		return -EINVAL;
+	}
+	if (plan->hostname && sethostname(plan->hostname, plan->hostname_len) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "sethostname", plan->hostname);
+	if (plan->domainname && setdomainname(plan->domainname, plan->domainname_len) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "setdomainname", plan->domainname);
+	return 0;
+}
+
+static int apply_sysctls(const struct keel_security_plan *plan, struct keel_child_report *rep)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < plan->n_sysctls; i++) {
+		const struct plan_sysctl *s = &plan->sysctls[i];
+
+		ret = own_namespace(ns_files[s->ns], &plan->parent_ns[s->ns]);
+		if (ret < 0)
+			return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, "sysctl", s->key);
+		if (!ret) {
+			keel_report_fail(rep, KEEL_ERROR_INVALID, 0, "sysctl", s->key);
+			keel_report_append(rep, ": the container has no ");
+			keel_report_append(rep, ns_words[s->ns]);
+			keel_report_append(rep, " namespace of its own (it would change the host)");
+			return -EINVAL;
+		}
+		ret = write_proc(s->path, s->value, s->value_len);
+		if (ret < 0) {
+			keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, "sysctl", s->key);
+			keel_report_append(rep, ": write ");
+			keel_report_append(rep, s->path);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int keel_security_plan_apply_early(const struct keel_security_plan *plan, struct keel_child_report *rep)
 {
-	(void)plan;
-	return keel_report_fail(rep, KEEL_ERROR_UNSUPPORTED, ENOSYS, "security", NULL);
+	size_t i;
+	int ret;
+
+	ret = apply_uts(plan, rep);
+	if (ret < 0)
+		return ret;
+	ret = apply_sysctls(plan, rep);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < plan->n_rlimits; i++) {
+		const struct plan_rlimit *r = &plan->rlimits[i];
+
+		if (syscall(SYS_prlimit64, 0, r->resource, &r->lim, NULL) < 0)
+			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "setrlimit",
+						rlimit_names[r->resource]);
+	}
+	if (plan->has_oom) {
+		ret = write_proc("/proc/self/oom_score_adj", plan->oom_str, plan->oom_len);
+		if (ret < 0)
+			return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, "oom_score_adj", plan->oom_str);
+	}
+	return 0;
+}
+
+/* "<step> capability 13": by number, since the names live in libcap-ng,
+ * which the child does not call. */
+static int report_cap_fail(struct keel_child_report *rep, int errnum, const char *step, int cap)
+{
+	char num[24], obj[48] = "capability ";
+
+	keel_strlcat(obj, keel_utoa((unsigned long long)cap, num), sizeof(obj));
+	return keel_report_fail(rep, KEEL_ERROR_CHILD, errnum, step, obj);
 }
 
 int keel_security_plan_apply_pre_user(const struct keel_security_plan *plan, struct keel_child_report *rep)
 {
-	(void)plan;
-	return keel_report_fail(rep, KEEL_ERROR_UNSUPPORTED, ENOSYS, "security", NULL);
+	int cap;
+
+	for (cap = 0; cap <= plan->last_cap; cap++) {
+		if (plan->bounding & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return report_cap_fail(rep, errno, "drop from the bounding set", cap);
+	}
+	/* Keep the permitted set across setuid to a non-root user, so apply_late
+	 * can install the requested sets; execve resets this flag. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "prctl", "PR_SET_KEEPCAPS");
+	return 0;
+}
+
+static int apply_caps(const struct keel_security_plan *plan, struct keel_child_report *rep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	data[0].effective = (uint32_t)plan->effective;
+	data[1].effective = (uint32_t)(plan->effective >> 32);
+	data[0].permitted = (uint32_t)plan->permitted;
+	data[1].permitted = (uint32_t)(plan->permitted >> 32);
+	data[0].inheritable = (uint32_t)plan->inheritable;
+	data[1].inheritable = (uint32_t)(plan->inheritable >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "capset", NULL);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
+	for (cap = 0; cap <= plan->last_cap; cap++) {
+		if (!(plan->ambient & (1ULL << cap)))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return report_cap_fail(rep, errno, "raise ambient", cap);
+	}
+	return 0;
+}
+
+static int apply_lsm(const struct keel_security_plan *plan, struct keel_child_report *rep)
+{
+	int i, ret = -ENOENT;
+
+	if (!plan->lsm_value)
+		return 0;
+	for (i = 0; i < 2 && plan->lsm_path[i]; i++) {
+		ret = write_proc(plan->lsm_path[i], plan->lsm_value, plan->lsm_len);
+		if (ret != -ENOENT)
+			break;
+	}
+	if (ret < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, plan->lsm_what, plan->lsm_value);
+	return 0;
+}
+
+static int apply_seccomp(const struct keel_security_plan *plan, int *notify_fd, struct keel_child_report *rep)
+{
+	unsigned long flags = plan->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+	long ret;
+
+	if (!plan->prog.filter)
+		return 0;
+	ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &plan->prog);
+	if (ret < 0) {
+		int e = errno;
+
+		keel_report_fail(rep, KEEL_ERROR_CHILD, e, "seccomp", "load the filter");
+		if (e == EACCES)
+			keel_report_append(rep, " (without no_new_privs this needs CAP_SYS_ADMIN)");
+		return -e;
+	}
+	if (plan->notify)
+		*notify_fd = (int)ret;
+	return 0;
 }
 
 int keel_security_plan_apply_late(const struct keel_security_plan *plan, int *notify_fd,
 				  struct keel_child_report *rep)
 {
-	(void)plan;
-	*notify_fd = -1;
-	return keel_report_fail(rep, KEEL_ERROR_UNSUPPORTED, ENOSYS, "security", NULL);
-}
+	int ret;
 
-void keel_security_plan_free(struct keel_security_plan *plan)
-{
-	(void)plan;
+	*notify_fd = -1;
+	ret = apply_caps(plan, rep);
+	if (ret < 0)
+		return ret;
+	if (plan->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "prctl", "PR_SET_NO_NEW_PRIVS");
+	ret = apply_lsm(plan, rep);
+	if (ret < 0)
+		return ret;
+	/* Last: from here on only what the filter allows, which is execve. */
+	return apply_seccomp(plan, notify_fd, rep);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,32 @@ static struct undo *undo_stack;
 static unsigned name_counter;
 static int atexit_installed;
 
+/*
+ * Check ends a failed test's process with _exit(), so neither the checked
+ * teardown nor atexit runs there. Every undo action that names a kernel
+ * object is therefore also appended to a journal file that the runner
+ * process (the parent of every test process) replays in its unchecked
+ * teardown after each test case. The runner is also a child subreaper, so
+ * processes a dead test left behind are reparented to it and killed there:
+ * they are ours by construction.
+ */
+static int journal_fd = -1;
+
+static void journal_append(const struct undo *u)
+{
+	char line[4200];
+	int n;
+
+	if (journal_fd < 0 || !u->path)
+		return;
+	if (u->kind != UNDO_RM_RF && u->kind != UNDO_UMOUNT && u->kind != UNDO_CGROUP && u->kind != UNDO_LINK)
+		return;
+	n = snprintf(line, sizeof(line), "%d\t%s\n", (int)u->kind, u->path);
+	if (n > 0 && (size_t)n < sizeof(line) && write(journal_fd, line, (size_t)n) < 0) {
+		/* the in-process undo still runs; the journal is the fallback */
+	}
+}
+
 static void push(struct undo *u)
 {
 	struct undo *copy = calloc(1, sizeof(*copy));
@@ -40,6 +67,7 @@ static void push(struct undo *u)
 	*copy = *u;
 	copy->next = undo_stack;
 	undo_stack = copy;
+	journal_append(copy);
 	if (!atexit_installed) {
 		atexit(kt_cleanup);
 		atexit_installed = 1;
@@ -233,10 +261,93 @@ void kt_teardown(void)
 	kt_cleanup();
 }
 
+/* Kill and reap the processes reparented to this runner (a subreaper). */
+static void reap_orphans(void)
+{
+	struct dirent *de;
+	char path[64], buf[512], *p;
+	pid_t self = getpid();
+	DIR *proc;
+	int fd, killed;
+
+	do {
+		killed = 0;
+		if (!(proc = opendir("/proc")))
+			return;
+		while ((de = readdir(proc))) {
+			pid_t pid = (pid_t)atoi(de->d_name);
+			ssize_t n;
+
+			if (pid <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			/* "pid (comm) state ppid ...": comm may hold spaces, so parse after ')' */
+			if (!(p = strrchr(buf, ')')) || atoi(p + 4) != (int)self)
+				continue;
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			killed = 1;
+		}
+		closedir(proc);
+	} while (killed);
+}
+
+/* Replay the journal in reverse: what the test processes did not undo. */
+static void replay_journal(void)
+{
+	struct undo *stack = NULL, *u;
+	char *data, *line, *save = NULL;
+	off_t size;
+
+	if (journal_fd < 0)
+		return;
+	reap_orphans();
+	size = lseek(journal_fd, 0, SEEK_END);
+	if (size <= 0 || !(data = calloc(1, (size_t)size + 1)))
+		return;
+	if (pread(journal_fd, data, (size_t)size, 0) == size) {
+		for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *tab = strchr(line, '\t');
+			if (!tab || !(u = calloc(1, sizeof(*u))))
+				continue;
+			u->kind = (enum undo_kind)atoi(line);
+			u->path = strdup(tab + 1);
+			u->next = stack;
+			stack = u;
+		}
+	}
+	free(data);
+	while ((u = stack)) {
+		stack = u->next;
+		if (u->path)
+			undo_one(u);
+		free(u->path);
+		free(u);
+	}
+	if (ftruncate(journal_fd, 0) < 0) { /* replays are idempotent */ }
+}
+
+static void runner_setup(void)
+{
+}
+
+static void runner_teardown(void)
+{
+	replay_journal();
+}
+
 TCase *kt_tcase(const char *name, double timeout)
 {
 	TCase *tc = tcase_create(name);
 
+	tcase_add_unchecked_fixture(tc, runner_setup, runner_teardown);
 	tcase_add_checked_fixture(tc, kt_setup, kt_teardown);
 	tcase_set_timeout(tc, timeout);
 	return tc;
@@ -282,9 +393,18 @@ char *kt_read(const char *path)
 int kt_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
 	int failed;
 
+	/* The journal is unlinked at once: it lives as long as this runner. */
+	snprintf(path, sizeof(path), "%s/keel-test-journal-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	journal_fd = mkostemp(path, O_CLOEXEC | O_APPEND);
+	if (journal_fd >= 0)
+		unlink(path);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	srunner_run_all(sr, CK_NORMAL);
+	replay_journal();
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;

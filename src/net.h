@@ -1,0 +1,35 @@
+/*
+ * Private: the net subsystem's contract with its composers (container).
+ *
+ * Networking happens entirely in the parent, before the child continues:
+ * nothing here may run between clone and execve (it allocates and talks
+ * netlink). The container wires a child like this, from its spawn parent
+ * hook, while the child still waits for the go-ahead:
+ *
+ *     keel_netns *host, *ctr;
+ *     keel_netns_open_current(&host, err);      // or the namespace the user gave
+ *     keel_netns_open_pidfd(&ctr, child_pidfd, err);
+ *     keel_net_attach_veth(host, NULL, bridge, ctr, NULL, cidr, gateway,
+ *                          &state->host_veth, err);
+ *     keel_netns_free(ctr);                      // the child keeps its netns alive
+ *
+ * keel_net_attach_veth() leaves nothing behind on failure. The container
+ * persists state->host_veth; deleting the container calls
+ * keel_net_veth_release(host, name), which deletes the pair and treats
+ * "already gone" as success (the pair dies by itself when the container's
+ * network namespace is destroyed, so it may have vanished before).
+ */
+#ifndef KEEL_PRIV_NET_H
+#define KEEL_PRIV_NET_H
+
+#include <keel/net.h>
+
+/* Delete a host-side veth by name; -ENODEV (already gone) counts as success.
+ * Returns 0 or a negative errno with *err filled. */
+int keel_net_veth_release(keel_netns *host, const char *name, keel_error **err);
+
+/* Translate a libnl error code (negative or positive NLE_*) into a positive
+ * errno, for code that calls libnl directly. Unknown codes give EIO. */
+int keel_nl_errno(int nlerr);
+
+#endif

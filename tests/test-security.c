@@ -1,0 +1,828 @@
+/*
+ * security suite: capabilities, seccomp, no_new_privs, rlimits, sysctls.
+ *
+ * Spawn is another subsystem, so these tests play its part with fork(): the
+ * child unshares the namespaces a test needs, runs the three apply steps
+ * exactly as spawn will (early, pre_user, the uid change, late), then execs
+ * busybox from the test rootfs or tests/security-probe, which makes one
+ * system call and exits with its errno. Every assertion is on what the
+ * kernel did: exit codes, terminating signals, /proc/self/status of the
+ * exec'd program, files it changed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <keel.h>
+
+#include "security.h"
+#include "security-seccomp.h"
+#include "util/child.h"
+#include "harness.h"
+
+/* Docker's default set as /proc/PID/status prints it. */
+#define DOCKER_CAPS 0x00000000a80425fbULL
+#define TARGET_UID 1000
+
+/* ---------------------------------------------------------- the runner --- */
+
+struct run {
+	const keel_security *sec;
+	int unshare;            /* CLONE_NEW* flags the child unshares first */
+	int uid;                /* switch to this uid/gid between pre_user and late; -1 stays root */
+	int notify_sock;        /* send the seccomp notify fd here, or -1 */
+	const char *argv[8];
+};
+
+struct outcome {
+	int status;                     /* wait status of the child */
+	int setup_failed;               /* a step failed before exec: rep says which */
+	struct keel_child_report rep;
+	char out[16384];                /* the program's stdout */
+};
+
+struct guard {
+	pid_t pid;
+	int reaped;
+};
+
+static void guard_kill(void *data)
+{
+	struct guard *g = data;
+
+	if (!g->reaped && g->pid > 0 && kill(g->pid, SIGKILL) == 0)
+		waitpid(g->pid, NULL, 0);
+	free(g);
+}
+
+static const char *probe(void)
+{
+	static char path[4096];
+	const char *top = getenv("KEEL_TOP_BUILDDIR");
+
+	snprintf(path, sizeof(path), "%s/tests/security-probe", top ? top : ".");
+	ck_assert_msg(access(path, X_OK) == 0, "no %s: run the suite with make check", path);
+	return path;
+}
+
+static const char *busybox(void)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/bin/busybox", kt_rootfs());
+	return path;
+}
+
+static void send_fd(int sock, int fd)
+{
+	char byte = 0, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, 0) < 0)
+		_exit(124);
+}
+
+static int recv_fd(int sock)
+{
+	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &msg, 0) <= 0)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* What spawn will do, in a forked child. Runs only system calls between
+ * fork and exec, like the real thing. */
+static void child(const struct run *r, const struct keel_security_plan *plan, int out, int repfd)
+{
+	struct keel_child_report rep = { 0 };
+	int nfd = -1;
+
+	if (dup2(out, 1) < 0)
+		_exit(123);
+	if (r->unshare && unshare(r->unshare) < 0) {
+		keel_report_fail(&rep, KEEL_ERROR_CHILD, errno, "unshare", NULL);
+		goto fail;
+	}
+	if ((r->unshare & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		keel_report_fail(&rep, KEEL_ERROR_CHILD, errno, "make / private", NULL);
+		goto fail;
+	}
+	if (keel_security_plan_apply_early(plan, &rep) < 0 || keel_security_plan_apply_pre_user(plan, &rep) < 0)
+		goto fail;
+	if (r->uid >= 0 && (setgroups(0, NULL) < 0 || setresgid(r->uid, r->uid, r->uid) < 0 ||
+			    setresuid(r->uid, r->uid, r->uid) < 0)) {
+		keel_report_fail(&rep, KEEL_ERROR_CHILD, errno, "switch user", NULL);
+		goto fail;
+	}
+	if (keel_security_plan_apply_late(plan, &nfd, &rep) < 0)
+		goto fail;
+	if (nfd >= 0 && r->notify_sock >= 0) {
+		send_fd(r->notify_sock, nfd);
+		close(nfd);
+	}
+	execv(r->argv[0], (char *const *)r->argv);
+	keel_report_fail(&rep, KEEL_ERROR_EXEC, errno, "execve", r->argv[0]);
+fail:
+	if (write(repfd, &rep, sizeof(rep)) < 0)
+		_exit(126);
+	_exit(125);
+}
+
+/* Start the child; *during (may be NULL) runs once the child has finished
+ * its set-up (exec'd or failed), before its output is read. */
+static void run_with(const struct run *r, struct outcome *o, void (*during)(void *), void *arg)
+{
+	struct keel_security_plan *plan = NULL;
+	keel_error *err = NULL;
+	struct guard *g;
+	int outp[2], repp[2];
+	size_t used = 0;
+	ssize_t n;
+
+	memset(o, 0, sizeof(*o));
+	ck_assert_msg(keel_security_plan_prepare(r->sec, &plan, &err) == 0, "prepare: %s", keel_error_message(err));
+	ck_assert_int_eq(pipe2(outp, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(repp, O_CLOEXEC), 0);
+	g = calloc(1, sizeof(*g));
+	ck_assert_ptr_nonnull(g);
+	kt_defer_fn(guard_kill, g);
+	g->pid = fork();
+	ck_assert_int_ge(g->pid, 0);
+	if (g->pid == 0) {
+		close(outp[0]);
+		close(repp[0]);
+		child(r, plan, outp[1], repp[1]);
+	}
+	close(outp[1]);
+	close(repp[1]);
+	keel_security_plan_free(plan);
+	n = read(repp[0], &o->rep, sizeof(o->rep));
+	o->setup_failed = n == (ssize_t)sizeof(o->rep);
+	close(repp[0]);
+	if (during && !o->setup_failed)
+		during(arg);
+	while (used < sizeof(o->out) - 1 && (n = read(outp[0], o->out + used, sizeof(o->out) - 1 - used)) > 0)
+		used += (size_t)n;
+	o->out[used] = '\0';
+	close(outp[0]);
+	ck_assert_int_eq(waitpid(g->pid, &o->status, 0), g->pid);
+	g->reaped = 1;
+}
+
+static void run(const struct run *r, struct outcome *o)
+{
+	run_with(r, o, NULL, NULL);
+}
+
+/* The errno the probe exited with (0: the call worked). */
+static int probe_errno(const keel_security *sec, int unshare_flags, int uid, const char *cmd)
+{
+	struct run r = { .sec = sec, .unshare = unshare_flags, .uid = uid, .notify_sock = -1,
+			 .argv = { probe(), cmd } };
+	struct outcome o;
+
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s: set-up failed: %s (errno %d)", cmd, o.rep.msg, o.rep.errnum);
+	ck_assert_msg(WIFEXITED(o.status), "%s: killed by signal %d", cmd, WTERMSIG(o.status));
+	return WEXITSTATUS(o.status);
+}
+
+/* A hex field of the exec'd probe's /proc/self/status. */
+static unsigned long long status_field(const struct outcome *o, const char *field)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\n%s:", field);
+	p = strstr(o->out, key);
+	ck_assert_msg(p, "no %s in the child's /proc/self/status", field);
+	return strtoull(p + strlen(key), NULL, 16);
+}
+
+static void run_status(const keel_security *sec, int uid, struct outcome *o)
+{
+	struct run r = { .sec = sec, .uid = uid, .notify_sock = -1, .argv = { probe(), "status" } };
+
+	run(&r, o);
+	ck_assert_msg(!o->setup_failed, "set-up failed: %s (errno %d)", o->rep.msg, o->rep.errnum);
+	ck_assert_int_eq(WEXITSTATUS(o->status), 0);
+}
+
+static keel_security *new_sec(void)
+{
+	keel_security *sec = NULL;
+
+	ck_assert_int_eq(keel_security_new(&sec, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_security_free, sec);
+	return sec;
+}
+
+static keel_seccomp *new_default_filter(void)
+{
+	keel_seccomp *f = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_msg(keel_seccomp_new_default(&f, &err) == 0, "%s", keel_error_message(err));
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+	return f;
+}
+
+/* ---------------------------------------------------------- capabilities --- */
+
+START_TEST(default_caps_let_chown_work)
+{
+	keel_security *sec = new_sec();
+	char file[4096];
+	struct stat st;
+	struct run r = { .sec = sec, .uid = -1, .notify_sock = -1 };
+	struct outcome o;
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/owned", kt_tmpdir());
+	fd = open(file, O_CREAT | O_WRONLY, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	r.argv[0] = busybox();
+	r.argv[1] = "chown";
+	r.argv[2] = "1000:1000";
+	r.argv[3] = file;
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_int_eq(WEXITSTATUS(o.status), 0);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_uid, 1000);
+
+	/* and without CAP_CHOWN the same chown is refused */
+	ck_assert_int_eq(keel_security_cap_drop(sec, "CHOWN", NULL), 0);
+	r.argv[2] = "2000:2000";
+	run(&r, &o);
+	ck_assert_int_ne(WEXITSTATUS(o.status), 0);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_uid, 1000);
+}
+END_TEST
+
+START_TEST(default_caps_read_back_with_no_new_privs)
+{
+	keel_security *sec = new_sec();
+	struct outcome o;
+
+	run_status(sec, -1, &o);
+	ck_assert_uint_eq(status_field(&o, "CapBnd"), DOCKER_CAPS);
+	ck_assert_uint_eq(status_field(&o, "CapPrm"), DOCKER_CAPS);
+	ck_assert_uint_eq(status_field(&o, "CapEff"), DOCKER_CAPS);
+	ck_assert_uint_eq(status_field(&o, "CapInh"), 0);
+	ck_assert_uint_eq(status_field(&o, "CapAmb"), 0);
+	ck_assert_uint_eq(status_field(&o, "NoNewPrivs"), 1);
+	ck_assert_uint_eq(status_field(&o, "Seccomp"), 0);
+
+	keel_security_set_no_new_privs(sec, 0);
+	run_status(sec, -1, &o);
+	ck_assert_uint_eq(status_field(&o, "NoNewPrivs"), 0);
+}
+END_TEST
+
+START_TEST(default_caps_refuse_module_clock_and_mount)
+{
+	keel_security *sec = new_sec();
+	char *mi = kt_read("/proc/self/mountinfo"), dev[256] = "/dev/vda", fstype[64] = "ext4";
+	const char *p;
+	struct run r = { .sec = sec, .unshare = CLONE_NEWNS, .uid = -1, .notify_sock = -1 };
+	struct outcome o;
+
+	/* Without CONFIG_MODULES the kernel answers init_module with ENOSYS
+	 * before any capability check, so only a kernel with modules can show
+	 * CAP_SYS_MODULE at work; the default seccomp profile below refuses
+	 * module loading on every kernel. */
+	if (access("/proc/modules", F_OK) == 0)
+		ck_assert_int_eq(probe_errno(sec, 0, -1, "init-module"), EPERM);
+	else
+		fprintf(stderr, "note: this kernel has no module support; CAP_SYS_MODULE is checked by the seccomp test only\n");
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "settime"), EPERM);
+
+	/* the host's root filesystem: "... / / ... - ext4 /dev/vda rw" */
+	ck_assert_ptr_nonnull(mi);
+	p = strstr(mi, " / / ");
+	ck_assert_ptr_nonnull(p);
+	p = strstr(p, " - ");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p, " - %63s %255s", fstype, dev), 2);
+	r.argv[0] = probe();
+	r.argv[1] = "mount";
+	r.argv[2] = dev;
+	r.argv[3] = kt_tmpdir();
+	r.argv[4] = fstype;
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_int_eq(WEXITSTATUS(o.status), EPERM);
+
+	/* the control: with every capability, the same calls are not refused for lack of one */
+	keel_security_caps_set_all(sec);
+	ck_assert_int_ne(probe_errno(sec, 0, -1, "init-module"), EPERM);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "settime"), 0);
+}
+END_TEST
+
+START_TEST(dropping_net_raw_stops_raw_sockets)
+{
+	keel_security *sec = new_sec();
+
+	ck_assert_int_eq(probe_errno(sec, CLONE_NEWNET, -1, "raw-socket"), 0);
+	ck_assert_int_eq(keel_security_cap_drop(sec, "CAP_NET_RAW", NULL), 0);
+	ck_assert_int_eq(probe_errno(sec, CLONE_NEWNET, -1, "raw-socket"), EPERM);
+}
+END_TEST
+
+START_TEST(non_root_user_has_empty_effective_caps)
+{
+	keel_security *sec = new_sec();
+	struct outcome o;
+
+	run_status(sec, TARGET_UID, &o);
+	ck_assert_ptr_nonnull(strstr(o.out, "\nUid:\t1000\t1000\t1000\t1000"));
+	ck_assert_uint_eq(status_field(&o, "CapEff"), 0);
+	ck_assert_uint_eq(status_field(&o, "CapPrm"), 0);
+	ck_assert_uint_eq(status_field(&o, "CapAmb"), 0);
+	ck_assert_uint_eq(status_field(&o, "CapBnd"), DOCKER_CAPS);
+}
+END_TEST
+
+START_TEST(keep_caps_makes_them_ambient_for_non_root)
+{
+	keel_security *sec = new_sec();
+	struct outcome o;
+
+	keel_security_caps_clear(sec);
+	ck_assert_int_eq(keel_security_cap_add(sec, "net_bind_service", NULL), 0);
+	keel_security_set_keep_caps(sec, 1);
+	run_status(sec, TARGET_UID, &o);
+	ck_assert_uint_eq(status_field(&o, "CapEff"), 1ULL << 10);
+	ck_assert_uint_eq(status_field(&o, "CapPrm"), 1ULL << 10);
+	ck_assert_uint_eq(status_field(&o, "CapAmb"), 1ULL << 10);
+	ck_assert_uint_eq(status_field(&o, "CapBnd"), 1ULL << 10);
+}
+END_TEST
+
+START_TEST(capability_bad_input_is_refused_early)
+{
+	keel_security *sec = new_sec();
+	struct keel_security_plan *plan = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_security_cap_add(sec, "NET_ADMN", &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "unknown capability 'NET_ADMN'");
+	ck_assert_int_eq(keel_security_cap_drop(sec, "CAP_", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_cap_add(sec, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_cap_add_num(sec, 64, NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_cap_set(sec, 0, "CHOWN", 1, NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_cap_set(sec, 64, "CHOWN", 1, NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_cap_get(sec, KEEL_CAPSET_EFFECTIVE, "cap_chown", NULL), 1);
+	ck_assert_int_eq(keel_security_cap_get(sec, KEEL_CAPSET_AMBIENT, "CHOWN", NULL), 0);
+	ck_assert_int_eq(keel_security_cap_get(sec, 3, "CHOWN", NULL), -EINVAL);
+
+	/* effective without permitted: the kernel would refuse it; we say so first */
+	ck_assert_int_eq(keel_security_cap_set(sec, KEEL_CAPSET_EFFECTIVE, "SYS_ADMIN", 1, NULL), 0);
+	ck_assert_int_eq(keel_security_plan_prepare(sec, &plan, &err), -EINVAL);
+	ck_assert_ptr_null(plan);
+	ck_assert_str_eq(keel_error_message(err),
+			 "capabilities: sys_admin is in the effective set but not in the permitted set");
+	/* a number the kernel does not know */
+	keel_security_caps_set_default(sec);
+	ck_assert_int_eq(keel_security_cap_add_num(sec, 62, NULL), 0);
+	ck_assert_int_eq(keel_security_plan_prepare(sec, &plan, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "capability 62 is not known to this kernel"));
+	keel_error_free(err);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- seccomp --- */
+
+START_TEST(default_profile_denies_keyctl_and_runs_programs)
+{
+	keel_security *sec = new_sec();
+	keel_seccomp *f = new_default_filter();
+	struct run r = { .sec = sec, .uid = -1, .notify_sock = -1 };
+	struct outcome o;
+
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl"), 0); /* the control */
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl"), EPERM);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "init-module"), EPERM);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "settime"), EPERM);
+	/* the 32-bit entry meets the same filter */
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl-i386"), EPERM);
+
+	run_status(sec, -1, &o);
+	ck_assert_uint_eq(status_field(&o, "Seccomp"), 2);
+
+	r.argv[0] = busybox();
+	r.argv[1] = "sh";
+	r.argv[2] = "-c";
+	r.argv[3] = "ls / >/dev/null && cat /proc/self/status | grep -q Seccomp && echo hello | tr a-z A-Z && "
+		    "mount >/dev/null && ps >/dev/null && date >/dev/null && id -u && echo done";
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_msg(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0, "busybox sh: status 0x%x, out: %s",
+		      o.status, o.out);
+	ck_assert_str_eq(o.out, "HELLO\n0\ndone\n");
+}
+END_TEST
+
+START_TEST(default_profile_denies_user_namespaces_to_unprivileged)
+{
+	keel_security *sec = new_sec();
+	keel_seccomp *f = new_default_filter();
+
+	/* the control: an unprivileged user may make a user namespace here */
+	ck_assert_int_eq(probe_errno(sec, 0, TARGET_UID, "unshare-user"), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(probe_errno(sec, 0, TARGET_UID, "unshare-user"), EPERM);
+	ck_assert_int_eq(probe_errno(sec, 0, TARGET_UID, "keyctl"), EPERM);
+}
+END_TEST
+
+START_TEST(kill_rule_kills_with_sigsys)
+{
+	keel_security *sec = new_sec();
+	keel_seccomp *f = NULL;
+	struct run r = { .sec = sec, .uid = -1, .notify_sock = -1, .argv = { probe(), "getppid" } };
+	struct outcome o;
+
+	ck_assert_int_eq(keel_seccomp_new(&f, KEEL_SECCOMP_ALLOW, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_KILL_PROCESS, "getppid", NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	/* no core file from the SIGSYS */
+	ck_assert_int_eq(keel_security_set_rlimit(sec, RLIMIT_CORE, 0, 0, NULL), 0);
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_msg(WIFSIGNALED(o.status), "not killed: status 0x%x", o.status);
+	ck_assert_int_eq(WTERMSIG(o.status), SIGSYS);
+	ck_assert_str_eq(o.out, "");
+
+	/* on top of the default profile, which allows getppid, the newer rule wins */
+	f = new_default_filter();
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_KILL_PROCESS, "getppid", NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	run(&r, &o);
+	ck_assert_msg(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGSYS, "status 0x%x", o.status);
+}
+END_TEST
+
+START_TEST(errno_and_argument_rules)
+{
+	keel_security *sec = new_sec();
+	keel_seccomp *f = NULL;
+
+	ck_assert_int_eq(keel_seccomp_new(&f, KEEL_SECCOMP_ALLOW, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+	/* socket(AF_INET, ...) fails with EAFNOSUPPORT; other families are untouched */
+	ck_assert_int_eq(keel_seccomp_add_rule_arg(f, KEEL_SECCOMP_ERRNO(EAFNOSUPPORT), "socket", 0,
+						   KEEL_SECCOMP_CMP_EQ, AF_INET, 0, NULL), 0);
+	ck_assert_int_eq(keel_seccomp_add_rule_errno(f, "keyctl", ENOKEY, NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(probe_errno(sec, CLONE_NEWNET, -1, "raw-socket"), EAFNOSUPPORT);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl"), ENOKEY);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "unshare-user"), 0);
+}
+END_TEST
+
+struct notify_ctx {
+	int sock;
+	int got_nr;
+};
+
+/* Play the supervisor: take the listener, answer the child's getppid with 4242. */
+static void supervise(void *data)
+{
+	struct notify_ctx *n = data;
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	int fd = recv_fd(n->sock);
+
+	if (fd < 0)
+		return;
+	memset(&req, 0, sizeof(req));
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+		n->got_nr = req.data.nr;
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		resp.val = 4242;
+		ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+	close(fd);
+}
+
+START_TEST(notify_rule_hands_back_a_listener)
+{
+	keel_security *sec = new_sec();
+	keel_seccomp *f = NULL;
+	struct notify_ctx n = { .got_nr = -1 };
+	int sv[2];
+	struct run r = { .sec = sec, .uid = -1, .argv = { probe(), "getppid" } };
+	struct outcome o;
+
+	ck_assert_int_eq(keel_seccomp_new(&f, KEEL_SECCOMP_ALLOW, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+	ck_assert_int_eq(keel_seccomp_has_notify(f), 0);
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_NOTIFY, "getppid", NULL), 0);
+	ck_assert_int_eq(keel_seccomp_has_notify(f), 1);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	kt_defer_close(sv[0]);
+	kt_defer_close(sv[1]);
+	r.notify_sock = sv[1];
+	n.sock = sv[0];
+	run_with(&r, &o, supervise, &n);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_int_eq(n.got_nr, SYS_getppid);
+	ck_assert_str_eq(o.out, "4242\n");
+	ck_assert_int_eq(WEXITSTATUS(o.status), 0);
+}
+END_TEST
+
+START_TEST(seccomp_bad_input_is_refused_at_build_time)
+{
+	keel_seccomp *f = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_seccomp_new(&f, 0, &err), -EINVAL);
+	ck_assert_ptr_null(f);
+	ck_assert_int_eq(keel_seccomp_new(&f, KEEL_SECCOMP_ERRNO(EPERM), NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_KILL_PROCESS, "keytcl", &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "seccomp: unknown system call 'keytcl'");
+	ck_assert_int_eq(keel_seccomp_add_rule(f, 99, "read", NULL), -EINVAL);
+	ck_assert_int_eq(keel_seccomp_add_rule_errno(f, "read", 5000, NULL), -EINVAL);
+	ck_assert_int_eq(keel_seccomp_add_rule_arg(f, KEEL_SECCOMP_ALLOW, "read", 6, KEEL_SECCOMP_CMP_EQ, 0, 0, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(keel_seccomp_add_rule_arg(f, KEEL_SECCOMP_ALLOW, "read", 0, 0, 0, 0, NULL), -EINVAL);
+	ck_assert_int_eq(keel_seccomp_add_arch(f, "pdp11", &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "seccomp: unknown architecture 'pdp11'");
+	ck_assert_int_eq(keel_seccomp_add_arch(f, "x86", NULL), 0); /* already covered: fine */
+	/* a rule with the default action changes nothing and is accepted */
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_ERRNO(EPERM), "read", NULL), 0);
+	/* a call that exists only on the compat architecture */
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_ALLOW, "chown32", NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(NULL, f, NULL), -EINVAL);
+	keel_error_free(err);
+}
+END_TEST
+
+/* Find "ld [4]; jeq #arch" checks in a classic BPF program. */
+static int bpf_checks_arch(const struct sock_filter *prog, size_t len, unsigned int arch)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (prog[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && prog[i].k == arch)
+			return 1;
+	return 0;
+}
+
+START_TEST(compiled_filter_covers_compat_arches_and_is_cached)
+{
+	keel_seccomp *f = new_default_filter();
+	const struct sock_filter *p1, *p2, *p3;
+	size_t l1, l2, l3;
+
+	struct sock_filter *before;
+
+	ck_assert_int_eq(keel_seccomp_compile(f, &p1, &l1, NULL), 0);
+	ck_assert_int_eq(keel_seccomp_compile(f, &p2, &l2, NULL), 0);
+	ck_assert_ptr_eq(p1, p2);
+	ck_assert_uint_eq(l1, l2);
+	before = malloc(l1 * sizeof(*before));
+	ck_assert_ptr_nonnull(before);
+	kt_defer_fn(free, before);
+	memcpy(before, p1, l1 * sizeof(*before));
+#if defined(__x86_64__)
+	ck_assert(bpf_checks_arch(p1, l1, AUDIT_ARCH_X86_64));
+	ck_assert(bpf_checks_arch(p1, l1, AUDIT_ARCH_I386));
+#endif
+	/* a change recompiles */
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_KILL_PROCESS, "getppid", NULL), 0);
+	ck_assert_int_eq(keel_seccomp_compile(f, &p3, &l3, NULL), 0);
+	ck_assert(l3 != l1 || memcmp(p3, before, l1 * sizeof(*before)) != 0);
+}
+END_TEST
+
+/* ------------------------------------------------- rlimits, oom, uts, sysctl --- */
+
+START_TEST(rlimit_nofile_reads_back_inside)
+{
+	keel_security *sec = new_sec();
+	keel_error *err = NULL;
+	struct run r = { .sec = sec, .uid = -1, .notify_sock = -1, .argv = { probe(), "rlimit-nofile" } };
+	struct outcome o;
+
+	ck_assert_int_eq(keel_security_set_rlimit(sec, RLIMIT_NOFILE, 123, 456, NULL), 0);
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_str_eq(o.out, "123 456\n");
+
+	ck_assert_int_eq(keel_security_set_rlimit(sec, -1, 1, 1, NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_rlimit(sec, RLIM_NLIMITS, 1, 1, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "unknown resource"));
+	ck_assert_int_eq(keel_security_set_rlimit(sec, RLIMIT_NOFILE, 10, 5, &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "rlimit NOFILE: soft limit 10 is above the hard limit 5");
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(oom_score_adj_reads_back_inside)
+{
+	keel_security *sec = new_sec();
+	struct run r = { .sec = sec, .uid = -1, .notify_sock = -1 };
+	struct outcome o;
+
+	ck_assert_int_eq(keel_security_set_oom_score_adj(sec, 1001, NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_oom_score_adj(sec, 517, NULL), 0);
+	r.argv[0] = busybox();
+	r.argv[1] = "cat";
+	r.argv[2] = "/proc/self/oom_score_adj";
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_str_eq(o.out, "517\n");
+}
+END_TEST
+
+START_TEST(hostname_needs_and_uses_a_uts_namespace)
+{
+	keel_security *sec = new_sec();
+	const char *name = kt_name("h");
+	char want[128];
+	struct utsname before, after;
+	struct run r = { .sec = sec, .unshare = CLONE_NEWUTS, .uid = -1, .notify_sock = -1 };
+	struct outcome o;
+
+	ck_assert_int_eq(keel_security_set_hostname(sec, "", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_hostname(sec, name, NULL), 0);
+	ck_assert_int_eq(keel_security_set_domainname(sec, "example.test", NULL), 0);
+	ck_assert_int_eq(uname(&before), 0);
+	r.argv[0] = busybox();
+	r.argv[1] = "sh";
+	r.argv[2] = "-c";
+	r.argv[3] = "hostname; cat /proc/sys/kernel/domainname";
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_int_eq(uname(&after), 0);
+	ck_assert_str_eq(after.nodename, before.nodename);
+	snprintf(want, sizeof(want), "%s\nexample.test\n", name);
+	ck_assert_str_eq(o.out, want);
+
+	/* without a UTS namespace of its own, it refuses instead of renaming the host */
+	r.unshare = 0;
+	run(&r, &o);
+	ck_assert(o.setup_failed);
+	ck_assert_ptr_nonnull(strstr(o.rep.msg, "has no UTS namespace of its own"));
+	ck_assert_int_eq(uname(&after), 0);
+	ck_assert_str_eq(after.nodename, before.nodename);
+}
+END_TEST
+
+START_TEST(namespaced_sysctls_are_written_inside_only)
+{
+	keel_security *sec = new_sec();
+	char *host_before = strdup(kt_read("/proc/sys/net/ipv4/ip_forward"));
+	struct run r = { .sec = sec, .unshare = CLONE_NEWNET | CLONE_NEWIPC, .uid = -1, .notify_sock = -1 };
+	struct outcome o;
+	const char *want;
+
+	ck_assert_ptr_nonnull(host_before);
+	want = host_before[0] == '1' ? "0" : "1";
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "net.ipv4.ip_forward", want, NULL), 0);
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "kernel.shmmni", "1234", NULL), 0);
+	r.argv[0] = busybox();
+	r.argv[1] = "cat";
+	r.argv[2] = "/proc/sys/net/ipv4/ip_forward";
+	r.argv[3] = "/proc/sys/kernel/shmmni";
+	run(&r, &o);
+	ck_assert_msg(!o.setup_failed, "%s", o.rep.msg);
+	ck_assert_int_eq(o.out[0], want[0]);
+	ck_assert_str_eq(o.out + 1, "\n1234\n");
+	ck_assert_str_eq(kt_read("/proc/sys/net/ipv4/ip_forward"), host_before);
+
+	/* in the host's network namespace it refuses */
+	r.unshare = CLONE_NEWIPC;
+	run(&r, &o);
+	ck_assert(o.setup_failed);
+	ck_assert_str_eq(o.rep.msg, "sysctl net.ipv4.ip_forward: the container has no network namespace of its own "
+				    "(it would change the host)");
+	ck_assert_str_eq(kt_read("/proc/sys/net/ipv4/ip_forward"), host_before);
+	free(host_before);
+}
+END_TEST
+
+START_TEST(sysctl_bad_input_is_refused)
+{
+	keel_security *sec = new_sec();
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "vm.swappiness", "10", &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "sysctl vm.swappiness is not namespaced; it would change the host");
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "kernel.hostname", "x", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "net..ipv4", "1", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "net/../../vm/swappiness", "1", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "net.ipv4.", "1", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_sysctl(sec, "net.ipv4.ip_forward", NULL, NULL), -EINVAL);
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(lsm_labels_follow_feature_discovery)
+{
+	keel_security *sec = new_sec();
+	struct keel_security_plan *plan = NULL;
+	keel_features *feat = NULL;
+	keel_error *err = NULL;
+	int ret;
+
+	ck_assert_int_eq(keel_features_probe(&feat, NULL), 0);
+	ck_assert_int_eq(keel_security_set_apparmor_profile(sec, "", NULL), -EINVAL);
+	ck_assert_int_eq(keel_security_set_apparmor_profile(sec, "keel-default", NULL), 0);
+	ret = keel_security_plan_prepare(sec, &plan, &err);
+	if (keel_features_has(feat, KEEL_FEATURE_APPARMOR)) {
+		ck_assert_int_eq(ret, 0);
+	} else {
+		ck_assert_int_eq(ret, -ENOTSUP);
+		ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_UNSUPPORTED);
+		ck_assert_str_eq(keel_error_message(err), "apparmor profile keel-default: AppArmor is not enabled on "
+							  "this host: Operation not supported");
+	}
+	keel_security_plan_free(plan);
+	plan = NULL;
+	ck_assert_int_eq(keel_security_set_apparmor_profile(sec, NULL, NULL), 0);
+	ck_assert_int_eq(keel_security_set_selinux_label(sec, "system_u:system_r:container_t:s0", NULL), 0);
+	ret = keel_security_plan_prepare(sec, &plan, NULL);
+	ck_assert_int_eq(ret == 0, keel_features_has(feat, KEEL_FEATURE_SELINUX));
+	keel_security_plan_free(plan);
+	keel_features_free(feat);
+	keel_error_free(err);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("security");
+	TCase *tc = kt_tcase("capabilities", 30);
+
+	tcase_add_test(tc, default_caps_let_chown_work);
+	tcase_add_test(tc, default_caps_read_back_with_no_new_privs);
+	tcase_add_test(tc, default_caps_refuse_module_clock_and_mount);
+	tcase_add_test(tc, dropping_net_raw_stops_raw_sockets);
+	tcase_add_test(tc, non_root_user_has_empty_effective_caps);
+	tcase_add_test(tc, keep_caps_makes_them_ambient_for_non_root);
+	tcase_add_test(tc, capability_bad_input_is_refused_early);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("seccomp", 30);
+	tcase_add_test(tc, default_profile_denies_keyctl_and_runs_programs);
+	tcase_add_test(tc, default_profile_denies_user_namespaces_to_unprivileged);
+	tcase_add_test(tc, kill_rule_kills_with_sigsys);
+	tcase_add_test(tc, errno_and_argument_rules);
+	tcase_add_test(tc, notify_rule_hands_back_a_listener);
+	tcase_add_test(tc, seccomp_bad_input_is_refused_at_build_time);
+	tcase_add_test(tc, compiled_filter_covers_compat_arches_and_is_cached);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("limits", 30);
+	tcase_add_test(tc, rlimit_nofile_reads_back_inside);
+	tcase_add_test(tc, oom_score_adj_reads_back_inside);
+	tcase_add_test(tc, hostname_needs_and_uses_a_uts_namespace);
+	tcase_add_test(tc, namespaced_sysctls_are_written_inside_only);
+	tcase_add_test(tc, sysctl_bad_input_is_refused);
+	tcase_add_test(tc, lsm_labels_follow_feature_discovery);
+	suite_add_tcase(s, tc);
+	return kt_run(s);
+}

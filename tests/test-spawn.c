@@ -1,0 +1,620 @@
+/*
+ * spawn suite: running a program and hearing back from it.
+ *
+ * What is checked is what the kernel says about the new process
+ * (/proc/PID/status, cwd, exe, cgroup, fds, its wait status, the bytes it
+ * wrote), never what the library believes it did. Every failure path
+ * also checks that no process and no fd was left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <keel.h>
+
+#include "error.h"
+#include "spawn-internal.h"
+#include "harness.h"
+#include "spawn-util.h"
+
+/* Spawn that must fail: returns the error (freed at cleanup) and checks
+ * that nothing was left running and no fd was leaked. */
+static keel_error *spawn_fails(keel_process *p, const keel_spawn_attr *attr, int want_ret)
+{
+	int before = st_count_fds(), ret;
+	keel_error *err = NULL;
+	keel_child *c = NULL;
+
+	ret = keel_spawn(p, attr, &c, &err);
+	ck_assert_msg(ret == want_ret, "spawn returned %d, wanted %d: %s", ret, want_ret, keel_error_message(err));
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(keel_error_errno(err), -want_ret);
+	kt_defer_fn((void (*)(void *))keel_error_free, err);
+	ck_assert_msg(st_no_children(), "a process was left behind");
+	ck_assert_int_eq(st_count_fds(), before);
+	return err;
+}
+
+static keel_spawn_attr *new_attr(void)
+{
+	keel_spawn_attr *a = NULL;
+
+	ck_assert_int_eq(keel_spawn_attr_new(&a, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_spawn_attr_free, a);
+	return a;
+}
+
+START_TEST(stdout_reaches_the_caller_through_a_pipe)
+{
+	keel_process *p = st_process("echo", "hello", "world", NULL);
+
+	ck_assert_str_eq(st_run(p, NULL, NULL), "hello world\n");
+}
+END_TEST
+
+START_TEST(stdin_comes_from_the_callers_fd_and_dev_null)
+{
+	keel_process *p = st_process("/bin/cat", NULL);
+	int in[2], out[2], code = -1;
+	char buf[64] = "";
+	keel_child *c;
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, in[0], out[1], -1, NULL), 0);
+	c = st_spawn(p, NULL);
+	close(in[0]);
+	close(out[1]);
+	ck_assert_int_eq(write(in[1], "ping\n", 5), 5);
+	close(in[1]);
+	ck_assert_int_eq(read(out[0], buf, sizeof(buf) - 1), 5);
+	ck_assert_str_eq(buf, "ping\n");
+	close(out[0]);
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	/* stdin -1 is /dev/null: cat ends at once with nothing */
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, -1, -1, NULL), 0);
+	ck_assert_str_eq(st_run(p, NULL, NULL), "");
+}
+END_TEST
+
+START_TEST(environment_is_set_unset_and_cleared)
+{
+	keel_process *p = st_process("env", NULL);
+	const char *out;
+
+	setenv("KT_INHERITED", "yes", 1);
+	setenv("KT_DROPPED", "yes", 1);
+	ck_assert_int_eq(keel_process_setenv(p, "KT_NEW", "a=b c", NULL), 0);
+	ck_assert_int_eq(keel_process_setenv(p, "KT_INHERITED", "replaced", NULL), 0);
+	ck_assert_int_eq(keel_process_unsetenv(p, "KT_DROPPED", NULL), 0);
+	out = st_run(p, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "KT_NEW=a=b c\n"));
+	ck_assert_ptr_nonnull(strstr(out, "KT_INHERITED=replaced\n"));
+	ck_assert_ptr_null(strstr(out, "KT_INHERITED=yes"));
+	ck_assert_ptr_null(strstr(out, "KT_DROPPED"));
+	ck_assert_ptr_nonnull(strstr(out, "PATH="));
+	/* cleared: only what is set afterwards, and PATH search falls back
+	 * to the default path */
+	ck_assert_int_eq(keel_process_clearenv(p, NULL), 0);
+	ck_assert_int_eq(keel_process_setenv(p, "ONLY", "1", NULL), 0);
+	ck_assert_str_eq(st_run(p, NULL, NULL), "ONLY=1\n");
+	ck_assert_int_eq(keel_process_setenv(p, "=bad", "1", NULL), -EINVAL);
+	ck_assert_int_eq(keel_process_unsetenv(p, "", NULL), -EINVAL);
+	unsetenv("KT_INHERITED");
+	unsetenv("KT_DROPPED");
+}
+END_TEST
+
+START_TEST(cwd_umask_user_and_groups_are_applied)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	const gid_t groups[] = { 100, 65534 };
+	char link[64], cwd[4096], *status;
+	ssize_t n;
+	keel_child *c;
+
+	ck_assert_int_eq(keel_process_set_cwd(p, "/tmp", NULL), 0);
+	ck_assert_int_eq(keel_process_set_umask(p, 027, NULL), 0);
+	ck_assert_int_eq(keel_process_set_user(p, 65534, 65533, NULL), 0);
+	ck_assert_int_eq(keel_process_set_groups(p, 2, groups, NULL), 0);
+	c = st_spawn(p, NULL);
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)keel_child_pid(c));
+	n = readlink(link, cwd, sizeof(cwd) - 1);
+	ck_assert_int_gt(n, 0);
+	cwd[n] = '\0';
+	ck_assert_str_eq(cwd, "/tmp");
+	status = st_proc(keel_child_pid(c), "status");
+	ck_assert_ptr_nonnull(strstr(status, "\nUmask: 0027\n"));
+	ck_assert_ptr_nonnull(strstr(status, "\nUid: 65534 65534 65534 65534\n"));
+	ck_assert_ptr_nonnull(strstr(status, "\nGid: 65533 65533 65533 65533\n"));
+	ck_assert_ptr_nonnull(strstr(status, "\nGroups: 100 65534\n"));
+	ck_assert_int_eq(keel_process_set_cwd(p, "relative", NULL), -EINVAL);
+	ck_assert_int_eq(keel_process_set_umask(p, 01000, NULL), -EINVAL);
+	ck_assert_int_eq(keel_process_set_user(p, (uid_t)-1, 0, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(user_without_groups_clears_supplementary_groups)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	const gid_t mine[] = { 4, 24 };
+	keel_child *c;
+
+	ck_assert_int_eq(setgroups(2, mine), 0);
+	ck_assert_int_eq(keel_process_set_user(p, 65534, 65534, NULL), 0);
+	c = st_spawn(p, NULL);
+	ck_assert_int_eq(setgroups(0, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(st_proc(keel_child_pid(c), "status"), "\nGroups:\n"));
+}
+END_TEST
+
+START_TEST(wait_reports_exit_code_and_signal_and_pidfd_polls)
+{
+	keel_process *p = st_process("/bin/sh", "-c", "exit 7", NULL);
+	int code = -5, sig = -5;
+	struct pollfd pfd;
+	keel_error *err = NULL;
+	keel_child *c = st_spawn(p, NULL);
+
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, 7);
+	ck_assert_int_eq(sig, 0);
+	/* reaped: the same answer again, and no more signals */
+	ck_assert_int_eq(keel_child_wait(c, KEEL_WAIT_NOHANG, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, 7);
+	ck_assert_int_eq(keel_child_kill(c, SIGTERM, &err), -ESRCH);
+	keel_error_free(err);
+
+	p = st_process("/bin/sleep", "1000", NULL);
+	c = st_spawn(p, NULL);
+	ck_assert_int_ge(keel_child_pidfd(c), 0);
+	pfd = (struct pollfd){ .fd = keel_child_pidfd(c), .events = POLLIN };
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(keel_child_wait(c, KEEL_WAIT_NOHANG, &code, &sig, NULL), 0);
+	ck_assert_int_eq(keel_child_kill(c, SIGTERM, NULL), 0);
+	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
+	ck_assert(pfd.revents & POLLIN);
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(sig, SIGTERM);
+	ck_assert_int_eq(code, -1);
+	ck_assert(st_no_children());
+}
+END_TEST
+
+START_TEST(exec_missing_program_is_enoent)
+{
+	keel_error *err = spawn_fails(st_process("/nonexistent/kt-prog", NULL), NULL, -ENOENT);
+
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_EXEC);
+	ck_assert_str_eq(keel_error_message(err), "exec /nonexistent/kt-prog: No such file or directory");
+	err = spawn_fails(st_process("kt-no-such-program", NULL), NULL, -ENOENT);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_EXEC);
+	ck_assert_str_eq(keel_error_message(err), "exec kt-no-such-program: No such file or directory");
+}
+END_TEST
+
+static const char *write_file(const char *name, const void *data, size_t len, mode_t mode)
+{
+	static char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", kt_tmpdir(), name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+START_TEST(exec_not_executable_is_eacces)
+{
+	const char *path = write_file("plain", "#!/bin/sh\n", 10, 0644);
+	keel_error *err = spawn_fails(st_process(path, NULL), NULL, -EACCES);
+	char want[4200];
+
+	snprintf(want, sizeof(want), "exec %s: Permission denied", path);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_EXEC);
+	ck_assert_str_eq(keel_error_message(err), want);
+}
+END_TEST
+
+START_TEST(exec_garbage_and_foreign_elf_are_enoexec)
+{
+	/* A valid ELF header for aarch64 (e_machine 183): the kernel knows
+	 * the format but not the machine. */
+	unsigned char elf[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1, 0 };
+	const char *path;
+	keel_error *err;
+	char want[4200];
+
+	elf[16] = 2;            /* ET_EXEC */
+	elf[18] = 183;          /* EM_AARCH64 */
+	elf[20] = 1;            /* EV_CURRENT */
+	elf[52] = 64;           /* e_ehsize */
+	elf[54] = 56;           /* e_phentsize */
+	path = write_file("garbage", "\x01\x02\x03 not a program\n", 18, 0755);
+	err = spawn_fails(st_process(path, NULL), NULL, -ENOEXEC);
+	snprintf(want, sizeof(want), "exec %s: Exec format error", path);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_EXEC);
+	ck_assert_str_eq(keel_error_message(err), want);
+	path = write_file("aarch64", elf, sizeof(elf), 0755);
+	err = spawn_fails(st_process(path, NULL), NULL, -ENOEXEC);
+	snprintf(want, sizeof(want), "exec %s: Exec format error", path);
+	ck_assert_str_eq(keel_error_message(err), want);
+}
+END_TEST
+
+START_TEST(child_step_failure_names_step_and_object)
+{
+	keel_process *p = st_process("/bin/true", NULL);
+	keel_spawn_attr *a = new_attr();
+	keel_error *err;
+
+	ck_assert_int_eq(keel_process_set_cwd(p, "/nonexistent-kt-dir", NULL), 0);
+	err = spawn_fails(p, NULL, -ENOENT);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_CHILD);
+	ck_assert_str_eq(keel_error_message(err), "init: chdir /nonexistent-kt-dir: No such file or directory");
+	ck_assert_int_eq(keel_spawn_attr_set_label(a, "container init", NULL), 0);
+	err = spawn_fails(p, a, -ENOENT);
+	ck_assert_str_eq(keel_error_message(err),
+			 "container init: chdir /nonexistent-kt-dir: No such file or directory");
+}
+END_TEST
+
+START_TEST(bad_input_is_refused_clearly)
+{
+	keel_process *p = NULL;
+	keel_error *err = NULL;
+	keel_child *c = NULL;
+	const char *empty[] = { NULL };
+	keel_spawn_attr *a = new_attr();
+	char path[4200];
+
+	ck_assert_int_eq(keel_spawn(NULL, NULL, &c, NULL), -EINVAL);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_spawn(p, NULL, &c, &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "spawn: no program to run (keel_process_set_args was not called)");
+	keel_error_free(err);
+	ck_assert_int_eq(keel_process_set_args(p, empty, NULL), -EINVAL);
+	keel_process_free(p);
+
+	p = st_process("/bin/true", NULL);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, 999, -1, NULL), 0);
+	err = spawn_fails(p, NULL, -EBADF);
+	ck_assert_str_eq(keel_error_message(err), "stdio: fd 999 for stdout: Bad file descriptor");
+	ck_assert_int_eq(keel_process_set_stdio(p, -2, 1, 2, NULL), -EINVAL);
+
+	p = st_process("/bin/true", NULL);
+	snprintf(path, sizeof(path), "%s", write_file("not-a-fifo", "x", 1, 0644));
+	ck_assert_int_eq(keel_spawn_attr_set_start_fifo(a, "relative", NULL), -EINVAL);
+	ck_assert_int_eq(keel_spawn_attr_set_start_fifo(a, path, NULL), 0);
+	err = spawn_fails(p, a, -EINVAL);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "not a FIFO"));
+
+	keel_child_free(NULL);
+	keel_spawn_attr_free(NULL);
+	keel_process_free(NULL);
+	ck_assert_int_eq(keel_child_pid(NULL), -1);
+}
+END_TEST
+
+START_TEST(callers_fds_do_not_leak_into_the_program)
+{
+	keel_process *p = st_process("/bin/ls", "/proc/self/fd", NULL);
+	int leaky = open("/dev/null", O_RDONLY); /* no O_CLOEXEC on purpose */
+	char name[16];
+	const char *out;
+
+	ck_assert_int_ge(leaky, 3);
+	kt_defer_close(leaky);
+	out = st_run(p, NULL, NULL);
+	snprintf(name, sizeof(name), "\n%d\n", leaky);
+	/* 0, 1, 2, and ls's own directory fd */
+	ck_assert_msg(strstr(out, name) == NULL, "fd %d leaked: %s", leaky, out);
+	ck_assert_str_eq(out, "0\n1\n2\n3\n");
+}
+END_TEST
+
+START_TEST(pty_master_reads_what_the_program_writes)
+{
+	keel_process *p = st_process("/bin/sh", "-c", "test -t 0 && test -t 1 && tty && echo on-a-tty", NULL);
+	char buf[4096];
+	size_t used = 0;
+	ssize_t n;
+	keel_child *c;
+	int code = -1;
+
+	ck_assert_int_eq(keel_process_set_tty(p, 1, NULL), 0);
+	c = st_spawn(p, NULL);
+	ck_assert_int_ge(keel_child_tty_fd(c), 0);
+	/* read until the slave side is gone (EIO) */
+	while (used < sizeof(buf) - 1 && (n = read(keel_child_tty_fd(c), buf + used, sizeof(buf) - 1 - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	ck_assert_msg(strncmp(buf, "/dev/pts/", 9) == 0, "tty printed: %s", buf);
+	ck_assert_ptr_nonnull(strstr(buf, "on-a-tty\r\n"));
+}
+END_TEST
+
+START_TEST(start_fifo_holds_the_program_until_written)
+{
+	keel_process *p = st_process("/bin/sh", "-c", "exit 3", NULL);
+	keel_spawn_attr *a = new_attr();
+	char fifo[4200], link[64], exe[4096], self[4096];
+	int code = -1, fd;
+	keel_child *c;
+	ssize_t n;
+
+	snprintf(fifo, sizeof(fifo), "%s/start", kt_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(keel_spawn_attr_set_start_fifo(a, fifo, NULL), 0);
+	c = st_spawn(p, a);
+	/* set up but not exec'd: still running the test binary's image */
+	ck_assert_int_eq(keel_child_wait(c, KEEL_WAIT_NOHANG, &code, NULL, NULL), 0);
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)keel_child_pid(c));
+	n = readlink(link, exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n] = '\0';
+	ck_assert_str_eq(exe, self);
+	fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 3);
+}
+END_TEST
+
+struct hook_seen {
+	pid_t pid;
+	int pidfd_ok;
+	char exe[4096];
+	int fail;
+};
+
+static int record_hook(pid_t pid, int pidfd, void *userdata, keel_error **err)
+{
+	struct hook_seen *s = userdata;
+	char path[64];
+	ssize_t n;
+
+	s->pid = pid;
+	s->pidfd_ok = pidfd >= 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, s->exe, sizeof(s->exe) - 1);
+	s->exe[n > 0 ? n : 0] = '\0';
+	if (s->fail == 1)
+		return -EADDRINUSE; /* a hook that leaves err alone */
+	if (s->fail == 2)
+		return keel_error_sys(err, EADDRINUSE, "move link %s", "kveth0");
+	return 0;
+}
+
+START_TEST(parent_hook_runs_before_the_program_and_its_failure_cleans_up)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	keel_spawn_attr *a = new_attr();
+	struct hook_seen seen = { 0 };
+	char self[4096];
+	keel_error *err;
+	ssize_t n;
+	keel_child *c;
+
+	keel_spawn_attr_set_parent_hook(a, record_hook, &seen);
+	c = st_spawn(p, a);
+	ck_assert_int_eq(seen.pid, keel_child_pid(c));
+	ck_assert(seen.pidfd_ok);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n] = '\0';
+	ck_assert_str_eq(seen.exe, self); /* it had not exec'd yet */
+	ck_assert_int_eq(keel_child_kill(c, SIGKILL, NULL), 0);
+	ck_assert_int_eq(keel_child_wait(c, 0, NULL, NULL, NULL), 1);
+
+	seen.fail = 1;
+	err = spawn_fails(p, a, -EADDRINUSE);
+	ck_assert_str_eq(keel_error_message(err), "parent hook: Address already in use");
+	seen.fail = 2;
+	err = spawn_fails(p, a, -EADDRINUSE);
+	ck_assert_str_eq(keel_error_message(err), "parent hook: move link kveth0: Address already in use");
+}
+END_TEST
+
+static const char *make_cgroup(void)
+{
+	keel_features *f = NULL;
+	static char path[4096];
+
+	ck_assert_int_eq(keel_features_probe(&f, NULL), 0);
+	ck_assert_ptr_nonnull(keel_features_cgroup2_path(f));
+	snprintf(path, sizeof(path), "%s/%s", keel_features_cgroup2_path(f), kt_name("cg"));
+	keel_features_free(f);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	kt_defer_rmdir_cgroup(path);
+	return path;
+}
+
+static void check_cgroup_placement(int legacy)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	keel_spawn_attr *a = new_attr();
+	const char *cg = make_cgroup();
+	char want[4200];
+	int fd;
+	keel_child *c;
+
+	fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	kt_defer_close(fd);
+	keel_spawn_attr_set_cgroup_fd(a, fd);
+	keel_spawn_attr_force_legacy_clone(a, legacy);
+	c = st_spawn(p, a);
+	snprintf(want, sizeof(want), "0::/%s\n", strrchr(cg, '/') + 1);
+	ck_assert_ptr_nonnull(strstr(st_proc(keel_child_pid(c), "cgroup"), want));
+	/* and the test process itself stayed where it was */
+	ck_assert_ptr_null(strstr(kt_read("/proc/self/cgroup"), want));
+}
+
+START_TEST(cgroup_fd_places_the_process_with_clone3)
+{
+	check_cgroup_placement(0);
+}
+END_TEST
+
+START_TEST(cgroup_fd_places_the_process_with_the_clone_fallback)
+{
+	check_cgroup_placement(1);
+}
+END_TEST
+
+START_TEST(clone_fallback_makes_namespaces_and_a_working_handle)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	keel_spawn_attr *a = new_attr();
+	keel_ns *ns = NULL;
+	int sig = 0;
+	keel_child *c;
+
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, KEEL_NS_NET | KEEL_NS_PID, NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	keel_spawn_attr_force_legacy_clone(a, 1);
+	c = st_spawn(p, a);
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "net"), st_ns_inode(0, "net"));
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "pid"), st_ns_inode(0, "pid"));
+	ck_assert_int_eq(keel_child_kill(c, SIGKILL, NULL), 0);
+	ck_assert_int_eq(keel_child_wait(c, 0, NULL, &sig, NULL), 1);
+	ck_assert_int_eq(sig, SIGKILL);
+}
+END_TEST
+
+/* ---- many threads spawning while others malloc and free ---- */
+
+#define STRESS_SPAWNERS 6
+#define STRESS_SPAWNS 300
+
+static volatile int stress_stop;
+
+static void *malloc_loop(void *arg)
+{
+	unsigned long n = 0;
+
+	(void)arg;
+	while (!stress_stop) {
+		void *blocks[16];
+		int i;
+		for (i = 0; i < 16; i++)
+			blocks[i] = malloc((size_t)(16 + (n++ % 4096)));
+		for (i = 0; i < 16; i++)
+			free(blocks[i]);
+	}
+	return NULL;
+}
+
+static void *spawn_loop(void *arg)
+{
+	static const char *const argv_true[] = { "/bin/true", NULL };
+	static const char *const argv_missing[] = { "kt-missing-program", NULL };
+	long failures = 0;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < STRESS_SPAWNS; i++) {
+		keel_process *p = NULL;
+		keel_error *err = NULL;
+		keel_child *c = NULL;
+		int code = -1, sig = -1, bad = i % 10 == 9;
+
+		if (keel_process_new(&p, NULL) < 0 ||
+		    keel_process_set_args(p, bad ? argv_missing : argv_true, NULL) < 0) {
+			failures++;
+		} else if (bad) {
+			/* the failure path too: an exec error, reported */
+			failures += keel_spawn(p, NULL, &c, &err) != -ENOENT ||
+				    keel_error_code(err) != KEEL_ERROR_EXEC;
+			keel_error_free(err);
+		} else if (keel_spawn(p, NULL, &c, &err) < 0) {
+			failures++;
+			keel_error_free(err);
+		} else {
+			failures += keel_child_wait(c, 0, &code, &sig, NULL) != 1 || code != 0 || sig != 0;
+			keel_child_free(c);
+		}
+		keel_process_free(p);
+	}
+	return (void *)failures;
+}
+
+START_TEST(spawning_from_many_threads_while_others_malloc)
+{
+	pthread_t spawners[STRESS_SPAWNERS], mallocers[2];
+	long total = 0;
+	void *ret;
+	int i;
+
+	stress_stop = 0;
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&mallocers[i], NULL, malloc_loop, NULL), 0);
+	for (i = 0; i < STRESS_SPAWNERS; i++)
+		ck_assert_int_eq(pthread_create(&spawners[i], NULL, spawn_loop, NULL), 0);
+	for (i = 0; i < STRESS_SPAWNERS; i++) {
+		ck_assert_int_eq(pthread_join(spawners[i], &ret), 0);
+		total += (long)ret;
+	}
+	stress_stop = 1;
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_join(mallocers[i], NULL), 0);
+	ck_assert_msg(total == 0, "%ld of %d spawns went wrong", total, STRESS_SPAWNERS * STRESS_SPAWNS);
+	ck_assert(st_no_children());
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("spawn");
+	TCase *tc = kt_tcase("process", 30);
+
+	tcase_add_test(tc, stdout_reaches_the_caller_through_a_pipe);
+	tcase_add_test(tc, stdin_comes_from_the_callers_fd_and_dev_null);
+	tcase_add_test(tc, environment_is_set_unset_and_cleared);
+	tcase_add_test(tc, cwd_umask_user_and_groups_are_applied);
+	tcase_add_test(tc, user_without_groups_clears_supplementary_groups);
+	tcase_add_test(tc, callers_fds_do_not_leak_into_the_program);
+	tcase_add_test(tc, pty_master_reads_what_the_program_writes);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("child", 30);
+	tcase_add_test(tc, wait_reports_exit_code_and_signal_and_pidfd_polls);
+	tcase_add_test(tc, start_fifo_holds_the_program_until_written);
+	tcase_add_test(tc, parent_hook_runs_before_the_program_and_its_failure_cleans_up);
+	tcase_add_test(tc, cgroup_fd_places_the_process_with_clone3);
+	tcase_add_test(tc, cgroup_fd_places_the_process_with_the_clone_fallback);
+	tcase_add_test(tc, clone_fallback_makes_namespaces_and_a_working_handle);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("failures", 30);
+	tcase_add_test(tc, exec_missing_program_is_enoent);
+	tcase_add_test(tc, exec_not_executable_is_eacces);
+	tcase_add_test(tc, exec_garbage_and_foreign_elf_are_enoexec);
+	tcase_add_test(tc, child_step_failure_names_step_and_object);
+	tcase_add_test(tc, bad_input_is_refused_clearly);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("threads", 240);
+	tcase_add_test(tc, spawning_from_many_threads_while_others_malloc);
+	suite_add_tcase(s, tc);
+	return kt_run(s);
+}
