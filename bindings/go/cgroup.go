@@ -38,7 +38,13 @@ const (
 type Cgroup struct {
 	mu    sync.Mutex
 	h     *C.keel_cgroup
-	owner *Container // set for a container's cgroup: the container owns h
+	owner cgroupOwner // set for a container's cgroup: the container owns h
+}
+
+// cgroupOwner is a handle that owns a keel_cgroup (a Container).
+type cgroupOwner interface {
+	locker() *sync.Mutex // the mutex that guards the owner and the cgroup
+	isOpen() bool        // false once the owner's C handle is freed
 }
 
 // CgroupMountPath is where the cgroup2 hierarchy is mounted (keel_cgroup_mount_path).
@@ -101,11 +107,11 @@ func (cg *Cgroup) call(f func(h *C.keel_cgroup, cerr **C.keel_error) C.int) erro
 	// guards it, and the handle ends with the container.
 	mu := &cg.mu
 	if cg.owner != nil {
-		mu = &cg.owner.mu
+		mu = cg.owner.locker()
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if cg.h == nil || (cg.owner != nil && cg.owner.h == nil) {
+	if cg.h == nil || (cg.owner != nil && !cg.owner.isOpen()) {
 		return os.ErrClosed
 	}
 	var cerr *C.keel_error

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // State is a container's state (enum keel_container_state).
@@ -199,6 +198,9 @@ func (c *Container) configure(s *settings) error {
 	}
 	return nil
 }
+
+func (c *Container) locker() *sync.Mutex { return &c.mu }
+func (c *Container) isOpen() bool        { return c.h != nil }
 
 // lock takes the handle's mutex and checks it is still open.
 func (c *Container) lock() error {
@@ -472,5 +474,3 @@ func (c *Container) Close() error {
 	runtime.SetFinalizer(c, nil)
 	return nil
 }
-
-var _ = unsafe.Pointer(nil)

@@ -183,7 +183,7 @@ func (p *Process) Close() error {
 	var err error
 	if st, werr := p.waitLocked(C.KEEL_WAIT_NOHANG); werr == nil && st == nil {
 		var cerr *C.keel_error
-		if err = check(C.keel_child_kill(p.h, C.SIGKILL, &cerr), &cerr); err == nil {
+		if err = check(C.keel_child_kill(p.h, C.int(syscall.SIGKILL), &cerr), &cerr); err == nil {
 			_, err = p.waitLocked(0)
 		}
 	}
