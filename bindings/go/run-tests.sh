@@ -30,7 +30,7 @@ PC
 
 tags=
 missing=
-has() { nm -D --defined-only "$lib" | grep -q " $1\$"; }
+has() { nm -D --defined-only "$lib" | grep -Eq " $1(@|\$)"; }
 if ! has keel_container_new; then tags="$tags keel_no_container"; missing="$missing container"; fi
 if ! has keel_cgroup_create; then tags="$tags keel_no_cgroup keel_no_container"; missing="$missing cgroup"; fi
 if ! has keel_netns_open_current; then tags="$tags keel_no_net"; missing="$missing net"; fi
