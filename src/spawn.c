@@ -943,11 +943,13 @@ static int run_map_helper(const char *tool, pid_t pid, const char *map, keel_err
 	close(pipefd[0]);
 	while (waitpid(hp, &status, 0) < 0 && errno == EINTR)
 		;
-	free(copy);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	return keel_error_set(err, KEEL_ERROR_SYSTEM, EPERM, "user namespace: %s %d %s: failed (%s)", tool, (int)pid,
-			      argv[2] ? argv[2] : "", used ? out : "no output");
+		ret = 0;
+	else /* argv[2] points into copy: free it only after the message is made */
+		ret = keel_error_set(err, KEEL_ERROR_SYSTEM, EPERM, "user namespace: %s %d %s: failed (%s)", tool,
+				     (int)pid, argv[2] ? argv[2] : "", used ? out : "no output");
+	free(copy);
+	return ret;
 }
 
 static int write_id_maps(struct plan *pl, pid_t pid, keel_error **err)

@@ -31,6 +31,8 @@ command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not found (
 
 pack=$(mktemp -d "${TMPDIR:-/tmp}/keel-vm.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$pack"' EXIT INT TERM
+# suites run programs as other users (65534, 1000): they must reach the pack
+chmod 755 "$pack"
 mkdir -p "$pack/tests"
 list=
 for t in $suites; do
@@ -43,6 +45,11 @@ for t in $suites; do
 	list="$list tests/$(basename "$t")"
 done
 cp -a "$build/tests/rootfs" "$pack/tests/rootfs" || fail "copy the rootfs"
+# helper programs the suites exec (KEEL_VM_HELPERS, relative to the build dir)
+for h in ${KEEL_VM_HELPERS:-}; do
+	[ -x "$build/$h" ] || fail "helper $h is not built"
+	mkdir -p "$pack/$(dirname "$h")" && cp "$build/$h" "$pack/$h" || fail "copy $h"
+done
 
 # The guest's side: run every suite, say which failed, exit 1 if any did.
 # TCG emulation is several times slower than the host: stretch Check's
@@ -65,6 +72,9 @@ GUEST
 chmod +x "$pack/run-suites.sh"
 
 start=$(date +%s.%N)
+# the host tools the suites run: the uidmap helpers, and util-linux's
+# unshare and nsenter (busybox's lack options)
+VM_EXTRA_BINS=${VM_EXTRA_BINS:-$(for b in newuidmap newgidmap unshare nsenter; do command -v $b; done | tr '\n' ' ')} \
 VM_MEM=${VM_MEM:-1024} VM_TIMEOUT=${VM_TIMEOUT:-900} \
 	bash "$here/run-in-vm.sh" "$pack" ./run-suites.sh
 rc=$?

@@ -1,0 +1,338 @@
+//go:build !keel_no_container
+
+package keel
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func rootfs(t *testing.T) string {
+	t.Helper()
+	r := os.Getenv("KEEL_TEST_ROOTFS")
+	if _, err := os.Stat(filepath.Join(r, "bin", "busybox")); err != nil {
+		t.Fatalf("KEEL_TEST_ROOTFS is not a busybox rootfs: %q", r)
+	}
+	return r
+}
+
+// testContainer makes a container with a unique id in a state root of the
+// test's own, on the busybox rootfs as an image layer; it is deleted (and
+// its state root removed) when the test ends, even if the test fails.
+func testContainer(t *testing.T, opts ...Option) *Container {
+	t.Helper()
+	root := t.TempDir()
+	opts = append([]Option{WithStateRoot(root), WithLayers(rootfs(t))}, opts...)
+	c, err := NewContainer(unique("kgo"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c.Pid() != 0 {
+			// ENOENT: the test deleted it already.
+			if err := c.Delete(DeleteForce); err != nil && !errors.Is(err, syscall.ENOENT) {
+				t.Error(err)
+			}
+		}
+		c.Close()
+	})
+	return c
+}
+
+func ctx30(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func pipe(t *testing.T) (*os.File, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+func nsInode(t *testing.T, pid int, ns string) string {
+	t.Helper()
+	l, err := os.Readlink("/proc/" + itoa(pid) + "/ns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestContainerRunReadsOutput(t *testing.T) {
+	r, w := pipe(t)
+	c := testContainer(t, WithArgs("sh", "-c", "echo hello from $(hostname); exit 3"),
+		WithHostname("kgohost"), WithStdio(nil, w, os.Stderr))
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Wait(ctx30(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "hello from kgohost\n" || st != (ExitStatus{Code: 3}) {
+		t.Fatalf("output %q, status %+v", out, st)
+	}
+	if s, err := c.State(); err != nil || s != StateStopped {
+		t.Fatalf("state %v %v", s, err)
+	}
+	if st2, ok, err := c.ExitStatus(); err != nil || !ok || st2 != st {
+		t.Fatalf("ExitStatus %+v %v %v", st2, ok, err)
+	}
+}
+
+func TestContainerNamespacesAndExec(t *testing.T) {
+	c := testContainer(t, WithArgs("sleep", "600"), WithHostname("kgoexec"))
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"pid", "mnt", "net", "uts", "ipc", "cgroup"} {
+		if nsInode(t, c.Pid(), ns) == nsInode(t, os.Getpid(), ns) {
+			t.Fatalf("container shares the %s namespace", ns)
+		}
+	}
+	r, w := pipe(t)
+	p, err := c.Exec([]string{"sh", "-c", "hostname; readlink /proc/self/ns/pid; echo $GREETING; pwd"},
+		WithEnv("GREETING", "hi"), WithCwd("/tmp"), WithStdio(nil, w, os.Stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	w.Close()
+	out, _ := io.ReadAll(r)
+	st, err := p.Wait(ctx30(t))
+	if err != nil || st.Code != 0 {
+		t.Fatalf("exec status %+v %v", st, err)
+	}
+	want := strings.Join([]string{"kgoexec", nsInode(t, c.Pid(), "pid"), "hi", "/tmp"}, "\n") + "\n"
+	if string(out) != want {
+		t.Fatalf("exec output %q, want %q", out, want)
+	}
+
+	_, err = c.Exec([]string{"/no/such/program"})
+	checkErr(t, err, syscall.ENOENT, "/no/such/program")
+	_, err = c.Exec([]string{"true"}, WithHostname("x"))
+	if err == nil || !strings.Contains(err.Error(), "WithHostname") {
+		t.Fatalf("Exec with a container option: %v", err)
+	}
+}
+
+func TestContainerExecKillFromAnotherGoroutine(t *testing.T) {
+	c := testContainer(t, WithArgs("sleep", "600"))
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Exec([]string{"sleep", "600"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var st ExitStatus
+	var werr error
+	go func() { defer wg.Done(); st, werr = p.Wait(ctx30(t)) }()
+	if err := p.Kill(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if werr != nil || st.Signal != syscall.SIGTERM {
+		t.Fatalf("exec ended %+v %v", st, werr)
+	}
+}
+
+func TestContainerWaitHonoursContext(t *testing.T) {
+	c := testContainer(t, WithArgs("sleep", "600"))
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.Wait(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Wait: %v, want context.DeadlineExceeded", err)
+	}
+	if s, err := c.State(); err != nil || s != StateRunning {
+		t.Fatalf("state %v %v", s, err)
+	}
+	if err := c.Kill(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Wait(ctx30(t)); err != nil || st.Signal != syscall.SIGKILL {
+		t.Fatalf("Wait %+v %v", st, err)
+	}
+}
+
+func TestContainerCgroupStatsAndPause(t *testing.T) {
+	c := testContainer(t, WithArgs("sleep", "600"))
+	if c.Cgroup() != nil {
+		t.Fatal("a cgroup before create")
+	}
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cg := c.Cgroup()
+	mnt := cgroup2Mount(t)
+	want := "0::" + strings.TrimPrefix(cg.Path(), mnt) + "\n"
+	if got := readFile(t, "/proc/"+itoa(c.Pid())+"/cgroup"); !strings.Contains(got, want) {
+		t.Fatalf("/proc/PID/cgroup %q, want %q", got, want)
+	}
+	if p, err := cg.Populated(); err != nil || !p {
+		t.Fatalf("populated %v %v", p, err)
+	}
+	if _, err := cg.CPUStat(CPUUsageUsec); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.State(); s != StatePaused || cgroupEvents(t, cg.Path())["frozen"] != "1" {
+		t.Fatalf("after Pause: %v, %v", s, cgroupEvents(t, cg.Path()))
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.State(); s != StateRunning || cgroupEvents(t, cg.Path())["frozen"] != "0" {
+		t.Fatalf("after Resume: %v", s)
+	}
+	path := cg.Path()
+	if err := c.Delete(DeleteForce); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s left after Delete: %v", path, err)
+	}
+	if _, err := cg.Populated(); err != os.ErrClosed {
+		t.Fatalf("the deleted container's cgroup handle: %v", err)
+	}
+	ids, err := ListContainers(c.StateRoot())
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("containers left: %v %v", ids, err)
+	}
+}
+
+func TestContainerLimitsFailClearly(t *testing.T) {
+	for _, l := range []struct {
+		controller string
+		opt        Option
+	}{
+		{"memory", WithMemoryMax(64 << 20)},
+		{"pids", WithPidsMax(32)},
+		{"cpu", WithCPUMax(50000, 100000)},
+	} {
+		c := testContainer(t, WithArgs("true"), l.opt)
+		err := c.Run()
+		if offered(t, l.controller) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		checkErr(t, err, syscall.ENOENT, "controller "+l.controller)
+		if ids, _ := ListContainers(c.StateRoot()); len(ids) != 0 {
+			t.Fatalf("failed create left %v", ids)
+		}
+	}
+}
+
+func TestContainerLifecycleErrorsAndLoad(t *testing.T) {
+	c := testContainer(t, WithArgs("sleep", "600"))
+	if err := c.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.State(); s != StateCreated {
+		t.Fatalf("state %v after Create", s)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Start()
+	var ke *Error
+	if !errors.As(err, &ke) || ke.Code != ErrorState || !strings.Contains(ke.Message, c.ID()) ||
+		!(errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EINVAL)) {
+		t.Fatalf("second Start: %#v", err)
+	}
+	checkErr(t, c.Delete(), syscall.EBUSY, c.ID())
+
+	other, err := LoadContainer(c.ID(), c.StateRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Pid() != c.Pid() {
+		t.Fatalf("loaded pid %d, want %d", other.Pid(), c.Pid())
+	}
+	p, err := other.Exec([]string{"true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(ctx30(t)); err != nil || st.Code != 0 {
+		t.Fatalf("exec from a loaded handle: %+v %v", st, err)
+	}
+	p.Close()
+	other.Close()
+	if s, _ := c.State(); s != StateRunning {
+		t.Fatalf("closing a loaded handle changed the container: %v", s)
+	}
+
+	dup, err := NewContainer(c.ID(), WithStateRoot(c.StateRoot()), WithLayers(rootfs(t)), WithArgs("true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dup.Close()
+	checkErr(t, dup.Create(), syscall.EEXIST, c.ID())
+
+	missing := unique("kgo")
+	_, err = LoadContainer(missing, c.StateRoot())
+	checkErr(t, err, syscall.ENOENT, missing)
+	_, err = NewContainer("../etc")
+	checkErr(t, err, syscall.EINVAL, "../etc")
+}
+
+func TestContainerHandleSharedByGoroutines(t *testing.T) {
+	c := testContainer(t, WithArgs("sleep", "600"))
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := c.Exec([]string{"true"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer p.Close()
+			if st, err := p.Wait(context.Background()); err != nil || st.Code != 0 {
+				errs <- err
+			}
+			if _, err := c.State(); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,3 @@
+module libkeel.org/keel
+
+go 1.19
