@@ -446,18 +446,25 @@ KEEL_PUBLIC int keel_container_create(keel_container *c, keel_error **err);
  * creating process and from another that loaded the container.
  * @param c a handle
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EBUSY/-EINVAL with KEEL_ERROR_STATE when the container is not
+ * The init was set up completely at create, so what is left to fail is its
+ * execve: that failure cannot be returned here (the init has no one to
+ * tell but its exit status, 127, and the container becomes stopped).
+ * keel_container_run() does report it, with its errno.
+ * @return 0; -EINVAL with KEEL_ERROR_STATE when the container is not
  *         created ("container web: start: container is running (only a
- *         created container can be started)"); the errno of the exec in the
- *         init (-ENOENT, -EACCES, -ENOEXEC) with KEEL_ERROR_EXEC when the
- *         command cannot run (the container is then stopped)
+ *         created container can be started)"); -ESRCH when the init is no
+ *         longer waiting; -ENOENT when the container was deleted; the
+ *         error of the START_CONTAINER hook
  * @since 1.0
  */
 KEEL_PUBLIC int keel_container_start(keel_container *c, keel_error **err);
 
 /**
- * keel_container_create() then keel_container_start(); when start fails the
- * container is deleted again, so nothing is left.
+ * keel_container_create() and keel_container_start() in one step, without
+ * the start FIFO, so that an execve failure comes back with its errno
+ * (KEEL_ERROR_EXEC: -ENOENT, -EACCES, -ENOEXEC), and nothing is left then.
+ * START_CONTAINER runs in the caller right after CREATE_CONTAINER, before
+ * the init mounts its rootfs and execs; POSTSTART once it has exec'd.
  * @param c a new handle
  * @param[out] err receives an error on failure (may be NULL)
  * @return as keel_container_create() and keel_container_start()
