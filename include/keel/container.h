@@ -126,10 +126,12 @@ enum keel_hook {
 	 * and may enter the init's namespaces through /proc/PID/ns/). */
 	KEEL_HOOK_CREATE_CONTAINER = 2,
 	/** In keel_container_start(), just before the init is told to execve
-	 * (OCI runs it inside the container). */
+	 * (OCI runs it inside the container); in keel_container_run(), right
+	 * after CREATE_CONTAINER. */
 	KEEL_HOOK_START_CONTAINER = 3,
-	/** In keel_container_start(), after the init exec'd. A failure is
-	 * reported but does not stop the container. */
+	/** In keel_container_start(), once the init was told to execve (it
+	 * does so at once); in keel_container_run(), once it has exec'd. A
+	 * failure is returned but does not stop the container. */
 	KEEL_HOOK_POSTSTART = 4,
 	/** In keel_container_delete(), after the processes ended and before
 	 * anything is removed. A failure is reported but delete goes on. */
