@@ -46,5 +46,6 @@
 #include <keel/security.h>
 
 /* -- container */
+#include <keel/container.h>
 
 #endif

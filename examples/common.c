@@ -1,0 +1,118 @@
+/*
+ * Helpers shared by the example programs; see common.h.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common.h"
+
+const char *kx_state_root(void)
+{
+	const char *r = getenv("KEEL_STATE_ROOT");
+
+	return r && *r ? r : NULL;
+}
+
+int kx_fail(const char *prog, keel_error *err)
+{
+	int code = EXIT_SETUP;
+	struct utsname u;
+
+	fprintf(stderr, "%s: %s\n", prog, keel_error_message(err));
+	if (keel_error_code(err) == KEEL_ERROR_EXEC) {
+		code = keel_error_errno(err) == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+		/* The classic surprise: an image built for another CPU. */
+		if (keel_error_errno(err) == ENOEXEC && uname(&u) == 0)
+			fprintf(stderr, "%s: the program is not an executable for this machine (%s): "
+				"was the image built for another CPU architecture?\n", prog, u.machine);
+	}
+	keel_error_free(err);
+	return code;
+}
+
+int kx_parse_signal(const char *s)
+{
+	static const struct { const char *name; int sig; } names[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+		{ "STOP", SIGSTOP }, { "WINCH", SIGWINCH },
+	};
+	char *end;
+	long n;
+	size_t i;
+
+	n = strtol(s, &end, 10);
+	if (end != s && !*end)
+		return n >= 1 && n <= 64 ? (int)n : -1;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(s, names[i].name))
+			return names[i].sig;
+	return -1;
+}
+
+static int copy_once(int from, int to)
+{
+	char buf[4096];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n <= 0)
+		return -1;
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		off += w;
+	}
+	return 0;
+}
+
+void kx_relay_tty(int master)
+{
+	struct termios saved, raw;
+	int is_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	struct pollfd p[2] = { { .fd = master, .events = POLLIN }, { .fd = STDIN_FILENO, .events = POLLIN } };
+
+	if (is_tty) {
+		struct winsize ws;
+
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws); /* the container sees our size */
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	}
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		/* EIO on the master: the last process holding the pty is gone. */
+		if (p[0].revents && copy_once(master, STDOUT_FILENO) < 0)
+			break;
+		if (p[1].revents && copy_once(STDIN_FILENO, master) < 0)
+			p[1].fd = -1; /* our stdin ended: keep reading output */
+	}
+	if (is_tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+}
+
+int kx_status(int exit_code, int term_signal)
+{
+	if (term_signal > 0)
+		return 128 + term_signal;
+	return exit_code >= 0 ? exit_code : EXIT_SETUP;
+}

@@ -1,0 +1,34 @@
+/*
+ * Helpers shared by the example programs (keel-run, keel-exec, keel-ps,
+ * keel-kill, keel-rm): the state root, exit codes in Docker's convention,
+ * signal names, and relaying a pseudo-terminal.
+ */
+#ifndef KEEL_EXAMPLES_COMMON_H
+#define KEEL_EXAMPLES_COMMON_H
+
+#include <keel.h>
+
+/* Exit codes of `docker run` and `docker exec`. */
+#define EXIT_SETUP 125      /* the container could not be set up */
+#define EXIT_CANNOT_RUN 126 /* the command exists but cannot be run */
+#define EXIT_NOT_FOUND 127  /* the command does not exist */
+
+/* The state root: $KEEL_STATE_ROOT, or NULL for the library's default. */
+const char *kx_state_root(void);
+
+/* Print "prog: message" for err (plus a hint for exec format errors), free
+ * it, and return the exit code that fits: 127 for a command not found, 126
+ * for one that cannot run, 125 for anything else. */
+int kx_fail(const char *prog, keel_error *err);
+
+/* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
+int kx_parse_signal(const char *s);
+
+/* Copy between our stdin/stdout and a pty master until the master closes;
+ * puts our terminal in raw mode meanwhile. */
+void kx_relay_tty(int master);
+
+/* Exit status of a process that ended with (exit_code, term_signal), as a shell reports it. */
+int kx_status(int exit_code, int term_signal);
+
+#endif

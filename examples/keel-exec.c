@@ -1,0 +1,97 @@
+/*
+ * keel-exec: a small `docker exec` on libkeel.
+ *
+ *   keel-exec [-t] [-e KEY=VALUE] [-u UID[:GID]] ID -- CMD [ARG...]
+ *
+ * Loads the container by id from its state (keel_container_load()), and
+ * runs CMD inside it (keel_container_exec()): in all of its namespaces,
+ * its cgroup and its root filesystem. Exits with CMD's status, or 125 /
+ * 126 / 127 as docker exec does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <keel.h>
+
+#include "common.h"
+
+static const char *prog = "keel-exec";
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: %s [-t] [-e KEY=VALUE] [-u UID[:GID]] ID -- CMD [ARG...]\n", prog);
+	return EXIT_SETUP;
+}
+
+int main(int argc, char **argv)
+{
+	keel_container *c = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	const char *user = NULL, *id;
+	int opt, tty = 0, code = -1, sig = 0, ret;
+
+	if (keel_process_new(&p, &err) < 0 || keel_process_clearenv(p, &err) < 0 ||
+	    keel_process_setenv(p, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", &err) < 0 ||
+	    keel_process_set_cwd(p, "/", &err) < 0)
+		return kx_fail(prog, err);
+	while ((opt = getopt(argc, argv, "+te:u:")) != -1) {
+		char *kv;
+
+		switch (opt) {
+		case 't':
+			tty = 1;
+			break;
+		case 'e':
+			kv = strdup(optarg);
+			if (!kv || !strchr(kv, '='))
+				return usage();
+			*strchr(kv, '=') = '\0';
+			if (keel_process_setenv(p, kv, kv + strlen(kv) + 1, &err) < 0)
+				return kx_fail(prog, err);
+			free(kv);
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		default:
+			return usage();
+		}
+	}
+	id = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
+		return usage();
+	if (keel_process_set_args(p, (const char *const *)argv + optind, &err) < 0 ||
+	    (tty && (keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", &err) < 0 ||
+		     keel_process_set_tty(p, 1, &err) < 0)))
+		return kx_fail(prog, err);
+	if (user) {
+		char *end;
+		unsigned long uid = strtoul(user, &end, 10), gid = uid;
+
+		if (*end == ':')
+			gid = strtoul(end + 1, &end, 10);
+		if (*end || keel_process_set_user(p, (uid_t)uid, (gid_t)gid, &err) < 0)
+			return err ? kx_fail(prog, err) : usage();
+	}
+	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 ||
+	    keel_container_exec(c, p, &child, &err) < 0) {
+		ret = kx_fail(prog, err);
+		keel_container_free(c);
+		keel_process_free(p);
+		return ret;
+	}
+	if (keel_child_tty_fd(child) >= 0)
+		kx_relay_tty(keel_child_tty_fd(child));
+	ret = keel_child_wait(child, 0, &code, &sig, &err) < 0 ? kx_fail(prog, err) : kx_status(code, sig);
+	keel_child_free(child);
+	keel_container_free(c);
+	keel_process_free(p);
+	return ret;
+}

@@ -1,0 +1,509 @@
+/*
+ * keel-run: a small `docker run` on libkeel.
+ *
+ *   keel-run [options] -- CMD [ARG...]
+ *
+ * The image is either a directory (--rootfs, by default the busybox root
+ * filesystem the build made) used as is, or read-only layers (--layer,
+ * repeatable, lowest first) under a fresh writable layer. The exit status
+ * is Docker's: the command's own; 125 when the container cannot be set
+ * up; 126 when the command cannot be run; 127 when it does not exist.
+ *
+ * What each option becomes in libkeel calls:
+ *   --rootfs DIR          keel_rootfs_set_directory()
+ *   --layer DIR           keel_container_add_layer()
+ *   --name ID             keel_container_new()
+ *   --hostname NAME       keel_container_set_hostname()
+ *   --memory 64m          keel_container_set_memory_max()
+ *   --pids N              keel_container_set_pids_max()
+ *   --cpus 0.5            keel_container_set_cpu_max()
+ *   --net BR:ADDR/PREFIX  keel_container_set_network()
+ *   --cap-add/--cap-drop  keel_security_cap_add() / _drop()
+ *   --seccomp default     keel_seccomp_new_default() + keel_security_set_seccomp()
+ *   --user UID[:GID]      keel_process_set_user()
+ *   --read-only           keel_rootfs_set_readonly()
+ *   -v HOST:DEST[:ro]     keel_rootfs_add_bind()
+ *   -e KEY=VALUE          keel_process_setenv()
+ *   -t                    keel_process_set_tty()
+ *   -d                    a monitor process keeps the container, we print its id
+ *   --rm                  keel_container_delete() once it ended
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <keel.h>
+
+#include "common.h"
+
+#ifndef KEEL_DEFAULT_ROOTFS
+#define KEEL_DEFAULT_ROOTFS "/var/lib/keel/rootfs"
+#endif
+
+#define MAX_LIST 64
+
+struct options {
+	const char *rootfs, *name, *hostname, *net, *seccomp, *user;
+	const char *layers[MAX_LIST], *volumes[MAX_LIST], *env[MAX_LIST];
+	const char *cap_add[MAX_LIST], *cap_drop[MAX_LIST];
+	int n_layers, n_volumes, n_env, n_cap_add, n_cap_drop;
+	uint64_t memory, pids, cpu_quota;
+	int read_only, tty, detach, rm;
+	char *const *argv;
+};
+
+static const char *prog = "keel-run";
+static volatile pid_t forward_to; /* the init, for signals we receive */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [options] -- CMD [ARG...]\n"
+		"  --rootfs DIR        the image as a plain directory (default: $KEEL_ROOTFS or the busybox rootfs)\n"
+		"  --layer DIR         an image layer, repeatable, lowest first: overlay + a fresh writable layer\n"
+		"  --name ID           the container's id (default: random)\n"
+		"  --hostname NAME     its hostname (default: the id)\n"
+		"  --memory SIZE       memory limit, with a k, m or g suffix\n"
+		"  --pids N            at most N processes\n"
+		"  --cpus FRACTION     CPU limit, 0.5 is half a CPU\n"
+		"  --net BR:ADDR/LEN   eth0 on bridge BR (made if missing); without it: lo only\n"
+		"  --cap-add NAME, --cap-drop NAME   change the default capabilities\n"
+		"  --seccomp default|none            the seccomp profile (default: none)\n"
+		"  --user UID[:GID]    run as this user\n"
+		"  --read-only         a read-only root filesystem\n"
+		"  -v HOST:DEST[:ro]   bind mount a host path\n"
+		"  -e KEY=VALUE        set an environment variable\n"
+		"  -t                  a pseudo-terminal\n"
+		"  -d                  run in the background and print the id\n"
+		"  --rm                delete the container when it ends\n"
+		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog);
+}
+
+static int add_to(const char **list, int *n, const char *v)
+{
+	if (*n >= MAX_LIST) {
+		fprintf(stderr, "%s: too many values for one option (at most %d)\n", prog, MAX_LIST);
+		return -1;
+	}
+	list[(*n)++] = v;
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'g': case 'G': v <<= 10; /* fall through */
+	case 'm': case 'M': v <<= 10; /* fall through */
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'b': case 'B': end++; break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
+	       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM };
+	static const struct option longopts[] = {
+		{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
+		{ "hostname", 1, 0, O_HOSTNAME }, { "memory", 1, 0, O_MEMORY }, { "pids", 1, 0, O_PIDS },
+		{ "cpus", 1, 0, O_CPUS }, { "net", 1, 0, O_NET }, { "cap-add", 1, 0, O_CAP_ADD },
+		{ "cap-drop", 1, 0, O_CAP_DROP }, { "seccomp", 1, 0, O_SECCOMP }, { "user", 1, 0, O_USER },
+		{ "read-only", 0, 0, O_READ_ONLY }, { "rm", 0, 0, O_RM }, { "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	double cpus;
+	char *end;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+v:e:tdh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_ROOTFS: o->rootfs = optarg; break;
+		case O_LAYER: if (add_to(o->layers, &o->n_layers, optarg) < 0) return -1; break;
+		case O_NAME: o->name = optarg; break;
+		case O_HOSTNAME: o->hostname = optarg; break;
+		case O_NET: o->net = optarg; break;
+		case O_SECCOMP: o->seccomp = optarg; break;
+		case O_USER: o->user = optarg; break;
+		case O_READ_ONLY: o->read_only = 1; break;
+		case O_RM: o->rm = 1; break;
+		case 't': o->tty = 1; break;
+		case 'd': o->detach = 1; break;
+		case 'v': if (add_to(o->volumes, &o->n_volumes, optarg) < 0) return -1; break;
+		case 'e': if (add_to(o->env, &o->n_env, optarg) < 0) return -1; break;
+		case O_CAP_ADD: if (add_to(o->cap_add, &o->n_cap_add, optarg) < 0) return -1; break;
+		case O_CAP_DROP: if (add_to(o->cap_drop, &o->n_cap_drop, optarg) < 0) return -1; break;
+		case O_MEMORY:
+			if (parse_size(optarg, &o->memory) < 0) {
+				fprintf(stderr, "%s: --memory %s: not a size (use 64m, 1g ...)\n", prog, optarg);
+				return -1;
+			}
+			break;
+		case O_PIDS:
+			o->pids = strtoull(optarg, &end, 10);
+			if (*end || end == optarg || o->pids == 0) {
+				fprintf(stderr, "%s: --pids %s: not a positive number\n", prog, optarg);
+				return -1;
+			}
+			break;
+		case O_CPUS:
+			cpus = strtod(optarg, &end);
+			if (*end || end == optarg || cpus < 0.01 || cpus > 1024) {
+				fprintf(stderr, "%s: --cpus %s: not a number of CPUs (0.01 to 1024)\n", prog, optarg);
+				return -1;
+			}
+			o->cpu_quota = (uint64_t)(cpus * 100000);
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "%s: no command given\n", prog);
+		usage(stderr);
+		return -1;
+	}
+	if (o->n_layers && o->rootfs) {
+		fprintf(stderr, "%s: --rootfs and --layer exclude each other (the layers are the image)\n", prog);
+		return -1;
+	}
+	if (o->seccomp && strcmp(o->seccomp, "default") && strcmp(o->seccomp, "none")) {
+		fprintf(stderr, "%s: --seccomp %s: use default or none\n", prog, o->seccomp);
+		return -1;
+	}
+	o->argv = argv + optind;
+	return 0;
+}
+
+/* An absolute path for a host path given on the command line; it is not
+ * checked here, so a missing one is reported by libkeel in its own words. */
+static const char *absolute(const char *path)
+{
+	static char bufs[MAX_LIST + 1][PATH_MAX * 2];
+	static int next;
+	char cwd[PATH_MAX], *buf;
+
+	if (path[0] == '/' || next > MAX_LIST || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	buf = bufs[next++];
+	snprintf(buf, sizeof(bufs[0]), "%s/%s", cwd, path);
+	return buf;
+}
+
+/* Docker's convention: the gateway is the first address of the subnet. */
+static void gateway_for(const char *cidr, char *gw, size_t size)
+{
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	const char *slash = strchr(cidr, '/');
+	int prefix = slash ? atoi(slash + 1) : 32;
+	uint32_t host, mask;
+
+	gw[0] = '\0';
+	if (!slash || (size_t)(slash - cidr) >= sizeof(addr) || prefix < 1 || prefix > 30)
+		return;
+	memcpy(addr, cidr, (size_t)(slash - cidr));
+	addr[slash - cidr] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return;
+	mask = htonl(~0u << (32 - prefix));
+	host = ntohl((a.s_addr & mask)) + 1;
+	if (htonl(host) == a.s_addr)
+		return; /* the container is the gateway itself: no default route */
+	a.s_addr = htonl(host);
+	inet_ntop(AF_INET, &a, gw, (socklen_t)size);
+}
+
+static int configure_rootfs(keel_container *c, const struct options *o, keel_error **err)
+{
+	keel_rootfs *r = keel_container_rootfs(c);
+	const char *dir;
+	int i, ret = 0;
+
+	for (i = 0; i < o->n_layers && ret == 0; i++)
+		ret = keel_container_add_layer(c, absolute(o->layers[i]), err);
+	if (!o->n_layers) {
+		dir = o->rootfs ? o->rootfs : getenv("KEEL_ROOTFS");
+		ret = keel_rootfs_set_directory(r, absolute(dir && *dir ? dir : KEEL_DEFAULT_ROOTFS), err);
+	}
+	if (ret == 0)
+		ret = keel_rootfs_add_defaults(r, err);
+	keel_rootfs_set_readonly(r, o->read_only);
+	for (i = 0; i < o->n_volumes && ret == 0; i++) {
+		char spec[PATH_MAX * 2], *dest, *mode;
+		unsigned flags = 0;
+
+		snprintf(spec, sizeof(spec), "%s", o->volumes[i]);
+		dest = strchr(spec, ':');
+		if (!dest) {
+			fprintf(stderr, "%s: -v %s: use HOST:DEST[:ro]\n", prog, o->volumes[i]);
+			return -EINVAL;
+		}
+		*dest++ = '\0';
+		mode = strchr(dest, ':');
+		if (mode) {
+			*mode++ = '\0';
+			if (strcmp(mode, "ro") && strcmp(mode, "rw")) {
+				fprintf(stderr, "%s: -v %s: the mode is ro or rw\n", prog, o->volumes[i]);
+				return -EINVAL;
+			}
+			flags = strcmp(mode, "ro") ? 0 : KEEL_MOUNT_RDONLY;
+		}
+		ret = keel_rootfs_add_bind(r, absolute(spec), dest, flags | KEEL_MOUNT_RECURSIVE, err);
+	}
+	return ret;
+}
+
+static int configure_process(keel_container *c, const struct options *o, keel_error **err)
+{
+	keel_process *p = keel_container_process(c);
+	char *key, *value;
+	int i, ret;
+
+	if ((ret = keel_process_set_args(p, (const char *const *)o->argv, err)) < 0 ||
+	    (ret = keel_process_clearenv(p, err)) < 0 ||
+	    (ret = keel_process_setenv(p, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				       err)) < 0 ||
+	    (ret = keel_process_setenv(p, "HOME", "/root", err)) < 0 ||
+	    (ret = keel_process_set_cwd(p, "/", err)) < 0)
+		return ret;
+	if (o->tty && ((ret = keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", err)) < 0 ||
+		       (ret = keel_process_set_tty(p, 1, err)) < 0))
+		return ret;
+	if (o->detach && !o->tty && (ret = keel_process_set_stdio(p, -1, -1, -1, err)) < 0)
+		return ret;
+	for (i = 0; i < o->n_env; i++) {
+		key = strdup(o->env[i]);
+		if (!key)
+			return -ENOMEM;
+		value = strchr(key, '=');
+		if (value)
+			*value++ = '\0';
+		else
+			value = getenv(key); /* -e KEY: take it from our environment, as docker does */
+		ret = value ? keel_process_setenv(p, key, value, err) : 0;
+		free(key);
+		if (ret < 0)
+			return ret;
+	}
+	if (o->user) {
+		char *end;
+		unsigned long uid = strtoul(o->user, &end, 10), gid = uid;
+
+		if (end == o->user || (*end && *end != ':') || (*end == ':' && (gid = strtoul(end + 1, &end, 10), *end))) {
+			fprintf(stderr, "%s: --user %s: use numeric UID[:GID]\n", prog, o->user);
+			return -EINVAL;
+		}
+		ret = keel_process_set_user(p, (uid_t)uid, (gid_t)gid, err);
+	}
+	return ret;
+}
+
+static int configure_security(keel_container *c, const struct options *o, keel_error **err)
+{
+	keel_security *sec = keel_container_security(c);
+	keel_seccomp *filter = NULL;
+	int i, ret = 0;
+
+	for (i = 0; i < o->n_cap_add && ret == 0; i++)
+		ret = keel_security_cap_add(sec, o->cap_add[i], err);
+	for (i = 0; i < o->n_cap_drop && ret == 0; i++)
+		ret = keel_security_cap_drop(sec, o->cap_drop[i], err);
+	if (ret == 0 && o->seccomp && !strcmp(o->seccomp, "default")) {
+		ret = keel_seccomp_new_default(&filter, err);
+		if (ret == 0)
+			ret = keel_security_set_seccomp(sec, filter, err);
+		keel_seccomp_free(filter);
+	}
+	return ret;
+}
+
+static int configure(keel_container *c, const struct options *o, keel_error **err)
+{
+	char bridge[32], gw[INET_ADDRSTRLEN];
+	const char *addr;
+	int ret;
+
+	if ((ret = configure_rootfs(c, o, err)) < 0 || (ret = configure_process(c, o, err)) < 0 ||
+	    (ret = configure_security(c, o, err)) < 0)
+		return ret;
+	if ((ret = keel_container_set_hostname(c, o->hostname ? o->hostname : keel_container_id(c), err)) < 0)
+		return ret;
+	if (o->memory && (ret = keel_container_set_memory_max(c, o->memory, err)) < 0)
+		return ret;
+	if (o->pids && (ret = keel_container_set_pids_max(c, o->pids, err)) < 0)
+		return ret;
+	if (o->cpu_quota && (ret = keel_container_set_cpu_max(c, o->cpu_quota, 100000, err)) < 0)
+		return ret;
+	if (o->net) {
+		addr = strchr(o->net, ':');
+		if (!addr || addr == o->net || (size_t)(addr - o->net) >= sizeof(bridge)) {
+			fprintf(stderr, "%s: --net %s: use BRIDGE:ADDR/PREFIX\n", prog, o->net);
+			return -EINVAL;
+		}
+		snprintf(bridge, sizeof(bridge), "%.*s", (int)(addr - o->net), o->net);
+		gateway_for(++addr, gw, sizeof(gw));
+		ret = keel_container_set_network(c, bridge, addr, gw[0] ? gw : NULL, err);
+	}
+	return ret;
+}
+
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig); /* async-signal-safe */
+}
+
+/* Create and start the container; on failure, returns the exit code. */
+static int start(const struct options *o, const char *id, keel_container **out)
+{
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+
+	if (keel_container_new(&c, id, kx_state_root(), &err) < 0)
+		return kx_fail(prog, err);
+	if (configure(c, o, &err) < 0 || keel_container_run(c, &err) < 0) {
+		keel_container_free(c);
+		return err ? kx_fail(prog, err) : EXIT_SETUP;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Wait for the container to end, delete it with --rm, give its status. */
+static int finish(const struct options *o, keel_container *c)
+{
+	keel_error *err = NULL;
+	int code = -1, sig = 0, status;
+
+	if (keel_container_tty_fd(c) >= 0)
+		kx_relay_tty(keel_container_tty_fd(c));
+	if (keel_container_wait(c, 0, &code, &sig, &err) < 0) {
+		status = kx_fail(prog, err);
+		err = NULL;
+	} else {
+		status = kx_status(code, sig);
+	}
+	if (o->rm && keel_container_delete(c, KEEL_DELETE_FORCE, &err) < 0)
+		kx_fail(prog, err);
+	keel_container_free(c);
+	return status;
+}
+
+static int run_foreground(const struct options *o, const char *id)
+{
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	keel_container *c = NULL;
+	int ret;
+
+	ret = start(o, id, &c);
+	if (ret)
+		return ret;
+	forward_to = keel_container_pid(c);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	return finish(o, c);
+}
+
+/*
+ * -d: a monitor process, in its own session, creates the container and
+ * stays its parent, so that it can record the exit code (and honour --rm)
+ * when the container ends. It reports to us over a pipe: "ok" then we print
+ * the id; otherwise it writes the error as keel-run would and exits with
+ * the code we then exit with.
+ */
+static int run_detached(const struct options *o, const char *id)
+{
+	keel_container *c = NULL;
+	char buf[4096];
+	int fds[2], devnull, status, ret;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		perror("keel-run: pipe");
+		return EXIT_SETUP;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("keel-run: fork");
+		return EXIT_SETUP;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();
+		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO); /* errors go to the waiting keel-run */
+		ret = start(o, id, &c);
+		if (ret)
+			_exit(ret);
+		if (write(fds[1], "ok\n", 3) != 3)
+			_exit(EXIT_SETUP);
+		dup2(devnull, STDERR_FILENO); /* now let keel-run go */
+		close(fds[1]);
+		_exit(finish(o, c) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	while (len < sizeof(buf) - 1 && (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fds[0]);
+	buf[len] = '\0';
+	if (!strncmp(buf, "ok\n", 3)) {
+		printf("%s\n", id);
+		return 0;
+	}
+	fputs(buf, stderr);
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return EXIT_SETUP;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	unsigned char rnd[6];
+	char random_id[16];
+	const char *id = NULL;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return EXIT_SETUP;
+	id = o.name;
+	if (!id) { /* like Docker: a random hex id */
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+			perror("keel-run: getrandom");
+			return EXIT_SETUP;
+		}
+		snprintf(random_id, sizeof(random_id), "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+			 rnd[4], rnd[5]);
+		id = random_id;
+	}
+	return o.detach ? run_detached(&o, id) : run_foreground(&o, id);
+}

@@ -1,0 +1,676 @@
+/**
+ * @file keel/container.h
+ * @brief A container the way a Docker user thinks of one: an id, a root
+ * filesystem made of image layers plus its own writable layer, namespaces,
+ * a cgroup, a network, an init process, a lifecycle, and state on disk that
+ * any other process can pick up by id.
+ *
+ * @code
+ * keel_container *c = NULL;
+ * keel_error *err = NULL;
+ * int code, sig;
+ *
+ * if (keel_container_new(&c, "web", NULL, &err) < 0)         // state in /run/keel/web
+ *     goto fail;
+ * keel_rootfs_add_layer(keel_container_rootfs(c), "/img/base", &err);   // lowest first
+ * keel_rootfs_add_defaults(keel_container_rootfs(c), &err);             // /proc, /dev ...
+ * keel_process_set_args(keel_container_process(c), argv, &err);         // the init
+ * keel_container_set_hostname(c, "web", &err);
+ * if (keel_container_run(c, &err) < 0 ||                     // create + start
+ *     keel_container_wait(c, 0, &code, &sig, &err) < 0)      // 1 once it ended
+ *     goto fail;
+ * keel_container_delete(c, 0, &err);   // writable layer, cgroup, veth, state: gone
+ * keel_container_free(c);              // memory and fds only
+ * @endcode
+ *
+ * Another process picks the same container up by id:
+ * @code
+ * keel_container_load(&c, "web", NULL, &err);
+ * keel_container_exec(c, proc, &child, &err);    // like `docker exec`
+ * keel_container_kill(c, SIGTERM, 0, &err);
+ * keel_container_delete(c, KEEL_DELETE_FORCE, &err);
+ * keel_container_free(c);
+ * @endcode
+ *
+ * Lifecycle (as in the OCI runtime specification):
+ *
+ *     new ── create ──> CREATED ── start ──> RUNNING <── resume ── PAUSED
+ *      (CREATING while create runs)            │ ── pause ──────────> │
+ *                                               └── init ends ──> STOPPED ── delete
+ *
+ * - keel_container_create() makes the state directory, the cgroup, the
+ *   network, and the init process, which sets up everything (namespaces,
+ *   mounts, pivot_root, privileges) and then waits right before execve.
+ * - keel_container_start() lets it execve; from this process or from another
+ *   that loaded the container.
+ * - A call in the wrong state fails with KEEL_ERROR_STATE and a message such
+ *   as "container web: start: container is running (only a created container
+ *   can be started)".
+ *
+ * State on disk: `<state_root>/<id>/` holds `state` (key=value lines,
+ * replaced atomically), `lock` (every operation holds an flock on it, so
+ * operations on one container from several processes run one at a time),
+ * and, unless the caller chose another place, `layer/` (the writable layer).
+ * The state root is, when the caller passes NULL, /run/keel for root and
+ * $XDG_RUNTIME_DIR/keel for other users. Creating `<state_root>/<id>` is what
+ * decides between two creates of the same id: one wins, the other gets
+ * -EEXIST.
+ *
+ * The init is recognised by its pid and its start time (field 22 of
+ * /proc/PID/stat), so a pid reused by an unrelated process is never
+ * mistaken for the container.
+ *
+ * Exit codes: the process that created the container is the init's parent
+ * and learns its exit code in keel_container_wait(), which also records it
+ * in the state. Another process learns it from the state, or from the
+ * kernel while the ended init is not yet reaped; otherwise it is unknown
+ * (keel_container_exit_code() says so). A program that detaches (like
+ * `keel-run -d`) keeps a small monitor process as the init's parent for
+ * this (see examples/keel-run.c).
+ *
+ * A handle is not thread-safe: use one handle from one thread at a time
+ * (two handles on the same container, in one process or several, are fine:
+ * the lock file serializes them).
+ */
+#ifndef KEEL_CONTAINER_H
+#define KEEL_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <keel/common.h>
+#include <keel/mount.h>
+#include <keel/security.h>
+#include <keel/cgroup.h>
+#include <keel/process.h>
+#include <keel/spawn.h>
+
+KEEL_BEGIN_DECLS
+
+/**
+ * A container. Opaque; made by keel_container_new() or
+ * keel_container_load(), released by keel_container_free().
+ * @since 1.0
+ */
+typedef struct keel_container keel_container;
+
+/**
+ * The states of a container (keel_container_state()). Values are fixed forever.
+ * @since 1.0
+ */
+enum keel_container_state {
+	KEEL_STATE_CREATING = 1, /**< keel_container_create() is running */
+	KEEL_STATE_CREATED = 2,  /**< the init is set up and waits before execve */
+	KEEL_STATE_RUNNING = 3,  /**< the init has exec'd and is alive */
+	KEEL_STATE_PAUSED = 4,   /**< the cgroup is frozen */
+	KEEL_STATE_STOPPED = 5   /**< the init has ended (or create failed half-way) */
+};
+
+/**
+ * The points where a caller's hooks run, as the OCI runtime specification
+ * names them. Values are fixed forever.
+ *
+ * Every hook runs in the calling process, never in the container's init:
+ * between clone and execve the init may not allocate or take locks, so
+ * the two hooks that OCI runs "in the container" run in the caller at the
+ * matching moment of the setup protocol instead.
+ * @since 1.0
+ */
+enum keel_hook {
+	/** In keel_container_create(), after the init was cloned into its
+	 * namespaces and cgroup and the network was wired, before it mounts
+	 * its rootfs. keel_container_pid() is valid. */
+	KEEL_HOOK_CREATE_RUNTIME = 1,
+	/** In keel_container_create(), right after CREATE_RUNTIME (OCI runs it
+	 * inside the container after its mounts; here it runs in the caller,
+	 * and may enter the init's namespaces through /proc/PID/ns/). */
+	KEEL_HOOK_CREATE_CONTAINER = 2,
+	/** In keel_container_start(), just before the init is told to execve
+	 * (OCI runs it inside the container); in keel_container_run(), right
+	 * after CREATE_CONTAINER. */
+	KEEL_HOOK_START_CONTAINER = 3,
+	/** In keel_container_start(), once the init was told to execve (it
+	 * does so at once); in keel_container_run(), once it has exec'd. A
+	 * failure is returned but does not stop the container. */
+	KEEL_HOOK_POSTSTART = 4,
+	/** In keel_container_delete(), after the processes ended and before
+	 * anything is removed. A failure is reported but delete goes on. */
+	KEEL_HOOK_POSTSTOP = 5
+};
+
+/**
+ * A hook: called with the container and the userdata given to
+ * keel_container_set_hook(). Return 0, or a negative errno (and fill
+ * @p err) to fail the step it belongs to.
+ *
+ * A hook runs while the operation it belongs to holds the container's
+ * lock: it may read keel_container_id(), keel_container_pid() and the
+ * like, and enter the init's namespaces through /proc/PID/ns, but must not
+ * call an operation on the same container (state, kill, exec ...), which
+ * would wait for that lock forever.
+ * @since 1.0
+ */
+typedef int (*keel_container_hook_fn)(keel_container *c, void *userdata, keel_error **err);
+
+/**
+ * Flags of keel_container_kill(). Values are fixed forever.
+ * @since 1.0
+ */
+enum keel_container_kill_flags {
+	KEEL_KILL_ALL = 1 /**< signal every process of the container's cgroup, not
+			       only the init (SIGKILL uses cgroup.kill) */
+};
+
+/**
+ * Flags of keel_container_delete(). Values are fixed forever.
+ * @since 1.0
+ */
+enum keel_container_delete_flags {
+	KEEL_DELETE_FORCE = 1,     /**< kill a created, running or paused container first */
+	KEEL_DELETE_KEEP_UPPER = 2 /**< keep the writable layer on disk */
+};
+
+/* ------------------------------------------------------------- handles -- */
+
+/**
+ * Make a new container description. Nothing is created on disk or in the
+ * kernel until keel_container_create().
+ * @param[out] out receives the handle; the caller frees it with keel_container_free()
+ * @param id the container's name: 1 to 64 characters from [A-Za-z0-9_.-],
+ *        the first one a letter or digit
+ * @param state_root the directory holding the state of containers, or NULL
+ *        for the default (/run/keel as root, $XDG_RUNTIME_DIR/keel
+ *        otherwise); absolute
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (bad id, relative state root, NULL @p out; or, without
+ *         root, no $XDG_RUNTIME_DIR for the default); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const char *state_root,
+				   keel_error **err);
+
+/**
+ * Load a container from its persisted state, in any process.
+ * The handle can start, wait for, exec into, kill, pause, resume and delete
+ * the container; its configuration handles (keel_container_rootfs() ...)
+ * are empty and configuring it has no effect.
+ * @param[out] out receives the handle; the caller frees it with keel_container_free()
+ * @param id the container's id
+ * @param state_root as for keel_container_new()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (bad id or root); -ENOENT ("container web not found
+ *         in /run/keel"); -EIO (a state file that does not parse); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const char *state_root,
+				    keel_error **err);
+
+/**
+ * Free a handle: memory and file descriptors only. The container itself
+ * (its processes, cgroup, writable layer, state) is never touched; see
+ * keel_container_delete().
+ * @param c a handle, or NULL (ignored)
+ * @since 1.0
+ */
+KEEL_PUBLIC void keel_container_free(keel_container *c);
+
+/**
+ * The container's id.
+ * @param c a handle
+ * @return a string owned by @p c, valid until keel_container_free(); NULL for NULL
+ * @since 1.0
+ */
+KEEL_PUBLIC const char *keel_container_id(const keel_container *c);
+
+/**
+ * The state root the container lives in (`/run/keel` ...).
+ * @param c a handle
+ * @return a string owned by @p c, valid until keel_container_free(); NULL for NULL
+ * @since 1.0
+ */
+KEEL_PUBLIC const char *keel_container_state_root(const keel_container *c);
+
+/**
+ * The container's root filesystem, to configure before keel_container_create()
+ * with the keel_rootfs_* calls (a plain directory, or layers, mounts ...).
+ * Its upper base is set to keel_container_set_upper_dir()'s directory at
+ * create unless the caller set one.
+ * @param c a handle
+ * @return a handle owned by @p c (never free it), valid until keel_container_free()
+ * @since 1.0
+ */
+KEEL_PUBLIC keel_rootfs *keel_container_rootfs(keel_container *c);
+
+/**
+ * The init process (argv, env, cwd, user, stdio, tty), to configure before
+ * keel_container_create() with the keel_process_* calls.
+ * @param c a handle
+ * @return a handle owned by @p c (never free it), valid until keel_container_free()
+ * @since 1.0
+ */
+KEEL_PUBLIC keel_process *keel_container_process(keel_container *c);
+
+/**
+ * The privileges of the init and, by default, of every exec'd process:
+ * made with keel_security_new()'s defaults (Docker's capabilities,
+ * no_new_privs; no seccomp profile unless one is set). Configure it before
+ * keel_container_create().
+ * @param c a handle
+ * @return a handle owned by @p c (never free it), valid until keel_container_free()
+ * @since 1.0
+ */
+KEEL_PUBLIC keel_security *keel_container_security(keel_container *c);
+
+/**
+ * The container's cgroup: for stats, events, and limits beyond the
+ * keel_container_set_* ones.
+ * @param c a handle
+ * @return a handle owned by @p c (never free it), valid until
+ *         keel_container_free(); NULL before keel_container_create() (and,
+ *         for a loaded container, when its cgroup is gone)
+ * @since 1.0
+ */
+KEEL_PUBLIC keel_cgroup *keel_container_cgroup(keel_container *c);
+
+/* -------------------------------------------------------- configuration -- */
+
+/**
+ * Which namespaces the container gets. The default is
+ * KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET |
+ * KEEL_NS_CGROUP; add KEEL_NS_USER for a rootless container.
+ * @param c a handle
+ * @param flags keel_ns_type values (keel/ns.h) combined with `|`
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (unknown bits; KEEL_NS_MOUNT missing, which the
+ *         rootfs needs; after create)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_namespaces(keel_container *c, unsigned flags, keel_error **err);
+
+/**
+ * The container's hostname (needs KEEL_NS_UTS); forwarded to its keel_security.
+ * @param c a handle
+ * @param name 1 to 64 characters
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (bad name, after create); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_hostname(keel_container *c, const char *name, keel_error **err);
+
+/**
+ * The cgroup the container's cgroup is made under.
+ * @param c a handle
+ * @param path an absolute directory inside the cgroup2 mount, or NULL for
+ *        keel_cgroup_default_parent() (the default)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (relative path, after create); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *path, keel_error **err);
+
+/**
+ * memory.max of the container, applied when its cgroup is made at create.
+ * On a host without the memory controller create then fails with the
+ * cgroup's "controller memory is not available" error.
+ * @param c a handle
+ * @param bytes the limit in bytes (at least 4096)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (too small, after create)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_memory_max(keel_container *c, uint64_t bytes, keel_error **err);
+
+/**
+ * pids.max of the container, applied at create (see keel_container_set_memory_max()).
+ * @param c a handle
+ * @param n the most processes at once (at least 1)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (0, after create)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_pids_max(keel_container *c, uint64_t n, keel_error **err);
+
+/**
+ * cpu.max of the container, applied at create (see keel_container_set_memory_max()):
+ * @p quota_us of CPU time every @p period_us (50000, 100000 is half a CPU).
+ * @param c a handle
+ * @param quota_us the quota in microseconds (>= 1000)
+ * @param period_us the period in microseconds, 1000 to 1000000
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (out of range, after create)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us, uint64_t period_us,
+					   keel_error **err);
+
+/**
+ * Give the container an eth0 on a bridge: at create the bridge is made if
+ * missing (and brought up, with @p gateway as its address when given), a
+ * veth pair is made, its host end attached to the bridge, its other end
+ * moved into the container as eth0 with @p addr_cidr and, with @p gateway,
+ * a default route. Delete removes the host end. Needs KEEL_NS_NET. Without
+ * this call the container has only lo.
+ * @param c a handle
+ * @param bridge the bridge's name (1 to 15 characters)
+ * @param addr_cidr the container's address, "10.88.0.2/16"
+ * @param gateway the default gateway, "10.88.0.1", or NULL for no default route
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (bad name or address, after create); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
+					   const char *gateway, keel_error **err);
+
+/**
+ * Where the bridge and the host end of the veth live: a network namespace
+ * given by a path (`/proc/PID/ns/net`, `/run/netns/NAME`), instead of the
+ * caller's own. It must still be reachable by that path when the container
+ * is deleted (the path is persisted).
+ * @param c a handle
+ * @param netns_path an absolute path to a network namespace, or NULL for
+ *        the network namespace of the calling thread (the default)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (relative path, after create); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *netns_path,
+						keel_error **err);
+
+/**
+ * Where the writable layer goes (for a rootfs made of layers): the
+ * rootfs' upper base. The default is `<state_root>/<id>/layer`.
+ * @param c a handle
+ * @param dir an absolute directory (created if missing)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (relative path, after create); -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err);
+
+/**
+ * Keep the writable layer when the container is deleted (it is removed by
+ * default). KEEL_DELETE_KEEP_UPPER does the same for one delete.
+ * @param c a handle (NULL is ignored)
+ * @param on 1 to keep, 0 to remove
+ * @since 1.0
+ */
+KEEL_PUBLIC void keel_container_set_keep_upper(keel_container *c, int on);
+
+/**
+ * Add an image layer, lowest first: keel_rootfs_add_layer() on
+ * keel_container_rootfs(), also recorded in the state so that
+ * keel_container_layers() (and keel-ps) can list it.
+ * @param c a handle
+ * @param dir an absolute path to the layer's directory
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return as keel_rootfs_add_layer(); -EINVAL after create
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_add_layer(keel_container *c, const char *dir, keel_error **err);
+
+/**
+ * Set a hook at one of the OCI points (see enum keel_hook for where each
+ * runs). One hook per point; a second call replaces it; @p fn NULL removes it.
+ * Hooks are not persisted: a process that loaded the container runs only
+ * the hooks it set itself.
+ * @param c a handle
+ * @param point a keel_hook value
+ * @param fn the function, or NULL
+ * @param userdata passed to @p fn as is
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (unknown point)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_set_hook(keel_container *c, enum keel_hook point,
+					keel_container_hook_fn fn, void *userdata, keel_error **err);
+
+/* ------------------------------------------------------------ lifecycle -- */
+
+/**
+ * Create the container: the state directory (the arbiter between two
+ * creates of the same id), the cgroup with its limits, the init process in
+ * its namespaces and cgroup, the network, the rootfs and mounts; the init
+ * then waits right before execve. On failure nothing is left: no state
+ * directory, cgroup, veth, mount or writable layer.
+ * @param c a new handle (keel_container_new())
+ * @param[out] err receives an error on failure (may be NULL); failures
+ *        inside the init before exec say so ("container web: container
+ *        init: mount overlay on ...: No such device")
+ * @return 0; -EEXIST ("container web exists in /run/keel"); -EINVAL (bad
+ *         configuration, or a handle that was loaded or created already);
+ *         the negative errno of any failed step
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_create(keel_container *c, keel_error **err);
+
+/**
+ * Start a created container: its init execs the command. Works from the
+ * creating process and from another that loaded the container.
+ * @param c a handle
+ * @param[out] err receives an error on failure (may be NULL)
+ * The init was set up completely at create, so what is left to fail is its
+ * execve: that failure cannot be returned here (the init has no one to
+ * tell but its exit status, 127, and the container becomes stopped).
+ * keel_container_run() does report it, with its errno.
+ * @return 0; -EINVAL with KEEL_ERROR_STATE when the container is not
+ *         created ("container web: start: container is running (only a
+ *         created container can be started)"); -ESRCH when the init is no
+ *         longer waiting; -ENOENT when the container was deleted; the
+ *         error of the START_CONTAINER hook
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_start(keel_container *c, keel_error **err);
+
+/**
+ * keel_container_create() and keel_container_start() in one step, without
+ * the start FIFO, so that an execve failure comes back with its errno
+ * (KEEL_ERROR_EXEC: -ENOENT, -EACCES, -ENOEXEC), and nothing is left then.
+ * START_CONTAINER runs in the caller right after CREATE_CONTAINER, before
+ * the init mounts its rootfs and execs; POSTSTART once it has exec'd.
+ * @param c a new handle
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return as keel_container_create() and keel_container_start()
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_run(keel_container *c, keel_error **err);
+
+/**
+ * Wait for the init to end. In the creating process it is reaped here and
+ * its exit code recorded in the state; elsewhere the call watches it with
+ * a pidfd.
+ * @param c a handle
+ * @param flags 0 or KEEL_WAIT_NOHANG (keel/spawn.h)
+ * @param[out] exit_code receives the exit status (0-255), or -1 when it
+ *        ended by a signal or is not known in this process (may be NULL)
+ * @param[out] term_signal receives the signal that ended it, or 0 (may be NULL)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 1 when the init has ended, 0 when it still runs (only with
+ *         KEEL_WAIT_NOHANG); -EINVAL with KEEL_ERROR_STATE if the
+ *         container was never started; other negative errnos
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_wait(keel_container *c, unsigned flags, int *exit_code, int *term_signal,
+				    keel_error **err);
+
+/**
+ * Send a signal to the init, or with KEEL_KILL_ALL to every process of the
+ * container's cgroup (SIGKILL through cgroup.kill).
+ * @param c a handle
+ * @param sig a signal number (1-64)
+ * @param flags 0 or KEEL_KILL_ALL
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (bad signal or flags); -EINVAL with KEEL_ERROR_STATE
+ *         when the container is stopped; other negative errnos
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_kill(keel_container *c, int sig, unsigned flags, keel_error **err);
+
+/**
+ * Freeze every process of the container (cgroup.freeze) and wait until the
+ * kernel says it is frozen.
+ * @param c a handle
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL with KEEL_ERROR_STATE unless it is running; the
+ *         errno of keel_cgroup_freeze()
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_pause(keel_container *c, keel_error **err);
+
+/**
+ * Thaw a paused container.
+ * @param c a handle
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL with KEEL_ERROR_STATE unless it is paused; the errno
+ *         of keel_cgroup_thaw()
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_resume(keel_container *c, keel_error **err);
+
+/**
+ * Run a new process inside a running container, like `docker exec`: it
+ * joins every namespace of the init (the pid namespace included), its
+ * cgroup and its root, and gets the container's security settings unless
+ * @p proc has its own; stdio or a pty as set on @p proc.
+ * @param c a handle (created here or loaded)
+ * @param proc what to run (borrowed; only used during the call)
+ * @param[out] out receives the process; the caller waits for it and frees
+ *        it with the keel_child_* calls (keel/spawn.h)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL with KEEL_ERROR_STATE unless it is running; the
+ *         errno of the spawn (-ENOENT for a missing command ...)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_exec(keel_container *c, const keel_process *proc, keel_child **out,
+				    keel_error **err);
+
+/**
+ * The container's state, checked against the kernel rather than taken from
+ * the state file: the init is alive with the start time recorded (a reused
+ * pid is not it), and the cgroup's cgroup.events says whether it is frozen.
+ * A change found here (the init ended) is written back to the state file.
+ * @param c a handle
+ * @param[out] state receives an enum keel_container_state value
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (NULL argument); -ENOENT if the container was deleted
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_state(keel_container *c, int *state, keel_error **err);
+
+/**
+ * A state's name: "creating", "created", "running", "paused", "stopped".
+ * @param state an enum keel_container_state value
+ * @return a static string; "unknown" for another value
+ * @since 1.0
+ */
+KEEL_PUBLIC const char *keel_container_state_name(int state);
+
+/**
+ * The init's pid on the host, as last known (see keel_container_state()).
+ * @param c a handle
+ * @return the pid, or 0 before create (or NULL @p c)
+ * @since 1.0
+ */
+KEEL_PUBLIC pid_t keel_container_pid(const keel_container *c);
+
+/**
+ * The master side of the init's pseudo-terminal (keel_process_set_tty() on
+ * keel_container_process()), in the process that created the container.
+ * @param c a handle
+ * @return an fd owned by @p c (closed by keel_container_free(); dup() it
+ *         to keep it), or -1 when the init has no terminal, or the
+ *         container was loaded rather than created here
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_tty_fd(const keel_container *c);
+
+/**
+ * When the container was created.
+ * @param c a handle
+ * @return seconds since the epoch, or 0 before create (or NULL @p c)
+ * @since 1.0
+ */
+KEEL_PUBLIC int64_t keel_container_created_at(const keel_container *c);
+
+/**
+ * When the container was started.
+ * @param c a handle
+ * @return seconds since the epoch, or 0 when not started (or NULL @p c)
+ * @since 1.0
+ */
+KEEL_PUBLIC int64_t keel_container_started_at(const keel_container *c);
+
+/**
+ * How the init ended, when known (see the file comment).
+ * @param c a handle
+ * @param[out] exit_code receives the exit status 0-255, or -1 when it was
+ *        killed by a signal (may be NULL)
+ * @param[out] term_signal receives the signal, or 0 (may be NULL)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -ENODATA when not known (still running, never started, or
+ *         reaped by a process that did not record it)
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_exit_code(keel_container *c, int *exit_code, int *term_signal,
+					 keel_error **err);
+
+/**
+ * The image layers given with keel_container_add_layer(), lowest first.
+ * @param c a handle
+ * @param[out] layers receives a NULL-terminated array of paths (empty for a
+ *        plain directory rootfs); the caller frees it with keel_container_strv_free()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL; -ENOMEM
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_layers(keel_container *c, char ***layers, keel_error **err);
+
+/**
+ * The disk usage of the writable layer, what `docker ps -s` shows.
+ * @param c a handle
+ * @param[out] bytes receives the size in bytes (0 for a plain directory rootfs)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -ENOENT when the writable layer is gone; the errno of a failed stat
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_upper_usage(keel_container *c, uint64_t *bytes, keel_error **err);
+
+/**
+ * Delete the container: with KEEL_DELETE_FORCE first kill every process of
+ * a created, running or paused one; reap the init; run the POSTSTOP hook;
+ * remove the writable layer (unless kept), the cgroup, the host end of the
+ * veth, and the state directory. The mounts went away with the container's
+ * mount namespace. The handle stays valid only for keel_container_free().
+ * @param c a handle
+ * @param flags KEEL_DELETE_FORCE, KEEL_DELETE_KEEP_UPPER
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EBUSY with KEEL_ERROR_STATE when it is not stopped and
+ *         KEEL_DELETE_FORCE is not given ("container web: delete: container
+ *         is running (stop it, or use force)"); the errno of a failed removal
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_error **err);
+
+/**
+ * List the containers of a state root (the directories with a state file).
+ * @param state_root as for keel_container_new() (NULL for the default)
+ * @param[out] ids receives a NULL-terminated array of ids, sorted; the
+ *        caller frees it with keel_container_strv_free(); empty when the root does
+ *        not exist
+ * @param[out] n receives the number of ids (may be NULL)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL; -ENOMEM; the errno of reading the directory
+ * @since 1.0
+ */
+KEEL_PUBLIC int keel_container_list(const char *state_root, char ***ids, size_t *n, keel_error **err);
+
+/**
+ * Free a NULL-terminated array of strings returned by libkeel
+ * (keel_container_list(), keel_container_layers()).
+ * @param strv the array, or NULL (ignored)
+ * @since 1.0
+ */
+KEEL_PUBLIC void keel_container_strv_free(char **strv);
+
+KEEL_END_DECLS
+
+#endif

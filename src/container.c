@@ -1,0 +1,1335 @@
+/*
+ * The container: the lifecycle that composes every other subsystem, and
+ * its persisted state (src/state.c).
+ *
+ * A keel_container holds the configuration handles the caller fills (a
+ * keel_rootfs, the init keel_process, a keel_security) and a few settings
+ * of its own (namespaces, cgroup limits, network). keel_container_create()
+ * turns them into kernel objects in this order, undoing all of it when a
+ * step fails:
+ *
+ *   1. mkdir <root>/<id>          the arbiter: of two creates, one gets EEXIST
+ *   2. lock, state "creating"     other processes wait on the lock
+ *   3. the cgroup, with limits    keel_cgroup_create() + setters
+ *   4. keel_spawn() of the init   in new namespaces, into the cgroup; while it
+ *                                 waits, our parent hook wires the network
+ *                                 and runs the CREATE_* hooks; then the init
+ *                                 mounts its rootfs, drops privileges and
+ *                                 waits on <root>/<id>/start (a FIFO)
+ *   5. state "created"            with the init's pid and start time
+ *
+ * keel_container_start() writes a byte to the FIFO and the init execs.
+ * keel_container_run() does both in one go, without the FIFO, so that an
+ * exec failure ("exec /bin/nosuch: No such file or directory") comes back
+ * to the caller with its errno instead of as an exit status 127.
+ *
+ * Every operation, in any process, holds the flock of <root>/<id>/lock,
+ * re-reads the state file and checks it against the kernel (refresh()):
+ * the init counts as alive only if /proc/PID/stat shows the recorded start
+ * time, and a running container whose cgroup is frozen is paused. So the
+ * state file is a record, never trusted blindly.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <keel/ns.h>
+#include <keel/net.h>
+
+#include "container.h"
+#include "error.h"
+#include "net.h"
+#include "process.h"
+#include "state.h"
+#include "util/fs.h"
+
+#define DEFAULT_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP)
+#define FREEZE_TIMEOUT_MS 10000
+
+static const char *const state_names[] = {
+	[KEEL_STATE_CREATING] = "creating",
+	[KEEL_STATE_CREATED] = "created",
+	[KEEL_STATE_RUNNING] = "running",
+	[KEEL_STATE_PAUSED] = "paused",
+	[KEEL_STATE_STOPPED] = "stopped",
+};
+
+KEEL_PUBLIC const char *keel_container_state_name(int state)
+{
+	if (state < KEEL_STATE_CREATING || state > KEEL_STATE_STOPPED)
+		return "unknown";
+	return state_names[state];
+}
+
+KEEL_PUBLIC void keel_container_strv_free(char **strv)
+{
+	char **s;
+
+	for (s = strv; s && *s; s++)
+		free(*s);
+	free(strv);
+}
+
+/* "container web: start: container is running (only a created container
+ * can be started)"; errnum 0 gives EINVAL without a strerror suffix. */
+static int state_error(keel_container *c, keel_error **err, int errnum, const char *op, const char *why)
+{
+	return keel_error_set(err, KEEL_ERROR_STATE, errnum, "container %s: %s: container is %s (%s)", c->id, op,
+			      keel_container_state_name(c->st.status), why);
+}
+
+static int only_before_create(keel_container *c, const char *what, keel_error **err)
+{
+	if (!c)
+		return keel_error_invalid(err, "%s: no container", what);
+	if (c->loaded || c->created)
+		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: %s: only possible before create", c->id,
+				      what);
+	return 0;
+}
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int64_t now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void decode_wstatus(struct keel_cstate *st, int wstatus)
+{
+	st->has_exit = 1;
+	if (WIFEXITED(wstatus)) {
+		st->exit_code = WEXITSTATUS(wstatus);
+		st->term_signal = 0;
+	} else {
+		st->exit_code = -1;
+		st->term_signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+	}
+}
+
+static int dup_str(char **dst, const char *src, const char *what, keel_error **err)
+{
+	char *copy = NULL;
+
+	if (src && !(copy = strdup(src)))
+		return keel_error_sys(err, ENOMEM, "%s", what);
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* A path that goes into the state file: absolute, one line. */
+static int check_path(const char *path, const char *what, keel_error **err)
+{
+	if (!path || path[0] != '/')
+		return keel_error_invalid(err, "%s '%s' is not an absolute path", what, path ? path : "(null)");
+	if (strchr(path, '\n'))
+		return keel_error_invalid(err, "%s: a newline in a path is not supported", what);
+	return 0;
+}
+
+/* ------------------------------------------------------------- handles -- */
+
+static int alloc_container(keel_container **out, const char *id, const char *state_root, keel_error **err)
+{
+	keel_container *c;
+	int ret;
+
+	if (!out)
+		return keel_error_invalid(err, "container: no place for the handle (out is NULL)");
+	*out = NULL;
+	ret = keel_state_check_id(id, err);
+	if (ret < 0)
+		return ret;
+	if (state_root && (ret = check_path(state_root, "state root", err)) < 0)
+		return ret;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return keel_error_sys(err, ENOMEM, "container %s", id);
+	c->ns_flags = DEFAULT_NS;
+	c->id = strdup(id);
+	if (state_root)
+		c->root = strdup(state_root);
+	else if ((ret = keel_state_default_root(&c->root, err)) < 0)
+		goto fail;
+	if (!c->id || !c->root || asprintf(&c->dir, "%s/%s", c->root, id) < 0) {
+		c->dir = NULL;
+		ret = keel_error_sys(err, ENOMEM, "container %s", id);
+		goto fail;
+	}
+	if ((ret = keel_rootfs_new(&c->rootfs, err)) < 0 || (ret = keel_process_new(&c->process, err)) < 0 ||
+	    (ret = keel_security_new(&c->security, err)) < 0 ||
+	    (ret = keel_process_set_security(c->process, c->security, err)) < 0) {
+		keel_error_wrap(err, ret, "container %s", id);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	keel_container_free(c);
+	return ret;
+}
+
+KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const char *state_root, keel_error **err)
+{
+	return alloc_container(out, id, state_root, err);
+}
+
+KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const char *state_root, keel_error **err)
+{
+	keel_container *c = NULL;
+	int ret;
+
+	ret = alloc_container(&c, id, state_root, err);
+	if (ret < 0)
+		return ret;
+	c->loaded = 1;
+	ret = keel_state_read(c->dir, &c->st, err);
+	if (ret == -ENOENT)
+		ret = keel_error_sys(err, ENOENT, "container %s not found in %s", id, c->root);
+	else if (ret < 0)
+		keel_error_wrap(err, ret, "container %s", id);
+	if (ret < 0) {
+		keel_container_free(c);
+		return ret;
+	}
+	/* A cgroup that is gone already (a half-deleted container) is no
+	 * reason to refuse the load: delete must still be possible. */
+	if (c->st.cgroup)
+		keel_cgroup_open(&c->cgroup, "", c->st.cgroup, NULL);
+	c->ns_flags = c->st.ns_flags;
+	*out = c;
+	return 0;
+}
+
+KEEL_PUBLIC void keel_container_free(keel_container *c)
+{
+	if (!c)
+		return;
+	keel_child_free(c->child);
+	keel_cgroup_free(c->cgroup);
+	keel_process_free(c->process);
+	keel_security_free(c->security);
+	keel_rootfs_free(c->rootfs);
+	keel_cstate_clear(&c->st);
+	keel_container_strv_free(c->layers);
+	free(c->cgroup_parent);
+	free(c->bridge);
+	free(c->addr);
+	free(c->gateway);
+	free(c->net_host);
+	free(c->upper_dir);
+	free(c->id);
+	free(c->root);
+	free(c->dir);
+	free(c);
+}
+
+KEEL_PUBLIC const char *keel_container_id(const keel_container *c)
+{
+	return c ? c->id : NULL;
+}
+
+KEEL_PUBLIC const char *keel_container_state_root(const keel_container *c)
+{
+	return c ? c->root : NULL;
+}
+
+KEEL_PUBLIC keel_rootfs *keel_container_rootfs(keel_container *c)
+{
+	return c ? c->rootfs : NULL;
+}
+
+KEEL_PUBLIC keel_process *keel_container_process(keel_container *c)
+{
+	return c ? c->process : NULL;
+}
+
+KEEL_PUBLIC keel_security *keel_container_security(keel_container *c)
+{
+	return c ? c->security : NULL;
+}
+
+KEEL_PUBLIC keel_cgroup *keel_container_cgroup(keel_container *c)
+{
+	return c ? c->cgroup : NULL;
+}
+
+KEEL_PUBLIC pid_t keel_container_pid(const keel_container *c)
+{
+	return c ? c->st.pid : 0;
+}
+
+KEEL_PUBLIC int keel_container_tty_fd(const keel_container *c)
+{
+	return c && c->child ? keel_child_tty_fd(c->child) : -1;
+}
+
+KEEL_PUBLIC int64_t keel_container_created_at(const keel_container *c)
+{
+	return c ? c->st.created : 0;
+}
+
+KEEL_PUBLIC int64_t keel_container_started_at(const keel_container *c)
+{
+	return c ? c->st.started : 0;
+}
+
+/* -------------------------------------------------------- configuration -- */
+
+KEEL_PUBLIC int keel_container_set_namespaces(keel_container *c, unsigned flags, keel_error **err)
+{
+	int ret = only_before_create(c, "set namespaces", err);
+
+	if (ret < 0)
+		return ret;
+	if (flags & ~(unsigned)KEEL_NS_ALL)
+		return keel_error_invalid(err, "container %s: set namespaces: unknown flags 0x%x", c->id,
+					  flags & ~(unsigned)KEEL_NS_ALL);
+	if (!(flags & KEEL_NS_MOUNT))
+		return keel_error_invalid(err, "container %s: set namespaces: a container needs its own mount "
+					  "namespace (KEEL_NS_MOUNT) for its rootfs", c->id);
+	c->ns_flags = flags;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_hostname(keel_container *c, const char *name, keel_error **err)
+{
+	int ret = only_before_create(c, "set hostname", err);
+
+	if (ret < 0)
+		return ret;
+	ret = keel_security_set_hostname(c->security, name, err);
+	return keel_error_wrap(err, ret, "container %s", c->id);
+}
+
+KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *path, keel_error **err)
+{
+	int ret = only_before_create(c, "set cgroup parent", err);
+
+	if (ret < 0)
+		return ret;
+	if (path && (ret = check_path(path, "cgroup parent", err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	return dup_str(&c->cgroup_parent, path, "set cgroup parent", err);
+}
+
+KEEL_PUBLIC int keel_container_set_memory_max(keel_container *c, uint64_t bytes, keel_error **err)
+{
+	int ret = only_before_create(c, "set memory.max", err);
+
+	if (ret < 0)
+		return ret;
+	if (bytes < 4096)
+		return keel_error_invalid(err, "container %s: memory limit of %llu bytes is too small (at least 4096)",
+					  c->id, (unsigned long long)bytes);
+	c->has_memory_max = 1;
+	c->memory_max = bytes;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_pids_max(keel_container *c, uint64_t n, keel_error **err)
+{
+	int ret = only_before_create(c, "set pids.max", err);
+
+	if (ret < 0)
+		return ret;
+	if (n < 1)
+		return keel_error_invalid(err, "container %s: pids limit must be at least 1", c->id);
+	c->has_pids_max = 1;
+	c->pids_max = n;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us, uint64_t period_us,
+					   keel_error **err)
+{
+	int ret = only_before_create(c, "set cpu.max", err);
+
+	if (ret < 0)
+		return ret;
+	if (quota_us < 1000 || period_us < 1000 || period_us > 1000000)
+		return keel_error_invalid(err, "container %s: cpu limit %llu/%llu us is out of range (quota >= 1000, "
+					  "period 1000 to 1000000)", c->id, (unsigned long long)quota_us,
+					  (unsigned long long)period_us);
+	c->has_cpu_max = 1;
+	c->cpu_quota = quota_us;
+	c->cpu_period = period_us;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
+					   const char *gateway, keel_error **err)
+{
+	int ret = only_before_create(c, "set network", err);
+
+	if (ret < 0)
+		return ret;
+	if (!bridge || !*bridge || strlen(bridge) > 15 || strchr(bridge, '/') || strchr(bridge, '\n'))
+		return keel_error_invalid(err, "container %s: set network: bad bridge name '%s' (1 to 15 characters)",
+					  c->id, bridge ? bridge : "(null)");
+	if (!addr_cidr || !strchr(addr_cidr, '/') || strchr(addr_cidr, '\n'))
+		return keel_error_invalid(err, "container %s: set network: address '%s' is not ADDR/PREFIX", c->id,
+					  addr_cidr ? addr_cidr : "(null)");
+	if (gateway && (strchr(gateway, '/') || strchr(gateway, '\n') || !*gateway))
+		return keel_error_invalid(err, "container %s: set network: gateway '%s' is not an address", c->id,
+					  gateway);
+	if ((ret = dup_str(&c->bridge, bridge, "set network", err)) < 0 ||
+	    (ret = dup_str(&c->addr, addr_cidr, "set network", err)) < 0 ||
+	    (ret = dup_str(&c->gateway, gateway, "set network", err)) < 0)
+		return ret;
+	if (!(c->ns_flags & KEEL_NS_NET))
+		c->ns_flags |= KEEL_NS_NET;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *netns_path, keel_error **err)
+{
+	int ret = only_before_create(c, "set network host", err);
+
+	if (ret < 0)
+		return ret;
+	if (netns_path && (ret = check_path(netns_path, "network namespace", err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	return dup_str(&c->net_host, netns_path, "set network host", err);
+}
+
+KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err)
+{
+	int ret = only_before_create(c, "set upper dir", err);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = check_path(dir, "writable layer directory", err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	return dup_str(&c->upper_dir, dir, "set upper dir", err);
+}
+
+KEEL_PUBLIC void keel_container_set_keep_upper(keel_container *c, int on)
+{
+	if (c)
+		c->keep_upper = on ? 1 : 0;
+}
+
+KEEL_PUBLIC int keel_container_add_layer(keel_container *c, const char *dir, keel_error **err)
+{
+	int ret = only_before_create(c, "add layer", err);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = check_path(dir, "layer", err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	ret = keel_rootfs_add_layer(c->rootfs, dir, err);
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	if (keel_cstrv_push(&c->layers, dir) < 0)
+		return keel_error_sys(err, ENOMEM, "container %s: add layer", c->id);
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_hook(keel_container *c, enum keel_hook point, keel_container_hook_fn fn,
+					void *userdata, keel_error **err)
+{
+	if (!c)
+		return keel_error_invalid(err, "set hook: no container");
+	if ((int)point < KEEL_HOOK_CREATE_RUNTIME || (int)point > KEEL_HOOK_MAX)
+		return keel_error_invalid(err, "container %s: set hook: unknown hook point %d", c->id, (int)point);
+	c->hooks[point].fn = fn;
+	c->hooks[point].userdata = userdata;
+	return 0;
+}
+
+static const char *hook_name(int point)
+{
+	static const char *const names[] = { "?", "createRuntime", "createContainer", "startContainer",
+					     "poststart", "poststop" };
+
+	return point >= 1 && point <= KEEL_HOOK_MAX ? names[point] : "?";
+}
+
+static int run_hook(keel_container *c, int point, keel_error **err)
+{
+	int ret;
+
+	if (!c->hooks[point].fn)
+		return 0;
+	ret = c->hooks[point].fn(c, c->hooks[point].userdata, err);
+	if (ret >= 0)
+		return 0;
+	if (err && !*err)
+		keel_error_sys(err, -ret, "failed");
+	return keel_error_wrap(err, ret, "%s hook", hook_name(point));
+}
+
+/* -------------------------------------------------------------- network -- */
+
+static int open_host_netns(const char *path, keel_netns **out, keel_error **err)
+{
+	int fd, ret;
+
+	if (!path)
+		return keel_netns_open_current(out, err);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return keel_error_sys(err, errno, "open network namespace %s", path);
+	ret = keel_netns_open_fd(out, fd, err);
+	close(fd);
+	return ret;
+}
+
+/* The bridge, made if missing: up, with the gateway as its address (on the
+ * container address's prefix), as docker0 is. */
+static int ensure_bridge(keel_container *c, keel_netns *host, keel_error **err)
+{
+	char cidr[128];
+	int ret;
+
+	ret = keel_net_link_exists(host, c->bridge, err);
+	if (ret != 0)
+		return ret < 0 ? ret : 0;
+	ret = keel_net_bridge_create(host, c->bridge, err);
+	if (ret == -EEXIST) /* made by a concurrent create: fine */
+		return 0;
+	if (ret < 0)
+		return ret;
+	c->made_bridge = 1;
+	ret = keel_net_link_set_up(host, c->bridge, err);
+	if (ret == 0 && c->gateway) {
+		snprintf(cidr, sizeof(cidr), "%s%s", c->gateway, strchr(c->addr, '/'));
+		ret = keel_net_addr_add(host, c->bridge, cidr, err);
+		if (ret == -EEXIST)
+			ret = 0;
+	}
+	return ret;
+}
+
+static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err)
+{
+	keel_netns *host = NULL, *ctr = NULL;
+	char *veth = NULL;
+	int ret;
+
+	ret = open_host_netns(c->net_host, &host, err);
+	if (ret == 0)
+		ret = ensure_bridge(c, host, err);
+	if (ret == 0)
+		ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
+	if (ret == 0)
+		ret = keel_net_attach_veth(host, NULL, c->bridge, ctr, "eth0", c->addr, c->gateway, &veth, err);
+	if (ret == 0) {
+		free(c->st.host_veth);
+		c->st.host_veth = veth;
+		/* Persist at once: if we die now, delete still finds the veth. */
+		ret = keel_state_write(c->dir, &c->st, err);
+	}
+	keel_netns_free(ctr);
+	keel_netns_free(host);
+	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
+}
+
+/* A container without --net still has a working lo, as Docker's does. */
+static int loopback_up(pid_t pid, int pidfd, keel_error **err)
+{
+	keel_netns *ctr = NULL;
+	int ret;
+
+	ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
+	if (ret == 0)
+		ret = keel_net_link_set_up(ctr, "lo", err);
+	keel_netns_free(ctr);
+	return ret < 0 ? keel_error_wrap(err, ret, "bring up lo") : 0;
+}
+
+/* Delete the host end of the veth (and, after a failed create, the bridge
+ * that create made). Gone already is fine. */
+static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
+{
+	keel_netns *host = NULL;
+	int ret = 0;
+
+	if (!c->st.host_veth && !drop_bridge)
+		return 0;
+	ret = open_host_netns(c->st.net_host, &host, err);
+	if (ret == -ENOENT && c->st.net_host)
+		return 0; /* that namespace is gone, and the veth with it */
+	if (ret == 0 && c->st.host_veth)
+		ret = keel_net_veth_release(host, c->st.host_veth, err);
+	if (ret == 0 && drop_bridge && c->st.bridge) {
+		ret = keel_net_bridge_delete(host, c->st.bridge, err);
+		if (ret == -ENODEV)
+			ret = 0;
+	}
+	keel_netns_free(host);
+	if (ret == 0) {
+		free(c->st.host_veth);
+		c->st.host_veth = NULL;
+	}
+	return ret < 0 ? keel_error_wrap(err, ret, "remove veth %s", c->st.host_veth ? c->st.host_veth : "") : 0;
+}
+
+/* --------------------------------------------------------------- create -- */
+
+/* Runs in the caller while the init waits in its namespaces and cgroup,
+ * before it mounts anything (keel_spawn_hook). */
+static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error **err)
+{
+	keel_container *c = userdata;
+	int ret;
+
+	c->st.pid = pid;
+	if (c->bridge && (ret = wire_network(c, pid, pidfd, err)) < 0)
+		return ret;
+	if (!c->bridge && (c->ns_flags & KEEL_NS_NET) && (ret = loopback_up(pid, pidfd, err)) < 0)
+		return ret;
+	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
+	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)
+		return ret;
+	/* keel_container_run(): no FIFO, the init execs as soon as we return,
+	 * so startContainer runs here, last thing before the exec. */
+	if (c->st.status == KEEL_STATE_RUNNING)
+		return run_hook(c, KEEL_HOOK_START_CONTAINER, err);
+	return 0;
+}
+
+static int make_cgroup(keel_container *c, keel_error **err)
+{
+	char path[128];
+	int ret;
+
+	/* Under the default parent: keel/<id>, as docker/<id>. Under one the
+	 * caller chose: <id> directly. */
+	snprintf(path, sizeof(path), c->cgroup_parent ? "%s" : "keel/%s", c->id);
+	ret = keel_cgroup_create(&c->cgroup, path, c->cgroup_parent, err);
+	if (ret < 0)
+		return ret;
+	if (c->has_memory_max && (ret = keel_cgroup_set_memory_max(c->cgroup, c->memory_max, err)) < 0)
+		return ret;
+	if (c->has_pids_max && (ret = keel_cgroup_set_pids_max(c->cgroup, c->pids_max, err)) < 0)
+		return ret;
+	if (c->has_cpu_max && (ret = keel_cgroup_set_cpu_max(c->cgroup, c->cpu_quota, c->cpu_period, err)) < 0)
+		return ret;
+	return dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
+}
+
+static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
+{
+	keel_spawn_attr *attr = NULL;
+	keel_ns *ns = NULL;
+	char fifo[4096];
+	int ret;
+
+	snprintf(fifo, sizeof(fifo), "%s/start", c->dir);
+	if (with_fifo && mkfifo(fifo, 0600) < 0)
+		return keel_error_sys(err, errno, "make start fifo %s", fifo);
+	if ((ret = keel_ns_new(&ns, err)) < 0 || (ret = keel_ns_create(ns, c->ns_flags, err)) < 0 ||
+	    (ret = keel_spawn_attr_new(&attr, err)) < 0)
+		goto out;
+	keel_spawn_attr_set_ns(attr, ns);
+	keel_spawn_attr_set_rootfs(attr, c->rootfs);
+	keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
+	keel_spawn_attr_set_parent_hook(attr, create_parent_hook, c);
+	if ((ret = keel_spawn_attr_set_label(attr, "container init", err)) < 0)
+		goto out;
+	if (with_fifo && (ret = keel_spawn_attr_set_start_fifo(attr, fifo, err)) < 0)
+		goto out;
+	ret = keel_spawn(c->process, attr, &c->child, err);
+out:
+	keel_spawn_attr_free(attr);
+	keel_ns_free(ns);
+	return ret;
+}
+
+/* Undo a failed create: nothing may be left. The init was already killed
+ * and reaped by keel_spawn(); its mounts went with its mount namespace. */
+static void undo_create(keel_container *c)
+{
+	keel_rootfs *r = NULL;
+
+	unwire_network(c, c->made_bridge, NULL);
+	if (c->cgroup) {
+		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
+		keel_cgroup_free(c->cgroup);
+		c->cgroup = NULL;
+	}
+	if (c->st.upper_dir && keel_rootfs_new(&r, NULL) == 0) {
+		if (keel_rootfs_set_upper_base(r, c->st.upper_dir, NULL) == 0)
+			keel_rootfs_remove_upper(r, NULL);
+		keel_rootfs_free(r);
+	}
+	keel_rm_rf(c->dir, NULL);
+	keel_cstate_clear(&c->st);
+}
+
+static int fill_initial_state(keel_container *c, keel_error **err)
+{
+	char **l;
+	int ret = 0;
+
+	c->st.status = KEEL_STATE_CREATING;
+	c->st.created = now();
+	c->st.ns_flags = c->ns_flags;
+	c->st.keep_upper = c->keep_upper;
+	if (c->upper_dir)
+		ret = dup_str(&c->st.upper_dir, c->upper_dir, "upper dir", err);
+	else if (asprintf(&c->st.upper_dir, "%s/layer", c->dir) < 0)
+		ret = keel_error_sys(err, ENOMEM, "upper dir"), c->st.upper_dir = NULL;
+	for (l = c->layers; ret == 0 && l && *l; l++)
+		if (keel_cstrv_push(&c->st.layers, *l) < 0)
+			ret = keel_error_sys(err, ENOMEM, "layers");
+	if (ret == 0 && c->bridge)
+		ret = dup_str(&c->st.bridge, c->bridge, "bridge", err);
+	if (ret == 0 && c->net_host)
+		ret = dup_str(&c->st.net_host, c->net_host, "network host", err);
+	return ret;
+}
+
+static int do_create(keel_container *c, int with_fifo, keel_error **err)
+{
+	int lock = -1, ret;
+
+	if (!c)
+		return keel_error_invalid(err, "create: no container");
+	if (c->loaded || c->created)
+		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: create: this handle was %s already "
+				      "(make a new one with keel_container_new())", c->id,
+				      c->loaded ? "loaded" : "created");
+	ret = keel_mkdir_p(c->root, 0711, err);
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "container %s: state root", c->id);
+	if (mkdir(c->dir, 0700) < 0) {
+		if (errno == EEXIST)
+			return keel_error_set(err, KEEL_ERROR_EXISTS, EEXIST, "container %s exists in %s", c->id, c->root);
+		return keel_error_sys(err, errno, "container %s: mkdir %s", c->id, c->dir);
+	}
+	/* From here on the directory is ours: undo_create() removes it. */
+	if ((ret = keel_state_lock(c->dir, &lock, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
+	    (ret = keel_state_write(c->dir, &c->st, err)) < 0)
+		goto fail;
+	if ((ret = make_cgroup(c, err)) < 0 || (ret = keel_state_write(c->dir, &c->st, err)) < 0)
+		goto fail;
+	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0)
+		goto fail;
+	if (!with_fifo)
+		c->st.status = KEEL_STATE_RUNNING; /* tells the parent hook to run startContainer */
+	ret = spawn_init(c, with_fifo, err);
+	if (ret < 0)
+		goto fail;
+	c->st.pid = keel_child_pid(c->child);
+	if (keel_proc_stat(c->st.pid, &c->st.start_time, NULL, NULL) < 0) {
+		ret = keel_error_sys(err, ESRCH, "init %d ended during create", (int)c->st.pid);
+		goto fail;
+	}
+	if (with_fifo) {
+		c->st.status = KEEL_STATE_CREATED;
+	} else {
+		c->st.started = now();
+	}
+	ret = keel_state_write(c->dir, &c->st, err);
+	if (ret < 0)
+		goto fail;
+	c->created = 1;
+	keel_state_unlock(lock);
+	return 0;
+fail:
+	if (c->child) {
+		keel_child_kill(c->child, SIGKILL, NULL);
+		keel_child_wait(c->child, 0, NULL, NULL, NULL);
+		keel_child_free(c->child);
+		c->child = NULL;
+	}
+	undo_create(c);
+	keel_state_unlock(lock);
+	return keel_error_wrap(err, ret, "container %s", c->id);
+}
+
+KEEL_PUBLIC int keel_container_create(keel_container *c, keel_error **err)
+{
+	return do_create(c, 1, err);
+}
+
+/* ------------------------------------------------- state against kernel -- */
+
+/* Is our recorded init still that process, and alive? Records how it
+ * ended when that can be learnt (we are its parent, or it is a zombie). */
+static int init_alive(keel_container *c)
+{
+	unsigned long long start = 0;
+	int zombie = 0, wstatus = -1, code, sig;
+
+	if (c->st.pid <= 0)
+		return 0;
+	if (keel_proc_stat(c->st.pid, &start, &zombie, &wstatus) < 0 || start != c->st.start_time)
+		return 0;
+	if (!zombie)
+		return 1;
+	if (c->child && keel_child_wait(c->child, KEEL_WAIT_NOHANG, &code, &sig, NULL) == 1) {
+		c->st.has_exit = 1;
+		c->st.exit_code = code;
+		c->st.term_signal = sig;
+	} else if (wstatus >= 0 && !c->st.has_exit) {
+		decode_wstatus(&c->st, wstatus);
+	}
+	return 0;
+}
+
+/*
+ * Under the lock: re-read the state file and check it against the kernel,
+ * writing back what changed. -ENOENT when the container was deleted.
+ */
+static int refresh(keel_container *c, keel_error **err)
+{
+	int old, frozen = 0, had_exit, ret;
+	struct keel_cstate fresh = { 0 };
+
+	ret = keel_state_read(c->dir, &fresh, err);
+	if (ret == -ENOENT)
+		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	had_exit = fresh.has_exit;
+	/* Keep an exit status we learnt in this process and not yet recorded. */
+	if (c->st.has_exit && !fresh.has_exit && c->st.pid == fresh.pid) {
+		fresh.has_exit = 1;
+		fresh.exit_code = c->st.exit_code;
+		fresh.term_signal = c->st.term_signal;
+	}
+	keel_cstate_clear(&c->st);
+	c->st = fresh;
+	old = c->st.status;
+	switch (old) {
+	case KEEL_STATE_CREATING:
+		/* We hold the lock, so the create that wrote this has died. */
+		c->st.status = KEEL_STATE_STOPPED;
+		break;
+	case KEEL_STATE_CREATED:
+	case KEEL_STATE_RUNNING:
+	case KEEL_STATE_PAUSED:
+		if (!init_alive(c)) {
+			c->st.status = KEEL_STATE_STOPPED;
+		} else if (old != KEEL_STATE_CREATED && c->cgroup &&
+			   keel_cgroup_is_frozen(c->cgroup, &frozen, NULL) == 0) {
+			c->st.status = frozen ? KEEL_STATE_PAUSED : KEEL_STATE_RUNNING;
+		}
+		break;
+	case KEEL_STATE_STOPPED:
+		if (c->child && !c->st.has_exit)
+			init_alive(c);
+		break;
+	}
+	if (c->st.status != old || (c->st.has_exit && !had_exit))
+		return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
+	return 0;
+}
+
+/* Take the lock and refresh; on failure nothing is held. */
+static int begin(keel_container *c, int *lock, keel_error **err)
+{
+	int ret;
+
+	*lock = -1;
+	if (!c)
+		return keel_error_invalid(err, "container: NULL handle");
+	if (!c->loaded && !c->created)
+		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: not created yet", c->id);
+	ret = keel_state_lock(c->dir, lock, err);
+	if (ret == -ENOENT)
+		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	ret = refresh(c, err);
+	if (ret < 0) {
+		keel_state_unlock(*lock);
+		*lock = -1;
+	}
+	return ret;
+}
+
+static int save(keel_container *c, keel_error **err)
+{
+	return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
+}
+
+/* A pidfd on the init, opened race-free: the start time is checked after
+ * the pidfd exists, so it is for the process we recorded. */
+static int open_init(keel_container *c, int *pidfd, keel_error **err)
+{
+	unsigned long long start = 0;
+	int fd;
+
+	fd = sys_pidfd_open(c->st.pid);
+	if (fd < 0)
+		return keel_error_sys(err, errno, "container %s: init %d", c->id, (int)c->st.pid);
+	if (keel_proc_stat(c->st.pid, &start, NULL, NULL) < 0 || start != c->st.start_time) {
+		close(fd);
+		return keel_error_sys(err, ESRCH, "container %s: init %d has ended (the pid is another process now)",
+				      c->id, (int)c->st.pid);
+	}
+	*pidfd = fd;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_state(keel_container *c, int *state, keel_error **err)
+{
+	int lock, ret;
+
+	if (!state)
+		return keel_error_invalid(err, "container state: no place for the result");
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	*state = c->st.status;
+	keel_state_unlock(lock);
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_exit_code(keel_container *c, int *exit_code, int *term_signal, keel_error **err)
+{
+	int lock, ret;
+
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	keel_state_unlock(lock);
+	if (c->st.status != KEEL_STATE_STOPPED || !c->st.has_exit)
+		return keel_error_set(err, KEEL_ERROR_STATE, ENODATA, "container %s: exit code: %s", c->id,
+				      c->st.status != KEEL_STATE_STOPPED ? "it has not ended"
+									 : "not known in this process");
+	if (exit_code)
+		*exit_code = c->st.exit_code;
+	if (term_signal)
+		*term_signal = c->st.term_signal;
+	return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle -- */
+
+KEEL_PUBLIC int keel_container_start(keel_container *c, keel_error **err)
+{
+	char fifo[4096];
+	int lock, fd, ret;
+
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	if (c->st.status != KEEL_STATE_CREATED) {
+		ret = state_error(c, err, 0, "start", "only a created container can be started");
+		goto out;
+	}
+	ret = run_hook(c, KEEL_HOOK_START_CONTAINER, err);
+	if (ret < 0)
+		goto wrap;
+	snprintf(fifo, sizeof(fifo), "%s/start", c->dir);
+	/* O_NONBLOCK: fails with ENXIO at once if the init is not waiting. */
+	fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		ret = keel_error_sys(err, errno == ENXIO ? ESRCH : errno, "start: tell the init to exec (%s)", fifo);
+		if (fd >= 0)
+			close(fd);
+		goto wrap;
+	}
+	close(fd);
+	unlink(fifo);
+	c->st.status = KEEL_STATE_RUNNING;
+	c->st.started = now();
+	ret = save(c, err);
+	if (ret == 0)
+		ret = run_hook(c, KEEL_HOOK_POSTSTART, err);
+wrap:
+	keel_error_wrap(err, ret, "container %s", c->id);
+out:
+	keel_state_unlock(lock);
+	return ret;
+}
+
+KEEL_PUBLIC int keel_container_run(keel_container *c, keel_error **err)
+{
+	int ret = do_create(c, 0, err);
+
+	if (ret < 0)
+		return ret;
+	ret = run_hook(c, KEEL_HOOK_POSTSTART, err);
+	return keel_error_wrap(err, ret, "container %s", c->id);
+}
+
+/* Block until the init (not our child) ends: its pidfd becomes readable. */
+static int watch_init(keel_container *c, int nohang, keel_error **err)
+{
+	struct pollfd p;
+	int fd, ret;
+
+	ret = open_init(c, &fd, NULL);
+	if (ret < 0)
+		return 1; /* gone already */
+	p.fd = fd;
+	p.events = POLLIN;
+	do
+		ret = poll(&p, 1, nohang ? 0 : -1);
+	while (ret < 0 && errno == EINTR);
+	close(fd);
+	if (ret < 0)
+		return keel_error_sys(err, errno, "container %s: wait for init %d", c->id, (int)c->st.pid);
+	return ret > 0;
+}
+
+KEEL_PUBLIC int keel_container_wait(keel_container *c, unsigned flags, int *exit_code, int *term_signal,
+				    keel_error **err)
+{
+	int lock, ret, code = -1, sig = 0;
+
+	if (flags & ~(unsigned)KEEL_WAIT_NOHANG)
+		return keel_error_invalid(err, "container wait: unknown flags 0x%x", flags);
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	if (c->st.status == KEEL_STATE_CREATED) {
+		ret = state_error(c, err, 0, "wait", "start it first");
+		keel_state_unlock(lock);
+		return ret;
+	}
+	keel_state_unlock(lock); /* never block while holding the lock */
+	if (c->st.status != KEEL_STATE_STOPPED) {
+		if (c->child)
+			ret = keel_child_wait(c->child, (flags & KEEL_WAIT_NOHANG) ? KEEL_WAIT_NOHANG : 0, &code,
+					      &sig, err);
+		else
+			ret = watch_init(c, flags & KEEL_WAIT_NOHANG, err);
+		if (ret <= 0)
+			return ret < 0 ? keel_error_wrap(err, ret, "container %s: wait", c->id) : 0;
+		if (c->child) {
+			c->st.has_exit = 1;
+			c->st.exit_code = code;
+			c->st.term_signal = sig;
+		}
+		/* Record it (refresh keeps the exit status learnt here). */
+		if ((ret = begin(c, &lock, err)) < 0)
+			return ret;
+		keel_state_unlock(lock);
+	}
+	if (exit_code)
+		*exit_code = c->st.has_exit ? c->st.exit_code : -1;
+	if (term_signal)
+		*term_signal = c->st.has_exit ? c->st.term_signal : 0;
+	return 1;
+}
+
+static int signal_cgroup(keel_container *c, int sig, keel_error **err)
+{
+	char *procs = NULL, *line, *save = NULL;
+	int ret;
+
+	if (sig == SIGKILL)
+		return keel_cgroup_kill(c->cgroup, err);
+	ret = keel_read_file_at(keel_cgroup_fd(c->cgroup), "cgroup.procs", &procs, NULL, err);
+	if (ret < 0)
+		return ret;
+	for (line = strtok_r(procs, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t)atoi(line);
+
+		if (pid > 0 && kill(pid, sig) < 0 && errno != ESRCH) {
+			ret = keel_error_sys(err, errno, "signal %d to pid %d", sig, (int)pid);
+			break;
+		}
+	}
+	free(procs);
+	return ret;
+}
+
+KEEL_PUBLIC int keel_container_kill(keel_container *c, int sig, unsigned flags, keel_error **err)
+{
+	int lock, fd, ret;
+
+	if (sig < 1 || sig > 64)
+		return keel_error_invalid(err, "container kill: bad signal %d", sig);
+	if (flags & ~(unsigned)KEEL_KILL_ALL)
+		return keel_error_invalid(err, "container kill: unknown flags 0x%x", flags);
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	if (c->st.status == KEEL_STATE_STOPPED) {
+		ret = state_error(c, err, 0, "kill", "nothing left to signal");
+	} else if ((flags & KEEL_KILL_ALL) && c->cgroup) {
+		ret = signal_cgroup(c, sig, err);
+	} else if ((ret = open_init(c, &fd, err)) == 0) {
+		if (sys_pidfd_send_signal(fd, sig) < 0)
+			ret = keel_error_sys(err, errno, "signal %d to init %d", sig, (int)c->st.pid);
+		close(fd);
+	}
+	keel_state_unlock(lock);
+	return keel_error_wrap(err, ret, "container %s: kill", c->id);
+}
+
+static int freeze(keel_container *c, int on, keel_error **err)
+{
+	int lock, ret;
+	const char *op = on ? "pause" : "resume";
+
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	if (c->st.status != (on ? KEEL_STATE_RUNNING : KEEL_STATE_PAUSED)) {
+		ret = state_error(c, err, 0, op, on ? "only a running container can be paused"
+						     : "only a paused container can be resumed");
+		goto out;
+	}
+	if (!c->cgroup) {
+		ret = keel_error_sys(err, ENOENT, "container %s: %s: its cgroup %s is gone", c->id, op,
+				     c->st.cgroup ? c->st.cgroup : "");
+		goto out;
+	}
+	ret = on ? keel_cgroup_freeze(c->cgroup, FREEZE_TIMEOUT_MS, err)
+		 : keel_cgroup_thaw(c->cgroup, FREEZE_TIMEOUT_MS, err);
+	if (ret == 0) {
+		c->st.status = on ? KEEL_STATE_PAUSED : KEEL_STATE_RUNNING;
+		ret = save(c, err);
+	}
+	keel_error_wrap(err, ret, "container %s: %s", c->id, op);
+out:
+	keel_state_unlock(lock);
+	return ret;
+}
+
+KEEL_PUBLIC int keel_container_pause(keel_container *c, keel_error **err)
+{
+	return freeze(c, 1, err);
+}
+
+KEEL_PUBLIC int keel_container_resume(keel_container *c, keel_error **err)
+{
+	return freeze(c, 0, err);
+}
+
+KEEL_PUBLIC int keel_container_exec(keel_container *c, const keel_process *proc, keel_child **out,
+				    keel_error **err)
+{
+	keel_spawn_attr *attr = NULL;
+	keel_process copy;
+	keel_ns *ns = NULL;
+	int lock, pidfd = -1, ret;
+
+	if (!proc || !out)
+		return keel_error_invalid(err, "container exec: NULL process or out");
+	*out = NULL;
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	if (c->st.status != KEEL_STATE_RUNNING) {
+		ret = state_error(c, err, 0, "exec", "only a running container can run a new process");
+		goto out;
+	}
+	if ((ret = open_init(c, &pidfd, err)) < 0 || (ret = keel_ns_new(&ns, err)) < 0 ||
+	    (ret = keel_ns_join_pidfd(ns, c->st.ns_flags, pidfd, err)) < 0 ||
+	    (ret = keel_spawn_attr_new(&attr, err)) < 0 || (ret = keel_spawn_attr_set_label(attr, "exec", err)) < 0)
+		goto wrap;
+	keel_spawn_attr_set_ns(attr, ns);
+	if (c->cgroup)
+		keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
+	/* The container's security unless the process brings its own: a
+	 * shallow copy, so the caller's const description is left alone. */
+	copy = *proc;
+	if (!copy.security)
+		copy.security = c->security;
+	ret = keel_spawn(&copy, attr, out, err);
+wrap:
+	keel_error_wrap(err, ret, "container %s: exec", c->id);
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	keel_spawn_attr_free(attr);
+	keel_ns_free(ns);
+	keel_state_unlock(lock);
+	return ret;
+}
+
+/* --------------------------------------------------------------- delete -- */
+
+/* Kill everything in the container and wait until the init has ended. */
+static int stop_all(keel_container *c, keel_error **err)
+{
+	int fd, ret = 0;
+
+	if (c->cgroup)
+		ret = keel_cgroup_kill(c->cgroup, err);
+	if (open_init(c, &fd, NULL) == 0) {
+		sys_pidfd_send_signal(fd, SIGKILL);
+		close(fd);
+	}
+	if (ret < 0)
+		return ret;
+	if (c->child)
+		return keel_child_wait(c->child, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
+	ret = watch_init(c, 0, err);
+	return ret < 0 ? ret : 0;
+}
+
+static int remove_upper(keel_container *c, int keep, keel_error **err)
+{
+	keel_rootfs *r = NULL;
+	char *layer = NULL, *kept = NULL;
+	int ret;
+
+	if (!c->st.upper_dir)
+		return 0;
+	if (keep) {
+		/* The default place is inside the state directory, which goes:
+		 * move the layer next to it, under a name no id can have. */
+		if (asprintf(&layer, "%s/layer", c->dir) < 0 ||
+		    asprintf(&kept, "%s/.kept-%s-%lld", c->root, c->id, (long long)now()) < 0)
+			ret = keel_error_sys(err, ENOMEM, "keep writable layer");
+		else if (strcmp(layer, c->st.upper_dir) == 0 && rename(layer, kept) < 0 && errno != ENOENT)
+			ret = keel_error_sys(err, errno, "keep writable layer: rename %s to %s", layer, kept);
+		else
+			ret = 0;
+		free(layer);
+		free(kept);
+		return ret;
+	}
+	ret = keel_rootfs_new(&r, err);
+	if (ret == 0)
+		ret = keel_rootfs_set_upper_base(r, c->st.upper_dir, err);
+	if (ret == 0)
+		ret = keel_rootfs_remove_upper(r, err);
+	keel_rootfs_free(r);
+	return ret;
+}
+
+KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_error **err)
+{
+	keel_error *hook_err = NULL;
+	int lock, ret, hook_ret;
+
+	if (flags & ~(unsigned)(KEEL_DELETE_FORCE | KEEL_DELETE_KEEP_UPPER))
+		return keel_error_invalid(err, "container delete: unknown flags 0x%x", flags);
+	ret = begin(c, &lock, err);
+	if (ret < 0)
+		return ret;
+	if (c->st.status != KEEL_STATE_STOPPED) {
+		if (!(flags & KEEL_DELETE_FORCE)) {
+			ret = state_error(c, err, EBUSY, "delete", "stop it first, or use force");
+			goto out;
+		}
+		if ((ret = stop_all(c, err)) < 0)
+			goto wrap;
+		init_alive(c); /* learn the exit status where we can */
+		c->st.status = KEEL_STATE_STOPPED;
+		if ((ret = save(c, err)) < 0)
+			goto wrap;
+	} else if (c->child) {
+		keel_child_wait(c->child, KEEL_WAIT_NOHANG, NULL, NULL, NULL); /* reap */
+	}
+	/* poststop fails the call but not the delete. */
+	hook_ret = run_hook(c, KEEL_HOOK_POSTSTOP, &hook_err);
+	if ((ret = remove_upper(c, c->st.keep_upper || (flags & KEEL_DELETE_KEEP_UPPER), err)) < 0)
+		goto wrap;
+	if (c->cgroup) {
+		if ((ret = keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, err)) < 0)
+			goto wrap;
+		keel_cgroup_free(c->cgroup);
+		c->cgroup = NULL;
+	}
+	if ((ret = unwire_network(c, 0, err)) < 0)
+		goto wrap;
+	ret = keel_rm_rf(c->dir, err);
+	if (ret == 0 && hook_ret < 0) {
+		ret = hook_ret;
+		if (err) {
+			keel_error_free(*err);
+			*err = hook_err;
+			hook_err = NULL;
+		}
+	}
+wrap:
+	keel_error_free(hook_err);
+	keel_error_wrap(err, ret, "container %s: delete", c->id);
+out:
+	keel_state_unlock(lock);
+	return ret;
+}
+
+/* --------------------------------------------------------------- others -- */
+
+KEEL_PUBLIC int keel_container_list(const char *state_root, char ***ids, size_t *n, keel_error **err)
+{
+	char *root = NULL;
+	int ret;
+
+	if (!ids)
+		return keel_error_invalid(err, "list containers: no place for the result");
+	if (state_root) {
+		if ((ret = check_path(state_root, "state root", err)) < 0)
+			return ret;
+		root = strdup(state_root);
+		if (!root)
+			return keel_error_sys(err, ENOMEM, "list containers");
+	} else if ((ret = keel_state_default_root(&root, err)) < 0) {
+		return ret;
+	}
+	ret = keel_state_list(root, ids, n, err);
+	free(root);
+	return ret;
+}
+
+KEEL_PUBLIC int keel_container_layers(keel_container *c, char ***layers, keel_error **err)
+{
+	char **v, **src, **l;
+
+	if (!c || !layers)
+		return keel_error_invalid(err, "container layers: NULL argument");
+	src = (c->loaded || c->created) ? c->st.layers : c->layers;
+	v = calloc(1, sizeof(char *));
+	for (l = src; v && l && *l; l++)
+		if (keel_cstrv_push(&v, *l) < 0) {
+			keel_container_strv_free(v);
+			v = NULL;
+		}
+	if (!v)
+		return keel_error_sys(err, ENOMEM, "container %s: layers", c->id);
+	*layers = v;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_upper_usage(keel_container *c, uint64_t *bytes, keel_error **err)
+{
+	keel_rootfs *r = NULL;
+	int ret;
+
+	if (!c || !bytes)
+		return keel_error_invalid(err, "container upper usage: NULL argument");
+	*bytes = 0;
+	if (!c->st.upper_dir)
+		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: upper usage: not created yet", c->id);
+	ret = keel_rootfs_new(&r, err);
+	if (ret == 0)
+		ret = keel_rootfs_set_upper_base(r, c->st.upper_dir, err);
+	if (ret == 0)
+		ret = keel_rootfs_upper_usage(r, bytes, err);
+	keel_rootfs_free(r);
+	/* A plain directory rootfs has no writable layer of its own. */
+	if (ret == -ENOENT && !c->st.layers) {
+		if (err) {
+			keel_error_free(*err);
+			*err = NULL;
+		}
+		*bytes = 0;
+		return 0;
+	}
+	return keel_error_wrap(err, ret, "container %s", c->id);
+}

@@ -1,0 +1,45 @@
+/*
+ * Private: the container handle, for src/container.c and the tests.
+ */
+#ifndef KEEL_PRIV_CONTAINER_H
+#define KEEL_PRIV_CONTAINER_H
+
+#include <keel/container.h>
+#include "state.h"
+
+#define KEEL_HOOK_MAX 5
+
+struct keel_container_hook {
+	keel_container_hook_fn fn;
+	void *userdata;
+};
+
+struct keel_container {
+	char *id;
+	char *root;                 /* the state root */
+	char *dir;                  /* <root>/<id> */
+	int loaded;                 /* made by keel_container_load() */
+	int created;                /* create ran (successfully) with this handle */
+
+	/* configuration, used by create */
+	keel_rootfs *rootfs;
+	keel_process *process;
+	keel_security *security;
+	unsigned ns_flags;
+	char *cgroup_parent;
+	int has_memory_max, has_pids_max, has_cpu_max;
+	uint64_t memory_max, pids_max, cpu_quota, cpu_period;
+	char *bridge, *addr, *gateway, *net_host;
+	char *upper_dir;
+	int keep_upper;
+	char **layers;
+	struct keel_container_hook hooks[KEEL_HOOK_MAX + 1];
+
+	/* runtime */
+	keel_cgroup *cgroup;        /* NULL before create */
+	keel_child *child;          /* the init, in the process that created it */
+	int made_bridge;            /* this create made the bridge */
+	struct keel_cstate st;      /* as last read or written */
+};
+
+#endif

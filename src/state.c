@@ -1,0 +1,396 @@
+/*
+ * A container's persisted state: the state root, ids, the state file, the
+ * lock file, and the listing of a state root.
+ *
+ * Another process finds a container only through these files, so they
+ * are kept simple and robust:
+ *  - the state file is text, one key=value per line, so that a person (or
+ *    a shell script) can read it, and unknown keys are ignored so that a
+ *    newer library can add some;
+ *  - it is replaced atomically (temporary file + rename), never edited in
+ *    place, so a reader never sees half of it;
+ *  - the lock file is never removed while the container exists: every
+ *    operation takes an exclusive flock on it, and an operation that got
+ *    the lock after a delete finds the state file gone.
+ *
+ * The pid of the init is stored with its start time (field 22 of
+ * /proc/PID/stat, in clock ticks since boot): a pid that was reused by an
+ * unrelated process has another start time, so it is never mistaken for
+ * the container.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "state.h"
+#include "util/fs.h"
+
+#define ID_MAX 64
+
+void keel_cstate_clear(struct keel_cstate *st)
+{
+	char **l;
+
+	free(st->upper_dir);
+	free(st->cgroup);
+	free(st->net_host);
+	free(st->host_veth);
+	free(st->bridge);
+	for (l = st->layers; l && *l; l++)
+		free(*l);
+	free(st->layers);
+	memset(st, 0, sizeof(*st));
+}
+
+int keel_cstrv_push(char ***v, const char *s)
+{
+	size_t n = 0;
+	char **grown, *copy;
+
+	while (*v && (*v)[n])
+		n++;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	grown = realloc(*v, (n + 2) * sizeof(char *));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown[n] = copy;
+	grown[n + 1] = NULL;
+	*v = grown;
+	return 0;
+}
+
+int keel_state_check_id(const char *id, keel_error **err)
+{
+	size_t i, len;
+
+	if (!id || !*id)
+		return keel_error_invalid(err, "container id is empty");
+	len = strlen(id);
+	if (len > ID_MAX)
+		return keel_error_invalid(err, "container id '%.20s...' is too long (%zu characters, at most %d)",
+					  id, len, ID_MAX);
+	if (!isalnum((unsigned char)id[0]) || !isascii((unsigned char)id[0]))
+		return keel_error_invalid(err, "container id '%s' must start with a letter or a digit", id);
+	for (i = 1; i < len; i++) {
+		unsigned char ch = (unsigned char)id[i];
+
+		if (!isascii(ch) || !(isalnum(ch) || ch == '_' || ch == '.' || ch == '-'))
+			return keel_error_invalid(err, "container id '%s': character '%c' is not allowed "
+						  "(use letters, digits, '_', '.' and '-')",
+						  id, isprint(ch) ? ch : '?');
+	}
+	return 0;
+}
+
+int keel_state_default_root(char **out, keel_error **err)
+{
+	const char *xdg;
+	int n;
+
+	if (geteuid() == 0) {
+		*out = strdup("/run/keel");
+	} else {
+		xdg = getenv("XDG_RUNTIME_DIR");
+		if (!xdg || xdg[0] != '/')
+			return keel_error_invalid(err, "no state root: not root and $XDG_RUNTIME_DIR is not set "
+						  "(pass a state root)");
+		n = asprintf(out, "%s/keel", xdg);
+		if (n < 0)
+			*out = NULL;
+	}
+	if (!*out)
+		return keel_error_sys(err, ENOMEM, "state root");
+	return 0;
+}
+
+/* ---------------------------------------------------------- state file -- */
+
+static void put_str(FILE *f, const char *key, const char *value)
+{
+	if (value)
+		fprintf(f, "%s=%s\n", key, value);
+}
+
+static int format_state(FILE *f, const struct keel_cstate *st)
+{
+	char **l;
+
+	fprintf(f, "status=%d\n", st->status);
+	fprintf(f, "pid=%d\n", (int)st->pid);
+	fprintf(f, "pid_start_time=%llu\n", st->start_time);
+	fprintf(f, "created=%" PRId64 "\n", st->created);
+	fprintf(f, "started=%" PRId64 "\n", st->started);
+	if (st->has_exit) {
+		fprintf(f, "exit_code=%d\n", st->exit_code);
+		fprintf(f, "term_signal=%d\n", st->term_signal);
+	}
+	fprintf(f, "namespaces=%u\n", st->ns_flags);
+	put_str(f, "upper_dir", st->upper_dir);
+	fprintf(f, "keep_upper=%d\n", st->keep_upper);
+	for (l = st->layers; l && *l; l++)
+		put_str(f, "layer", *l);
+	put_str(f, "cgroup", st->cgroup);
+	put_str(f, "net_host", st->net_host);
+	put_str(f, "host_veth", st->host_veth);
+	put_str(f, "bridge", st->bridge);
+	return ferror(f) ? -EIO : 0;
+}
+
+int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err)
+{
+	char tmp[4096], path[4096];
+	FILE *f;
+	int fd, ret;
+
+	snprintf(tmp, sizeof(tmp), "%s/state.tmp", dir);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return keel_error_sys(err, errno, "write state %s", tmp);
+	f = fdopen(fd, "w");
+	if (!f) {
+		ret = -errno;
+		close(fd);
+		unlink(tmp);
+		return keel_error_sys(err, -ret, "write state %s", tmp);
+	}
+	ret = format_state(f, st);
+	if (fflush(f) != 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (fclose(f) != 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		unlink(tmp);
+		return keel_error_sys(err, -ret, "write state %s", path);
+	}
+	return 0;
+}
+
+static int parse_ll(const char *v, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	return (errno || end == v || *end) ? -1 : 0;
+}
+
+/* Apply one "key=value" line to st. Returns 0, or -1 when the value is bad. */
+static int parse_line(struct keel_cstate *st, const char *key, const char *v)
+{
+	long long n = 0;
+	char **str = NULL;
+
+	if (!strcmp(key, "upper_dir"))
+		str = &st->upper_dir;
+	else if (!strcmp(key, "cgroup"))
+		str = &st->cgroup;
+	else if (!strcmp(key, "net_host"))
+		str = &st->net_host;
+	else if (!strcmp(key, "host_veth"))
+		str = &st->host_veth;
+	else if (!strcmp(key, "bridge"))
+		str = &st->bridge;
+	if (str) {
+		free(*str);
+		*str = strdup(v);
+		return *str ? 0 : -1;
+	}
+	if (!strcmp(key, "layer"))
+		return keel_cstrv_push(&st->layers, v) < 0 ? -1 : 0;
+	if (parse_ll(v, &n) < 0)
+		return strcmp(key, "status") && strcmp(key, "pid") ? 0 : -1; /* unknown: ignore */
+	if (!strcmp(key, "status"))
+		st->status = (int)n;
+	else if (!strcmp(key, "pid"))
+		st->pid = (pid_t)n;
+	else if (!strcmp(key, "pid_start_time"))
+		st->start_time = (unsigned long long)n;
+	else if (!strcmp(key, "created"))
+		st->created = n;
+	else if (!strcmp(key, "started"))
+		st->started = n;
+	else if (!strcmp(key, "exit_code"))
+		st->has_exit = 1, st->exit_code = (int)n;
+	else if (!strcmp(key, "term_signal"))
+		st->term_signal = (int)n;
+	else if (!strcmp(key, "namespaces"))
+		st->ns_flags = (unsigned)n;
+	else if (!strcmp(key, "keep_upper"))
+		st->keep_upper = n != 0;
+	return 0;
+}
+
+int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err)
+{
+	char path[4096], *buf = NULL, *line, *next, *eq;
+	int ret, lineno = 0;
+
+	keel_cstate_clear(st);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ret = keel_read_file_at(AT_FDCWD, path, &buf, NULL, err);
+	if (ret < 0)
+		return ret;
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		if (!*line)
+			continue;
+		eq = strchr(line, '=');
+		if (!eq || eq == line)
+			goto bad;
+		*eq = '\0';
+		if (parse_line(st, line, eq + 1) < 0)
+			goto bad;
+	}
+	free(buf);
+	if (st->status < 1 || st->status > 5) {
+		keel_cstate_clear(st);
+		return keel_error_sys(err, EIO, "read state %s: no valid status", path);
+	}
+	return 0;
+bad:
+	free(buf);
+	keel_cstate_clear(st);
+	return keel_error_sys(err, EIO, "read state %s: line %d does not parse", path, lineno);
+}
+
+/* ----------------------------------------------------------------- lock -- */
+
+int keel_state_lock(const char *dir, int *fd, keel_error **err)
+{
+	char path[4096];
+	int lfd;
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return keel_error_sys(err, errno, "open lock file %s", path);
+	while (flock(lfd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(lfd);
+		return keel_error_sys(err, e, "lock %s", path);
+	}
+	*fd = lfd;
+	return 0;
+}
+
+void keel_state_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	/* Unlock explicitly: a process we spawned may still hold a copy of
+	 * this open file description until it execs. */
+	flock(fd, LOCK_UN);
+	close(fd);
+}
+
+/* ----------------------------------------------------------------- list -- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err)
+{
+	char **v = NULL;
+	size_t count = 0;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int dfd;
+
+	v = calloc(1, sizeof(char *));
+	if (!v)
+		return keel_error_sys(err, ENOMEM, "list containers in %s", root);
+	d = opendir(root);
+	if (!d) {
+		if (errno == ENOENT)
+			goto done;
+		int e = errno;
+		free(v);
+		return keel_error_sys(err, e, "list containers in %s", root);
+	}
+	dfd = dirfd(d);
+	while ((de = readdir(d))) {
+		char path[sizeof(de->d_name) + 8];
+
+		if (keel_state_check_id(de->d_name, NULL) < 0)
+			continue; /* ".", "..", ".kept-..." and strangers */
+		snprintf(path, sizeof(path), "%s/state", de->d_name);
+		if (fstatat(dfd, path, &sb, 0) < 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (keel_cstrv_push(&v, de->d_name) < 0) {
+			closedir(d);
+			for (size_t i = 0; v[i]; i++)
+				free(v[i]);
+			free(v);
+			return keel_error_sys(err, ENOMEM, "list containers in %s", root);
+		}
+		count++;
+	}
+	closedir(d);
+	qsort(v, count, sizeof(char *), cmp_str);
+done:
+	*ids = v;
+	if (n)
+		*n = count;
+	return 0;
+}
+
+/* ----------------------------------------------------------- /proc/PID -- */
+
+int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *wstatus)
+{
+	char path[64], *buf = NULL, *p, *save = NULL, *tok;
+	char state = '?';
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || keel_read_file_at(AT_FDCWD, path, &buf, NULL, NULL) < 0)
+		return -ESRCH;
+	/* comm (field 2) may hold spaces and parentheses: skip to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p) {
+		free(buf);
+		return -ESRCH;
+	}
+	if (wstatus)
+		*wstatus = -1;
+	for (field = 3, tok = strtok_r(p + 1, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save), field++) {
+		if (field == 3)
+			state = tok[0];
+		else if (field == 22 && start_time)
+			*start_time = strtoull(tok, NULL, 10);
+		else if (field == 52 && wstatus)
+			*wstatus = (int)strtol(tok, NULL, 10);
+	}
+	free(buf);
+	if (zombie)
+		*zombie = state == 'Z' || state == 'X';
+	return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * Private: a container's persisted state, and the files around it.
+ *
+ * <state_root>/<id>/state is a small text file, one key=value per line,
+ * replaced atomically (written to a temporary file, then renamed), so a
+ * reader in another process sees either the old or the new version.
+ * <state_root>/<id>/lock is flock'ed by every operation on the container.
+ * Both are read and written only by src/container.c, through this header.
+ */
+#ifndef KEEL_PRIV_STATE_H
+#define KEEL_PRIV_STATE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <keel/common.h>
+
+/* Everything delete, state, exec, kill ... need in a process that did not
+ * create the container. Strings are malloc'd (NULL when unset). */
+struct keel_cstate {
+	int status;                    /* enum keel_container_state */
+	pid_t pid;                     /* the init on the host, 0 before create */
+	unsigned long long start_time; /* field 22 of /proc/PID/stat: the pid reuse guard */
+	int64_t created, started;      /* unix times, 0 when not yet */
+	int has_exit;                  /* exit_code / term_signal are known */
+	int exit_code, term_signal;
+	unsigned ns_flags;             /* keel_ns_type flags the init was made with */
+	char *upper_dir;               /* the rootfs' upper base */
+	int keep_upper;
+	char **layers;                 /* NULL-terminated, lowest first (may be NULL) */
+	char *cgroup;                  /* absolute path of the container's cgroup */
+	char *net_host;                /* netns path of the host veth, NULL: the caller's */
+	char *host_veth;               /* host end of the veth, NULL when none */
+	char *bridge;                  /* the bridge it is attached to */
+};
+
+/* Free the strings of st and zero it. */
+void keel_cstate_clear(struct keel_cstate *st);
+
+/* Is id a valid container id? ([A-Za-z0-9][A-Za-z0-9_.-]{0,63}) */
+int keel_state_check_id(const char *id, keel_error **err);
+
+/* The default state root: /run/keel as root, $XDG_RUNTIME_DIR/keel
+ * otherwise (-EINVAL when it is not set). *out is malloc'd. */
+int keel_state_default_root(char **out, keel_error **err);
+
+/* Write dir/state atomically (dir/state.tmp, fsync, rename). */
+int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err);
+
+/* Read dir/state into *st (cleared first). -ENOENT when it does not exist,
+ * -EIO when a line does not parse. */
+int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err);
+
+/* Open (creating) dir/lock and take an exclusive flock, blocking.
+ * *fd receives the fd; release with keel_state_unlock(). */
+int keel_state_lock(const char *dir, int *fd, keel_error **err);
+void keel_state_unlock(int fd);
+
+/* The ids of root's subdirectories that hold a state file, sorted. */
+int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err);
+
+/*
+ * Read /proc/PID/stat: *start_time (field 22), *zombie (state 'Z' or 'X')
+ * and, for a zombie, *wstatus (field 52, the wait status; -1 when the
+ * kernel does not show it). Any out pointer may be NULL.
+ * Returns 0, or -ESRCH when there is no such process.
+ */
+int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *wstatus);
+
+/* A NULL-terminated array helper: append a copy of s. */
+int keel_cstrv_push(char ***v, const char *s);
+
+#endif

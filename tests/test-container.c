@@ -1,0 +1,936 @@
+/*
+ * Container suite: ids and the state files, then the whole lifecycle
+ * through the API, checked against the kernel: namespace inodes under
+ * /proc/PID/ns, the cgroup in /proc/PID/cgroup and cgroup.events, links
+ * read back over netlink in the namespace where the bridge lives,
+ * /proc/self/mountinfo, and the state directory on disk.
+ *
+ * Every container lives in a state root under kt_tmpdir(); each is
+ * force-deleted at cleanup (and its cgroup removed) even when a test fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <keel.h>
+
+#include "container.h"
+#include "error.h"
+#include "state.h"
+#include "util/fs.h"
+#include "harness.h"
+
+static char *cg2_mount;
+
+/* ---------------------------------------------------------------- helpers -- */
+
+struct tracked {
+	char id[80];
+	char root[4096];
+};
+
+static void force_delete(void *data)
+{
+	struct tracked *t = data;
+	keel_container *c = NULL;
+
+	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
+		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
+	keel_container_free(c);
+	free(t);
+}
+
+/* Make sure whatever a test creates under this id goes away. */
+static void track(const char *id, const char *root)
+{
+	struct tracked *t = calloc(1, sizeof(*t));
+	char cg[4096];
+
+	ck_assert_ptr_nonnull(t);
+	if (!cg2_mount)
+		ck_assert_int_eq(keel_find_mount("cgroup2", &cg2_mount, NULL), 0);
+	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2_mount, id);
+	kt_defer_rmdir_cgroup(cg);
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->root, sizeof(t->root), "%s", root);
+	kt_defer_fn(force_delete, t);
+}
+
+/* A container on the busybox rootfs as its one layer (so writes land in
+ * its own writable layer, never in tests/rootfs), running argv. */
+static keel_container *new_container(const char *id, const char *root, const char *const argv[])
+{
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+
+	track(id, root);
+	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), argv, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(c), -1, -1, 2, NULL), 0);
+	ck_assert_int_eq(keel_container_set_hostname(c, id, NULL), 0);
+	return c;
+}
+
+static const char *const sleeper[] = { "/bin/sleep", "1000", NULL };
+
+static ino_t ns_inode(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	return st.st_ino;
+}
+
+static int path_exists(const char *fmt, const char *a, const char *b)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), fmt, a, b);
+	return access(path, F_OK) == 0;
+}
+
+static int get_state(keel_container *c)
+{
+	keel_error *err = NULL;
+	int st = -1;
+
+	ck_assert_msg(keel_container_state(c, &st, &err) == 0, "%s", keel_error_message(err));
+	return st;
+}
+
+/* Nothing of the container is left: state dir, cgroup, mounts. */
+static void assert_gone(const char *id, const char *root)
+{
+	char *mi = kt_read("/proc/self/mountinfo");
+
+	ck_assert_msg(!path_exists("%s/%s", root, id), "state dir %s/%s is left", root, id);
+	ck_assert_msg(!path_exists("%s/keel/%s", cg2_mount, id), "cgroup keel/%s is left", id);
+	ck_assert_ptr_nonnull(mi);
+	ck_assert_msg(!strstr(mi, root), "a mount under %s is left", root);
+}
+
+/* ----------------------------------------------------------- ids, state -- */
+
+START_TEST(ids_are_validated)
+{
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	const char *root = kt_tmpdir();
+	char longid[80];
+
+	ck_assert_int_eq(keel_container_new(&c, "web-1_a.b", root, NULL), 0);
+	ck_assert_str_eq(keel_container_id(c), "web-1_a.b");
+	ck_assert_str_eq(keel_container_state_root(c), root);
+	keel_container_free(c);
+	ck_assert_int_eq(keel_container_new(&c, "../etc", root, &err), -EINVAL);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_INVALID);
+	ck_assert_msg(strstr(keel_error_message(err), "../etc"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_new(&c, "a/b", root, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_new(&c, "", root, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_new(&c, "-x", root, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_new(&c, "x", "relative/root", NULL), -EINVAL);
+	memset(longid, 'a', 65);
+	longid[65] = '\0';
+	ck_assert_int_eq(keel_container_new(&c, longid, root, NULL), -EINVAL);
+	longid[64] = '\0';
+	ck_assert_int_eq(keel_container_new(&c, longid, root, NULL), 0);
+	keel_container_free(c);
+	ck_assert_ptr_null(keel_container_id(NULL));
+	keel_container_free(NULL);
+}
+END_TEST
+
+static int default_root_as_nobody(void *arg)
+{
+	char *root = NULL;
+
+	(void)arg;
+	unsetenv("XDG_RUNTIME_DIR");
+	if (keel_state_default_root(&root, NULL) != -EINVAL)
+		return 1;
+	setenv("XDG_RUNTIME_DIR", "/run/user/65534", 1);
+	if (keel_state_default_root(&root, NULL) != 0 || strcmp(root, "/run/user/65534/keel"))
+		return 2;
+	free(root);
+	return 0;
+}
+
+START_TEST(default_state_root_follows_the_user)
+{
+	char *root = NULL;
+	int status;
+
+	ck_assert_int_eq(keel_state_default_root(&root, NULL), 0);
+	ck_assert_str_eq(root, "/run/keel");
+	free(root);
+	status = kt_as_nobody(default_root_as_nobody, NULL);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+}
+END_TEST
+
+START_TEST(state_file_round_trips_and_is_replaced_atomically)
+{
+	struct keel_cstate st = { 0 }, back = { 0 };
+	const char *dir = kt_tmpdir();
+	char path[4096];
+
+	st.status = KEEL_STATE_STOPPED;
+	st.pid = 4242;
+	st.start_time = 123456789ULL;
+	st.created = 1700000000;
+	st.has_exit = 1;
+	st.exit_code = 7;
+	st.ns_flags = KEEL_NS_PID | KEEL_NS_NET;
+	st.upper_dir = strdup("/x/layer");
+	st.cgroup = strdup("/sys/fs/cgroup/keel/x");
+	st.host_veth = strdup("kv01234567");
+	ck_assert_int_eq(keel_cstrv_push(&st.layers, "/img/base"), 0);
+	ck_assert_int_eq(keel_cstrv_push(&st.layers, "/img/app"), 0);
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state.tmp", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.status, KEEL_STATE_STOPPED);
+	ck_assert_int_eq(back.pid, 4242);
+	ck_assert(back.start_time == 123456789ULL);
+	ck_assert(back.created == 1700000000);
+	ck_assert(back.has_exit && back.exit_code == 7);
+	ck_assert_uint_eq(back.ns_flags, KEEL_NS_PID | KEEL_NS_NET);
+	ck_assert_str_eq(back.upper_dir, "/x/layer");
+	ck_assert_str_eq(back.host_veth, "kv01234567");
+	ck_assert_str_eq(back.layers[0], "/img/base");
+	ck_assert_str_eq(back.layers[1], "/img/app");
+	ck_assert_ptr_null(back.layers[2]);
+	ck_assert_ptr_null(back.net_host);
+	keel_cstate_clear(&st);
+	keel_cstate_clear(&back);
+
+	/* A damaged file is an error, not a crash or a guess. */
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=2\ngarbage\n", NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+}
+END_TEST
+
+START_TEST(list_shows_directories_with_state_only)
+{
+	const char *root = kt_tmpdir();
+	char **ids = NULL, path[4096];
+	struct keel_cstate st = { .status = KEEL_STATE_STOPPED };
+	size_t n = 99;
+
+	ck_assert_int_eq(keel_container_list("/nonexistent/keel-root", &ids, &n, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(ids[0]);
+	keel_container_strv_free(ids);
+
+	for (const char *const *id = (const char *const[]){ "web", "db", "half", ".kept-web-1", NULL }; *id; id++) {
+		snprintf(path, sizeof(path), "%s/%s", root, *id);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+		if (strcmp(*id, "half"))
+			ck_assert_int_eq(keel_state_write(path, &st, NULL), 0);
+	}
+	ck_assert_int_eq(keel_container_list(root, &ids, &n, NULL), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(ids[0], "db");
+	ck_assert_str_eq(ids[1], "web");
+	ck_assert_ptr_null(ids[2]);
+	keel_container_strv_free(ids);
+}
+END_TEST
+
+START_TEST(load_of_unknown_id_says_not_found)
+{
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	const char *root = kt_tmpdir();
+
+	ck_assert_int_eq(keel_container_load(&c, "nosuch", root, &err), -ENOENT);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_NOT_FOUND);
+	ck_assert_msg(strstr(keel_error_message(err), "container nosuch not found in"), "%s",
+		      keel_error_message(err));
+	ck_assert_ptr_null(c);
+	keel_error_free(err);
+}
+END_TEST
+
+/* ------------------------------------------------------------ lifecycle -- */
+
+START_TEST(lifecycle_create_start_pause_resume_kill_delete)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("lc");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	keel_netns *net = NULL;
+	char want[256], *cgline;
+	int code = 0, sig = 0, up = 0;
+	pid_t pid;
+
+	ck_assert_ptr_null(keel_container_cgroup(c));
+	ck_assert_msg(keel_container_create(c, &err) == 0, "%s", keel_error_message(err));
+	pid = keel_container_pid(c);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(get_state(c), KEEL_STATE_CREATED);
+	ck_assert(keel_container_created_at(c) > 0);
+	ck_assert(keel_container_started_at(c) == 0);
+	/* Its own namespaces, in its cgroup, before it ever exec'd. */
+	ck_assert(ns_inode(pid, "pid") != ns_inode(getpid(), "pid"));
+	ck_assert(ns_inode(pid, "mnt") != ns_inode(getpid(), "mnt"));
+	ck_assert(ns_inode(pid, "net") != ns_inode(getpid(), "net"));
+	ck_assert(ns_inode(pid, "uts") != ns_inode(getpid(), "uts"));
+	ck_assert(ns_inode(pid, "ipc") != ns_inode(getpid(), "ipc"));
+	/* Without a network description: lo only, and up. */
+	ck_assert_int_eq(keel_netns_open_pid(&net, pid, NULL), 0);
+	ck_assert_int_eq(keel_net_link_state(net, "lo", &up, NULL, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(up, 1);
+	ck_assert_int_eq(keel_net_link_exists(net, "eth0", NULL), 0);
+	keel_netns_free(net);
+	ck_assert_ptr_nonnull(keel_container_cgroup(c));
+	snprintf(want, sizeof(want), "%s/cgroup.procs", keel_cgroup_path(keel_container_cgroup(c)));
+	cgline = kt_read(want);
+	snprintf(want, sizeof(want), "%d\n", (int)pid);
+	ck_assert_msg(cgline && strstr(cgline, want), "pid %d not in the container's cgroup.procs", (int)pid);
+	ck_assert(path_exists("%s/%s/state", root, id));
+
+	ck_assert_msg(keel_container_start(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING);
+	ck_assert(keel_container_started_at(c) >= keel_container_created_at(c));
+
+	ck_assert_msg(keel_container_pause(c, &err) == 0, "%s", keel_error_message(err));
+	snprintf(want, sizeof(want), "%s/cgroup.events", keel_cgroup_path(keel_container_cgroup(c)));
+	ck_assert_ptr_nonnull(strstr(kt_read(want), "frozen 1"));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_PAUSED);
+	ck_assert_msg(keel_container_resume(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_ptr_nonnull(strstr(kt_read(want), "frozen 0"));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING);
+
+	ck_assert_int_eq(keel_container_wait(c, KEEL_WAIT_NOHANG, &code, &sig, NULL), 0);
+	/* SIGKILL: as pid 1 of its namespace, sleep ignores SIGTERM (as in Docker). */
+	ck_assert_msg(keel_container_kill(c, SIGKILL, 0, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, -1);
+	ck_assert_int_eq(sig, SIGKILL);
+	ck_assert_int_eq(get_state(c), KEEL_STATE_STOPPED);
+	ck_assert_int_ne(kill(pid, 0), 0); /* reaped: no zombie left */
+
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(illegal_transitions_are_refused_clearly)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("il");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_container_start(c, &err), -EINVAL); /* not created */
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_create(c, NULL), 0);
+	ck_assert_int_eq(keel_container_pause(c, &err), -EINVAL);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_set_hostname(c, "late", &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_create(c, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_start(c, NULL), 0);
+
+	ck_assert_int_eq(keel_container_start(c, &err), -EINVAL);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "container %s: start: container is running (only a created container "
+			 "can be started)", id);
+		ck_assert_str_eq(keel_error_message(err), want);
+	}
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_resume(c, &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_delete(c, 0, &err), -EBUSY);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	ck_assert_msg(strstr(keel_error_message(err), "delete: container is running"), "%s",
+		      keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING); /* the refused delete did nothing */
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	assert_gone(id, root);
+	ck_assert_int_eq(keel_container_kill(c, SIGTERM, 0, &err), -ENOENT);
+	keel_error_free(err);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(init_that_exits_is_stopped_with_its_exit_code)
+{
+	static const char *const argv[] = { "/bin/sh", "-c", "exit 7", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("ex");
+	keel_container *c = new_container(id, root, argv), *other = NULL;
+	int code = -5, sig = -5;
+
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, 7);
+	ck_assert_int_eq(sig, 0);
+	ck_assert_int_eq(get_state(c), KEEL_STATE_STOPPED);
+	/* Another handle, as in another process, reads it from the state. */
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_int_eq(get_state(other), KEEL_STATE_STOPPED);
+	code = sig = -5;
+	ck_assert_int_eq(keel_container_exit_code(other, &code, &sig, NULL), 0);
+	ck_assert_int_eq(code, 7);
+	ck_assert_int_eq(keel_container_delete(other, 0, NULL), 0);
+	assert_gone(id, root);
+	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(run_of_a_missing_command_leaves_nothing)
+{
+	static const char *const argv[] = { "/bin/nosuch", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("nf");
+	keel_container *c = new_container(id, root, argv);
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_container_run(c, &err), -ENOENT);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_EXEC);
+	ck_assert_msg(strstr(keel_error_message(err), "/bin/nosuch") &&
+		      strstr(keel_error_message(err), "No such file or directory"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(create_with_a_missing_rootfs_or_layer_leaves_nothing)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("mr"), *id2 = kt_name("ml");
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+
+	track(id, root);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_set_directory(keel_container_rootfs(c), "/nonexistent/rootfs", NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), sleeper, NULL), 0);
+	ck_assert_int_lt(keel_container_create(c, &err), 0);
+	ck_assert_msg(strstr(keel_error_message(err), "/nonexistent/rootfs"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	assert_gone(id, root);
+	keel_container_free(c);
+
+	c = new_container(id2, root, sleeper);
+	ck_assert_int_eq(keel_container_add_layer(c, "/nonexistent/layer", NULL), 0);
+	ck_assert_int_lt(keel_container_run(c, &err), 0);
+	ck_assert_msg(strstr(keel_error_message(err), "/nonexistent/layer"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	assert_gone(id2, root);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(two_creates_of_one_id_one_wins)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("tw");
+	keel_container *a = new_container(id, root, sleeper), *b = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_container_create(a, NULL), 0);
+	ck_assert_int_eq(keel_container_new(&b, id, root, NULL), 0);
+	ck_assert_int_eq(keel_container_add_layer(b, kt_rootfs(), NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(keel_container_process(b), sleeper, NULL), 0);
+	ck_assert_int_eq(keel_container_create(b, &err), -EEXIST);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_EXISTS);
+	ck_assert_msg(strstr(keel_error_message(err), "exists in"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	/* The loser touched nothing of the winner's. */
+	ck_assert_int_eq(get_state(a), KEEL_STATE_CREATED);
+	keel_container_free(b);
+	ck_assert_int_eq(keel_container_delete(a, KEEL_DELETE_FORCE, NULL), 0);
+	assert_gone(id, root);
+	keel_container_free(a);
+}
+END_TEST
+
+/* Many processes race to create one id: exactly one succeeds. */
+START_TEST(concurrent_creates_of_one_id_one_wins)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("rc");
+	int go[2], i, status, won = 0, lost = 0;
+	pid_t kids[4];
+
+	track(id, root);
+	ck_assert_int_eq(pipe(go), 0);
+	for (i = 0; i < 4; i++) {
+		kids[i] = fork();
+		ck_assert_int_ge(kids[i], 0);
+		if (kids[i] == 0) {
+			keel_container *c = NULL;
+			char b;
+			int ret;
+
+			close(go[1]);
+			if (read(go[0], &b, 1) < 0) { /* EOF is the start signal */ }
+			if (keel_container_new(&c, id, root, NULL) < 0 ||
+			    keel_container_add_layer(c, kt_rootfs(), NULL) < 0 ||
+			    keel_process_set_args(keel_container_process(c), sleeper, NULL) < 0)
+				_exit(3);
+			ret = keel_container_create(c, NULL);
+			_exit(ret == 0 ? 0 : ret == -EEXIST ? 1 : 2);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert(WIFEXITED(status));
+		won += WEXITSTATUS(status) == 0;
+		lost += WEXITSTATUS(status) == 1;
+	}
+	ck_assert_int_eq(won, 1);
+	ck_assert_int_eq(lost, 3);
+}
+END_TEST
+
+/* The create runs its hooks while it holds the lock, in this order, with
+ * the init already in its own namespaces. */
+struct hook_log {
+	char order[16];
+	int n;
+	int lock_busy;
+	ino_t netns;
+	const char *dir;
+};
+
+static int log_hook(keel_container *c, void *userdata, keel_error **err)
+{
+	struct hook_log *log = userdata;
+	char path[4096];
+	int fd;
+
+	(void)err;
+	log->order[log->n] = (char)('1' + log->n);
+	log->n++;
+	if (log->n == 1) {
+		log->netns = ns_inode(keel_container_pid(c), "net");
+		snprintf(path, sizeof(path), "%s/lock", log->dir);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		log->lock_busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+static int point_hook(keel_container *c, void *userdata, keel_error **err)
+{
+	struct hook_log *log = userdata;
+
+	(void)c;
+	(void)err;
+	log->order[log->n++] = 'x';
+	return 0;
+}
+
+static int failing_hook(keel_container *c, void *userdata, keel_error **err)
+{
+	(void)c;
+	(void)userdata;
+	return keel_error_sys(err, EPERM, "policy says no");
+}
+
+START_TEST(hooks_run_at_their_points_and_a_failing_one_undoes_create)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("hk"), *id2 = kt_name("hf");
+	keel_container *c = new_container(id, root, sleeper);
+	struct hook_log log = { 0 };
+	keel_error *err = NULL;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	log.dir = dir;
+	ck_assert_int_eq(keel_container_set_hook(c, KEEL_HOOK_CREATE_RUNTIME, log_hook, &log, NULL), 0);
+	ck_assert_int_eq(keel_container_set_hook(c, KEEL_HOOK_CREATE_CONTAINER, point_hook, &log, NULL), 0);
+	ck_assert_int_eq(keel_container_set_hook(c, KEEL_HOOK_START_CONTAINER, point_hook, &log, NULL), 0);
+	ck_assert_int_eq(keel_container_set_hook(c, KEEL_HOOK_POSTSTART, point_hook, &log, NULL), 0);
+	ck_assert_int_eq(keel_container_set_hook(c, KEEL_HOOK_POSTSTOP, point_hook, &log, NULL), 0);
+	ck_assert_int_eq(keel_container_set_hook(c, 9, point_hook, &log, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_create(c, NULL), 0);
+	ck_assert_int_eq(log.n, 2);
+	ck_assert(log.lock_busy);
+	ck_assert(log.netns == ns_inode(keel_container_pid(c), "net"));
+	ck_assert(log.netns != ns_inode(getpid(), "net"));
+	ck_assert_int_eq(keel_container_start(c, NULL), 0);
+	ck_assert_int_eq(log.n, 4);
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	ck_assert_int_eq(log.n, 5);
+	keel_container_free(c);
+
+	c = new_container(id2, root, sleeper);
+	ck_assert_int_eq(keel_container_set_hook(c, KEEL_HOOK_CREATE_RUNTIME, failing_hook, NULL, NULL), 0);
+	ck_assert_int_eq(keel_container_create(c, &err), -EPERM);
+	ck_assert_msg(strstr(keel_error_message(err), "createRuntime hook") &&
+		      strstr(keel_error_message(err), "policy says no"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	assert_gone(id2, root);
+	keel_container_free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------- cross-process -- */
+
+START_TEST(create_in_one_process_start_exec_kill_delete_from_another)
+{
+	static const char *const cat[] = { "/bin/cat", "/etc/image-release", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("xp");
+	keel_container *c = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	int status, out[2], code = -1, sig = -1;
+	char buf[128] = "";
+	ssize_t n;
+	pid_t pid, creator;
+
+	track(id, root);
+	creator = fork();
+	ck_assert_int_ge(creator, 0);
+	if (creator == 0) {
+		c = new_container(id, root, sleeper);
+		_exit(keel_container_create(c, NULL) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(creator, &status, 0), creator);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "create in the child failed");
+
+	/* The creator is gone; we only know the id. */
+	ck_assert_msg(keel_container_load(&c, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_CREATED);
+	pid = keel_container_pid(c);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_msg(keel_container_start(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING);
+
+	/* exec: its namespaces, its cgroup and its root filesystem. */
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, cat, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], 2, NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	ck_assert(ns_inode(keel_child_pid(child), "pid") == ns_inode(pid, "pid") ||
+		  kill(keel_child_pid(child), 0) < 0); /* it may have ended already */
+	for (size_t len = 0; (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0;)
+		len += (size_t)n, buf[len] = '\0';
+	close(out[0]);
+	ck_assert_str_eq(buf, "from the image\n"); /* the host has no /etc/image-release */
+	ck_assert_int_eq(keel_child_wait(child, 0, &code, &sig, NULL), 1);
+	ck_assert_msg(code == 0, "exec'd cat: exit code %d, signal %d", code, sig);
+	keel_child_free(child);
+	keel_process_free(p);
+
+	ck_assert_msg(keel_container_kill(c, SIGKILL, KEEL_KILL_ALL, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_wait(c, 0, NULL, NULL, NULL), 1);
+	ck_assert_int_eq(get_state(c), KEEL_STATE_STOPPED);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+/* exec'd processes share every namespace and the cgroup of the init. */
+START_TEST(exec_joins_the_init_namespaces_and_cgroup)
+{
+	static const char *const waiter[] = { "/bin/sleep", "1000", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("ej");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	const char *nss[] = { "pid", "mnt", "net", "uts", "ipc", "cgroup" };
+	char path[64], *a, *b;
+	pid_t init, ex;
+	size_t i;
+
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	init = keel_container_pid(c);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, waiter, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, -1, 2, NULL), 0);
+	ck_assert_int_eq(keel_container_exec(c, p, &child, NULL), 0);
+	ex = keel_child_pid(child);
+	kt_defer_kill(ex);
+	for (i = 0; i < sizeof(nss) / sizeof(nss[0]); i++)
+		ck_assert_msg(ns_inode(ex, nss[i]) == ns_inode(init, nss[i]), "%s namespace differs", nss[i]);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)init);
+	a = kt_read(path);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)ex);
+	b = kt_read(path);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(a, b);
+	/* KEEL_KILL_ALL reaches the exec'd process too. */
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, KEEL_KILL_ALL, NULL), 0);
+	ck_assert_int_eq(keel_child_wait(child, 0, NULL, NULL, NULL), 1);
+	/* The init ends once the last process of its pid namespace is reaped. */
+	ck_assert_int_eq(keel_container_wait(c, 0, NULL, NULL, NULL), 1);
+	keel_child_free(child);
+	keel_process_free(p);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+/* The recorded start time, not the pid alone, says whether the init lives. */
+START_TEST(a_pid_with_another_start_time_is_not_the_container)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("pr");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	struct keel_cstate st = { 0 };
+	keel_error *err = NULL;
+	char dir[4096];
+	pid_t pid;
+
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	pid = keel_container_pid(c);
+	kt_defer_kill(pid);
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_eq(keel_state_read(dir, &st, NULL), 0);
+	st.start_time += 1; /* as if the pid now belonged to a later process */
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	keel_cstate_clear(&st);
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_int_eq(get_state(other), KEEL_STATE_STOPPED);
+	ck_assert_int_eq(keel_container_kill(other, SIGKILL, 0, &err), -EINVAL);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	keel_error_free(err);
+	ck_assert_int_eq(kill(pid, 0), 0); /* the "other" process was left alone */
+	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
+/* -------------------------------------------------------------- network -- */
+
+/* A network namespace for the bridge, held by a child of ours. */
+static pid_t host_netns_holder(void)
+{
+	int ready[2];
+	char b;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	kt_defer_kill(pid);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+START_TEST(network_on_a_bridge_in_a_test_namespace_and_cleanup)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("nw"), *br = kt_name("br");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_netns *host = NULL, *ctr = NULL;
+	keel_error *err = NULL;
+	char netns[64], **addrs = NULL, veth[32];
+	int fd, up = 0;
+	pid_t holder = host_netns_holder();
+
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)holder);
+	ck_assert_int_eq(keel_container_set_network(c, br, "10.77.0.2/24", "10.77.0.1", NULL), 0);
+	ck_assert_int_eq(keel_container_set_network_host(c, netns, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+
+	fd = open(netns, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(keel_netns_open_fd(&host, fd, NULL), 0);
+	close(fd);
+	ck_assert_int_eq(keel_net_link_exists(host, br, NULL), 1);
+	ck_assert_int_eq(keel_net_link_state(host, br, &up, NULL, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(up, 1);
+	ck_assert_ptr_nonnull(c->st.host_veth);
+	snprintf(veth, sizeof(veth), "%s", c->st.host_veth);
+	ck_assert_int_eq(keel_net_link_exists(host, veth, NULL), 1);
+	/* In the container: eth0 with its address. */
+	ck_assert_int_eq(keel_netns_open_pid(&ctr, keel_container_pid(c), NULL), 0);
+	ck_assert_int_eq(keel_net_addr_list(ctr, "eth0", &addrs, NULL), 0);
+	ck_assert_str_eq(addrs[0], "10.77.0.2/24");
+	keel_net_strv_free(addrs);
+	keel_netns_free(ctr);
+	/* The host's own namespace was not touched. */
+	ck_assert_int_eq(keel_netns_open_current(&ctr, NULL), 0);
+	ck_assert_int_eq(keel_net_link_exists(ctr, br, NULL), 0);
+	keel_netns_free(ctr);
+
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_net_link_exists(host, veth, NULL), 0);
+	ck_assert_int_eq(keel_net_link_exists(host, br, NULL), 1); /* the bridge is shared: it stays */
+	assert_gone(id, root);
+	keel_netns_free(host);
+	keel_container_free(c);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- limits -- */
+
+static int has_word(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; p && (p = strstr(p, word)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len]))
+			return 1;
+	return 0;
+}
+
+/* Where the controllers exist (the VM suite), the limits are in the cgroup
+ * files; where they do not (this hybrid host), create says which one is
+ * missing and leaves nothing. */
+START_TEST(limits_are_applied_or_refused_clearly)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("lm");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	char path[4096], *ctrl;
+
+	ck_assert_int_eq(keel_container_set_memory_max(c, 100, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_pids_max(c, 0, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_cpu_max(c, 10, 100000, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_memory_max(c, 64 << 20, NULL), 0);
+	ck_assert_int_eq(keel_container_set_pids_max(c, 32, NULL), 0);
+	ck_assert_int_eq(keel_container_set_cpu_max(c, 50000, 100000, NULL), 0);
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg2_mount);
+	ctrl = kt_read(path);
+	ck_assert_ptr_nonnull(ctrl);
+	if (has_word(ctrl, "memory") && has_word(ctrl, "pids") && has_word(ctrl, "cpu")) {
+		ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+		snprintf(path, sizeof(path), "%s/memory.max", keel_cgroup_path(keel_container_cgroup(c)));
+		ck_assert_str_eq(kt_read(path), "67108864\n");
+		snprintf(path, sizeof(path), "%s/pids.max", keel_cgroup_path(keel_container_cgroup(c)));
+		ck_assert_str_eq(kt_read(path), "32\n");
+		snprintf(path, sizeof(path), "%s/cpu.max", keel_cgroup_path(keel_container_cgroup(c)));
+		ck_assert_str_eq(kt_read(path), "50000 100000\n");
+		ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	} else {
+		ck_assert_int_lt(keel_container_run(c, &err), 0);
+		ck_assert_msg(strstr(keel_error_message(err), "controller") &&
+			      strstr(keel_error_message(err), "not available"), "%s", keel_error_message(err));
+		keel_error_free(err);
+	}
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- scale -- */
+
+#define MANY 50
+
+START_TEST(fifty_containers_from_the_same_layers)
+{
+	static const char *const argv[] = { "/bin/sh", "-c", "hostname > /etc/who && exec sleep 1000", NULL };
+	const char *root = kt_tmpdir();
+	keel_container *c[MANY];
+	keel_error *err = NULL;
+	char path[4096], ids[MANY][16], *text;
+	uint64_t bytes;
+	int i, tries;
+
+	for (i = 0; i < MANY; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "%s", kt_name("m"));
+		c[i] = new_container(ids[i], root, argv);
+		ck_assert_msg(keel_container_run(c[i], &err) == 0, "%s: %s", ids[i], keel_error_message(err));
+	}
+	for (i = 0; i < MANY; i++) {
+		ck_assert_int_eq(get_state(c[i]), KEEL_STATE_RUNNING);
+		/* Its own writable layer got its own file, once the shell wrote it. */
+		snprintf(path, sizeof(path), "%s/%s/layer/upper/etc/who", root, ids[i]);
+		for (tries = 0; tries < 500 && !((text = kt_read(path)) && strchr(text, '\n')); tries++)
+			usleep(10000);
+		ck_assert_msg(text && !strncmp(text, ids[i], strlen(ids[i])), "%s: %s", path, text ? text : "(none)");
+		ck_assert_int_eq(keel_container_upper_usage(c[i], &bytes, NULL), 0);
+		ck_assert(bytes > 0);
+	}
+	snprintf(path, sizeof(path), "%s/etc/who", kt_rootfs());
+	ck_assert_int_ne(access(path, F_OK), 0); /* the shared layer is untouched */
+	for (i = 0; i < MANY; i++) {
+		ck_assert_msg(keel_container_delete(c[i], KEEL_DELETE_FORCE, &err) == 0, "%s",
+			      keel_error_message(err));
+		assert_gone(ids[i], root);
+		keel_container_free(c[i]);
+	}
+}
+END_TEST
+
+static Suite *container_suite(void)
+{
+	Suite *s = suite_create("container");
+	TCase *tc = kt_tcase("state", 30);
+
+	tcase_add_test(tc, ids_are_validated);
+	tcase_add_test(tc, default_state_root_follows_the_user);
+	tcase_add_test(tc, state_file_round_trips_and_is_replaced_atomically);
+	tcase_add_test(tc, list_shows_directories_with_state_only);
+	tcase_add_test(tc, load_of_unknown_id_says_not_found);
+	suite_add_tcase(s, tc);
+
+	tc = kt_tcase("lifecycle", 60);
+	tcase_add_test(tc, lifecycle_create_start_pause_resume_kill_delete);
+	tcase_add_test(tc, illegal_transitions_are_refused_clearly);
+	tcase_add_test(tc, init_that_exits_is_stopped_with_its_exit_code);
+	tcase_add_test(tc, run_of_a_missing_command_leaves_nothing);
+	tcase_add_test(tc, create_with_a_missing_rootfs_or_layer_leaves_nothing);
+	tcase_add_test(tc, two_creates_of_one_id_one_wins);
+	tcase_add_test(tc, concurrent_creates_of_one_id_one_wins);
+	tcase_add_test(tc, hooks_run_at_their_points_and_a_failing_one_undoes_create);
+	tcase_add_test(tc, create_in_one_process_start_exec_kill_delete_from_another);
+	tcase_add_test(tc, exec_joins_the_init_namespaces_and_cgroup);
+	tcase_add_test(tc, a_pid_with_another_start_time_is_not_the_container);
+	tcase_add_test(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup);
+	tcase_add_test(tc, limits_are_applied_or_refused_clearly);
+	suite_add_tcase(s, tc);
+
+	tc = kt_tcase("scale", 240);
+	tcase_add_test(tc, fifty_containers_from_the_same_layers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return kt_run(container_suite());
+}
