@@ -1,0 +1,171 @@
+#!/bin/sh
+# The example programs end to end, as a user runs them: keel-run's exit
+# codes and messages (those of docker run), --rm, -d, then keel-exec,
+# keel-ps, keel-kill and keel-rm on the detached container, a writable
+# layer that keeps writes away from the image, and --net on a bridge made
+# inside a network namespace of our own (unshare -n), never the host's.
+# After every container: no state, no cgroup, no veth left.
+set -u
+b=${KEEL_TOP_BUILDDIR:?run with make check}
+rootfs=${KEEL_TEST_ROOTFS:?run with make check}
+run=$b/examples/keel-run exec=$b/examples/keel-exec ps=$b/examples/keel-ps
+kill=$b/examples/keel-kill rm=$b/examples/keel-rm
+tmp=$(mktemp -d /tmp/keel-examples-XXXXXX)
+export KEEL_STATE_ROOT=$tmp/state
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+n=0 failed=0
+name() { n=$((n + 1)); echo "kx$$-$n"; }
+
+cleanup() {
+	for id in $(ls "$KEEL_STATE_ROOT" 2>/dev/null); do "$rm" -f "$id" >/dev/null 2>&1; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; }
+not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
+
+# expect STATUS DESCRIPTION -- COMMAND...: run it, stdout in $tmp/out, stderr in $tmp/err
+expect() {
+	want=$1 desc=$2
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$desc (status $got)"; else
+		not_ok "$desc: status $got, wanted $want"; sed 's/^/  stderr: /' "$tmp/err"; fi
+}
+# has FILE TEXT: the file contains the text
+has() {
+	if grep -qF -- "$2" "$tmp/$1"; then ok "$1 says '$2'"; else
+		not_ok "$1 lacks '$2'"; sed "s/^/  $1: /" "$tmp/$1"; fi
+}
+# gone ID: nothing of the container is left
+gone() {
+	if [ -e "$KEEL_STATE_ROOT/$1" ]; then not_ok "state of $1 left behind"; else ok "no state left for $1"; fi
+	if [ -e "$cg2/keel/$1" ]; then not_ok "cgroup keel/$1 left behind"; else ok "no cgroup left for $1"; fi
+}
+
+# --- what a container is: pid 1, its own hostname, lo only
+id=$(name)
+expect 0 "keel-run shows its own pid 1, hostname and network" -- \
+	"$run" --rm --name "$id" --hostname box -- sh -c 'echo pid $$; hostname; ls /sys/class/net'
+has out "pid 1"
+has out "box"
+if [ "$(sed -n 3,\$p "$tmp/out")" = lo ]; then ok "only lo"; else not_ok "links: $(cat "$tmp/out")"; fi
+gone "$id"
+
+# --- exit codes, as docker run
+id=$(name)
+expect 3 "the command's own exit status" -- "$run" --rm --name "$id" -- sh -c 'exit 3'
+gone "$id"
+id=$(name)
+expect 127 "a missing command is 127" -- "$run" --rm --name "$id" -- /bin/nosuch
+has err "exec /bin/nosuch: No such file or directory"
+gone "$id"
+id=$(name)
+expect 126 "a command that cannot be run is 126" -- "$run" --rm --name "$id" -- /etc/image-release
+has err "exec /etc/image-release: Permission denied"
+gone "$id"
+# An arm64 program (its ELF header is what the kernel checks) on this host.
+mkdir -p "$tmp/armlayer"
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\002\000\267\000\001\000\000\000' >"$tmp/armlayer/hello-arm64"
+head -c 40 /dev/zero >>"$tmp/armlayer/hello-arm64"
+chmod 755 "$tmp/armlayer/hello-arm64"
+id=$(name)
+if [ "$(uname -m)" != aarch64 ]; then
+	expect 126 "a program for another CPU is 126" -- \
+		"$run" --rm --name "$id" --layer "$rootfs" --layer "$tmp/armlayer" -- /hello-arm64
+	has err "exec /hello-arm64: Exec format error"
+	has err "another CPU architecture"
+	gone "$id"
+fi
+id=$(name)
+expect 125 "a missing rootfs is 125" -- "$run" --name "$id" --rootfs /nonexistent/rootfs -- true
+has err "/nonexistent/rootfs: No such file or directory"
+gone "$id"
+id=$(name)
+expect 125 "a bad layer is 125" -- "$run" --name "$id" --layer /nonexistent/layer -- true
+has err "/nonexistent/layer"
+gone "$id"
+id=$(name)
+expect 125 "a bad option is 125" -- "$run" --name "$id" --memory lots -- true
+has err "--memory lots"
+id=$(name)
+if grep -qw memory "$cg2/cgroup.controllers"; then
+	expect 0 "--memory where the controller exists" -- "$run" --rm --name "$id" --memory 64m -- true
+else
+	expect 125 "--memory on a host without the memory controller is 125" -- \
+		"$run" --rm --name "$id" --memory 64m -- true
+	has err "controller memory is not available"
+fi
+gone "$id"
+
+# --- the writable layer: a write to /etc does not reach the image
+id=$(name)
+expect 0 "write to /etc in a layered container" -- "$run" --rm --name "$id" --layer "$rootfs" -- \
+	sh -c 'echo changed > /etc/image-release; cat /etc/image-release'
+has out "changed"
+if [ "$(cat "$rootfs/etc/image-release")" = "from the image" ]; then ok "the layer is unchanged"; else
+	not_ok "the layer changed: $(cat "$rootfs/etc/image-release")"; fi
+gone "$id"
+
+# --- options that shape the process
+id=$(name)
+mkdir -p "$tmp/vol" && echo shared >"$tmp/vol/f"
+expect 0 "-v, -e, --user, --read-only" -- "$run" --rm --name "$id" --read-only -v "$tmp/vol:/data:ro" \
+	-e GREETING=hello --user 1000:1000 -- sh -c 'cat /data/f; echo $GREETING; id -u; touch /x || echo ro'
+has out "shared"
+has out "hello"
+has out "1000"
+has out "ro"
+gone "$id"
+id=$(name)
+expect 0 "-t gives a terminal" -- script -qec "$run --rm --name $id -t -- sh -c 'test -t 0 && echo terminal'" /dev/null
+has out "terminal"
+gone "$id"
+
+# --- -d, then the other programs on it
+id=$(name)
+expect 0 "keel-run -d prints the id" -- "$run" -d --name "$id" --layer "$rootfs" --hostname web -- sleep 1000
+if [ "$(cat "$tmp/out")" = "$id" ]; then ok "printed $id"; else not_ok "printed '$(cat "$tmp/out")'"; fi
+expect 0 "keel-ps" -- "$ps"
+has out "$id"
+has out "running"
+has out "$rootfs"
+expect 0 "keel-exec runs inside it" -- "$exec" "$id" -- sh -c 'hostname; echo $$; cat /etc/image-release'
+has out "web"
+has out "from the image"
+expect 5 "keel-exec passes the exit status on" -- "$exec" "$id" -- sh -c 'exit 5'
+expect 127 "keel-exec of a missing command is 127" -- "$exec" "$id" -- nosuch
+has err "No such file or directory"
+expect 1 "keel-rm refuses a running container" -- "$rm" "$id"
+has err "container is running"
+expect 0 "keel-kill" -- "$kill" "$id" KILL
+i=0
+until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+expect 0 "keel-ps after the kill" -- "$ps"
+has out "stopped(137)"
+expect 1 "keel-kill of a stopped container" -- "$kill" "$id"
+has err "container is stopped"
+expect 0 "keel-rm" -- "$rm" "$id"
+gone "$id"
+expect 1 "keel-rm of an unknown id" -- "$rm" "$id"
+has err "not found"
+
+id=$(name)
+expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
+expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
+gone "$id"
+
+# --- --net: the bridge and the host end live in a namespace of our own
+id=$(name)
+expect 0 "--net in a private network namespace" -- unshare -n sh -c "
+	$run --rm --name $id --net kxbr$$:10.98.0.2/24 -- sh -c 'ip -o -4 addr show eth0; ip route' &&
+	echo links: \$(ip -o link show | awk -F': ' '{print \$2}')"
+has out "10.98.0.2/24"
+has out "default via 10.98.0.1"
+has out "links: lo kxbr$$"
+gone "$id"
+
+echo "$failed failed"
+[ "$failed" = 0 ]
