@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <keel/mount.h>
@@ -737,6 +738,7 @@ struct keel_mount_plan {
 	char *root;             /* where the rootfs is mounted, then pivoted into */
 	char *overlay_opts;     /* NULL for a directory rootfs */
 	char *overlay_opts_userxattr;
+	char *work;             /* overlayfs' workdir: probed for user.* xattrs */
 	int root_tree_fd;       /* an idmapped directory rootfs, or -1 */
 	char **lower_mnt;       /* idmapped layers: their mount points ... */
 	int *lower_fd;          /* ... and detached trees */
@@ -787,6 +789,7 @@ void keel_mount_plan_free(struct keel_mount_plan *p)
 	free(p->root);
 	free(p->overlay_opts);
 	free(p->overlay_opts_userxattr);
+	free(p->work);
 	free(p);
 }
 
@@ -911,6 +914,8 @@ static int prepare_overlay(const keel_rootfs *r, struct keel_mount_plan *p, keel
 		o += sprintf(o, "%s%s", p->lower_mnt ? p->lower_mnt[i] : r->layers.v[i], i ? ":" : "");
 	sprintf(o, ",upperdir=%s,workdir=%s", upper, work);
 	sprintf(p->overlay_opts_userxattr, "%s,userxattr", p->overlay_opts);
+	p->work = work;
+	work = NULL;
 	goto out;
 wrap:
 	keel_error_wrap(err, ret, "rootfs: writable layer");
@@ -1459,6 +1464,27 @@ static int mount_overlay(const struct keel_mount_plan *p)
 	return mount("overlay", p->root, "overlay", 0, second);
 }
 
+/*
+ * Whether overlayfs, mounted in this user namespace, could keep its marks
+ * in user.* xattrs on the writable layer's filesystem. Asked of the kernel
+ * the way overlayfs itself asks it: set one on the workdir. Where the
+ * filesystem has none (tmpfs before Linux 6.6), overlayfs still mounts, only
+ * logging "failed to set xattr on upper", and then every rmdir of a
+ * directory from a layer, and every mkdir over one, fails with EIO inside
+ * the container: refuse here, where the cause can still be named.
+ * Any error but EOPNOTSUPP is left for the mount to report.
+ */
+static int upper_lacks_user_xattrs(const struct keel_mount_plan *p)
+{
+	static const char probe[] = "user.keel.probe";
+
+	if (setxattr(p->work, probe, "1", 1, 0) == 0) {
+		removexattr(p->work, probe);
+		return 0;
+	}
+	return errno == EOPNOTSUPP;
+}
+
 static int mount_root(const struct keel_mount_plan *p, struct keel_child_report *rep)
 {
 	size_t i;
@@ -1468,6 +1494,13 @@ static int mount_root(const struct keel_mount_plan *p, struct keel_child_report 
 			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "attach idmapped layer on",
 						p->lower_mnt[i]);
 	if (p->overlay_opts) {
+		if (!in_initial_userns() && upper_lacks_user_xattrs(p)) {
+			keel_report_fail(rep, KEEL_ERROR_UNSUPPORTED, EOPNOTSUPP, "mount overlay on", p->root);
+			keel_report_append(rep, ": in a user namespace overlayfs needs user.* extended attributes, "
+					   "which the filesystem of the writable layer does not support "
+					   "(tmpfs has them since Linux 6.6)");
+			return -EOPNOTSUPP;
+		}
 		if (mount_overlay(p) < 0)
 			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "mount overlay on", p->root);
 		return 0;

@@ -1148,8 +1148,15 @@ KEEL_PUBLIC int keel_net_link_state(keel_netns *ns, const char *name, int *up, i
 	flags = rtnl_link_get_flags(link);
 	if (up)
 		*up = !!(flags & IFF_UP);
+	/*
+	 * Carrier is IFF_LOWER_UP: what the driver set, at once (a veth turns
+	 * it on for both ends when the second one comes up). Not IFF_RUNNING:
+	 * that is the RFC 2863 operstate, which the kernel's deferred linkwatch
+	 * work recomputes later; until it has run, a new veth whose peer is
+	 * down has operstate "unknown" and reads as running (seen on 6.1).
+	 */
 	if (running)
-		*running = !!(flags & IFF_RUNNING);
+		*running = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 	if (mtu)
 		*mtu = rtnl_link_get_mtu(link);
 	if (mac) {

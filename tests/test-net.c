@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
@@ -195,6 +197,27 @@ static int child_check_link(void *arg)
 			return 10;
 	}
 	return 0;
+}
+
+/*
+ * The link's carrier by the kernel's word through another door than
+ * netlink: the ETHTOOL_GLINK ioctl (netif_carrier_ok() for a veth).
+ * Exit code: 0 no carrier, 1 carrier, 2+ the ioctl failed.
+ */
+static int child_carrier(void *name)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GLINK };
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return 2;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", (const char *)name);
+	ifr.ifr_data = (char *)&ev;
+	if (ioctl(s, SIOCETHTOOL, &ifr) < 0)
+		return 3;
+	return ev.data ? 1 : 0;
 }
 
 /* Whether the link has the address (as "a.b.c.d/len"), via getifaddrs(). */
@@ -549,13 +572,16 @@ START_TEST(veth_names_mtu_mac_master_read_back)
 	/* The library's read-back agrees with the kernel's. */
 	OK(keel_net_link_state(ns, v1, &up, &running, &mtu, &mac, &e_));
 	ck_assert_int_eq(up, 1);
-	ck_assert_int_eq(running, 0);  /* the peer is still down */
+	/* the peer is still down: no carrier, by the library and by ethtool */
+	ck_assert_int_eq(running, 0);
+	ck_assert_int_eq(in_netns(fd, child_carrier, (void *)v1), 0);
 	ck_assert_uint_eq(mtu, 1400);
 	ck_assert_str_eq(mac, "02:00:5e:10:20:30");
 	free(mac);
 	OK(keel_net_link_set_up(ns, v2, &e_));
 	OK(keel_net_link_state(ns, v1, NULL, &running, NULL, NULL, &e_));
 	ck_assert_int_eq(running, 1);
+	ck_assert_int_eq(in_netns(fd, child_carrier, (void *)v1), 1);
 	OK(keel_net_link_set_down(ns, v1, &e_));
 	q.up = 0;
 	q.mac = NULL;

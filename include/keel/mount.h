@@ -144,6 +144,11 @@ KEEL_PUBLIC int keel_rootfs_add_layer(keel_rootfs *r, const char *dir, keel_erro
  * `<dir>/work` and the mount point `<dir>/merged` are created there when
  * the container is prepared, and removed by keel_rootfs_remove_upper().
  * A keel_container sets its state directory here unless the caller did.
+ * When the container has its own user namespace, overlayfs keeps its
+ * marks (opaque directories) in user.* extended attributes, so dir must be
+ * on a filesystem that has them (tmpfs only since Linux 6.6); otherwise the
+ * container fails to start with KEEL_ERROR_UNSUPPORTED (EOPNOTSUPP) rather
+ * than getting a root where removing a directory of a layer fails with EIO.
  * @param r the rootfs
  * @param dir an absolute path (copied); created if missing
  * @param[out] err receives an error on failure (may be NULL)

@@ -332,7 +332,9 @@ KEEL_PUBLIC int keel_net_route_del(keel_netns *ns, const char *dst, const char *
  * @param name the link
  * @param[out] up optional: 1 when the link is administratively up (IFF_UP)
  * @param[out] running optional: 1 when it is up and has carrier
- *        (IFF_RUNNING, e.g. a veth whose peer is up)
+ *        (IFF_UP and IFF_LOWER_UP, e.g. a veth whose peer is up), as the
+ *        driver set it when this is called; IFF_RUNNING (the operstate) is
+ *        not used, as the kernel updates it later, asynchronously
  * @param[out] mtu optional: the MTU
  * @param[out] mac optional: receives a malloc'd "aa:bb:cc:dd:ee:ff" (or ""
  *        for a link without one); the caller frees it with free()
