@@ -33,6 +33,18 @@ done
 for s in $names; do
 	echo "$in_headers" | grep -qx "$s" || { echo "check-symbols: $s is exported but not declared KEEL_PUBLIC in include/"; fail=1; }
 done
+# abi/symbols-in-versions records the release each symbol arrived in (as
+# curl's symbols-in-versions does); its major.minor must match the map node.
+siv=$top_srcdir/abi/symbols-in-versions
+for s in $names; do
+	node=$(echo "$exported" | grep -E "^$s@@" | sed 's/.*@@KEEL_//')
+	intro=$(awk -v s="$s" '$1 == s {print $2}' "$siv" 2>/dev/null)
+	if [ -z "$intro" ]; then
+		echo "check-symbols: $s is not in abi/symbols-in-versions (make abi-update adds it)"; fail=1
+	elif [ "${intro%.*}" != "$node" ]; then
+		echo "check-symbols: $s arrived in $intro per abi/symbols-in-versions but is in node KEEL_$node"; fail=1
+	fi
+done
 n=$(echo "$names" | grep -c . || true)
 if [ $fail -eq 0 ]; then
 	echo "check-symbols: $n symbols, all keel_*, all versioned, map and headers agree"
