@@ -1,5 +1,3 @@
-//go:build !keel_no_container
-
 package keel
 
 /*

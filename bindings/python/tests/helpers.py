@@ -1,4 +1,4 @@
-"""Shared test helpers: unique names, the rootfs, skips for parts libkeel lacks."""
+"""Shared test helpers: unique names, the rootfs."""
 
 import os
 import shutil
@@ -9,16 +9,6 @@ import uuid
 import keel
 
 ROOTFS = os.environ.get("KEEL_TEST_ROOTFS", "")
-
-#: The prefix of the reason of a skip for a part the loaded libkeel lacks;
-#: tests/run.py turns such skips into an overall SKIP (77), never a PASS.
-MISSING = "libkeel lacks "
-
-
-def needs(symbol):
-    """Skip a test (or class) when the loaded libkeel does not export ``symbol``."""
-    return unittest.skipUnless(keel.has(symbol), MISSING + symbol)
-
 
 def unique(prefix="kpy"):
     """A name no other run uses: 'kpy' + 8 hex digits (fits a link name too)."""

@@ -12,7 +12,7 @@ import subprocess
 import unittest
 
 import keel
-from helpers import cgroup2_mount, events, needs, read, unique
+from helpers import cgroup2_mount, events, read, unique
 
 
 def offered(controller):
@@ -20,7 +20,6 @@ def offered(controller):
     return controller in read(os.path.join(mnt, "cgroup.controllers")).split()
 
 
-@needs("keel_cgroup_create")
 class TestCgroup(unittest.TestCase):
     def setUp(self):
         self.cg = keel.Cgroup.create(unique())

@@ -10,14 +10,13 @@ import os
 import unittest
 
 import keel
-from helpers import StateRootCase, cgroup2_mount, events, needs, read, unique
+from helpers import StateRootCase, cgroup2_mount, events, read, unique
 
 
 def ns_inode(pid, ns):
     return os.readlink("/proc/%d/ns/%s" % (pid, ns))
 
 
-@needs("keel_container_new")
 class TestContainer(StateRootCase):
     def test_run_and_read_output(self):
         c = self.container(args=["sh", "-c", "echo hello from $(hostname); exit 3"],

@@ -9,10 +9,9 @@ import subprocess
 import unittest
 
 import keel
-from helpers import needs, unique
+from helpers import unique
 
 
-@needs("keel_netns_open_pid")
 class TestNet(unittest.TestCase):
     def setUp(self):
         # A process in a new network namespace; the namespace ends with it.
