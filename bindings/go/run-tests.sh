@@ -31,6 +31,9 @@ export GOPATH="$work/gopath" GOCACHE="$work/cache" HOME="$work/home"
 export GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on CGO_ENABLED=1
 export KEEL_TEST_ROOTFS="${KEEL_TEST_ROOTFS:-$top_builddir/tests/rootfs}"
 
+. "$top_srcdir/bindings/sanitizer-env.sh"
 cd "$top_srcdir/bindings/go"
 go vet .
-go test -count=1 -v .
+go test -c -o "$work/keel.test" .
+keel_sanitizer_env "$lib"
+"$work/keel.test" -test.count=1 -test.v

@@ -12,6 +12,8 @@ python=${PYTHON:-/usr/bin/python3}
 	{ echo "python bindings: $python is older than 3.9" >&2; exit 1; }
 
 export KEEL_LIBRARY="$top_builddir/.libs/libkeel.so.1"
+. "$top_srcdir/bindings/sanitizer-env.sh"
+keel_sanitizer_env "$KEEL_LIBRARY"
 export KEEL_TEST_ROOTFS="${KEEL_TEST_ROOTFS:-$top_builddir/tests/rootfs}"
 export PYTHONPATH="$top_srcdir/bindings/python"
 # The source tree may be read-only (distcheck): no __pycache__ in it.
