@@ -608,9 +608,9 @@ static int prepare_exec_paths(struct plan *pl, keel_error **err)
 	char **v;
 
 	if (strchr(prog, '/')) {
-		if (!(v = calloc(2, sizeof(*v))) || !(v[0] = strdup(prog)))
+		/* owned by the plan at once, so plan_free() frees it on failure too */
+		if (!(pl->exec_paths = v = calloc(2, sizeof(*v))) || !(v[0] = strdup(prog)))
 			goto oom;
-		pl->exec_paths = v;
 		return 0;
 	}
 	pl->path_search = 1;

@@ -346,7 +346,7 @@ int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err)
 			continue;
 		if (keel_cstrv_push(&v, de->d_name) < 0) {
 			closedir(d);
-			for (size_t i = 0; v[i]; i++)
+			for (size_t i = 0; v && v[i]; i++) /* v is NULL if the first push failed */
 				free(v[i]);
 			free(v);
 			return keel_error_sys(err, ENOMEM, "list containers in %s", root);
