@@ -1269,6 +1269,12 @@ static void drain(int fd)
 
 enum cg_wait_for { WAIT_FROZEN, WAIT_THAWED, WAIT_EMPTY };
 
+static int reached(const struct cg_state *st, enum cg_wait_for want)
+{
+	return (want == WAIT_FROZEN && st->frozen) || (want == WAIT_THAWED && !st->frozen) ||
+	       (want == WAIT_EMPTY && !st->populated);
+}
+
 /*
  * Wait until cgroup.events shows the state wanted, watching it with
  * inotify so that no change is missed between a read and the sleep.
@@ -1281,6 +1287,15 @@ static int wait_events(keel_cgroup *cg, enum cg_wait_for want, int timeout_ms, k
 	struct cg_state st;
 	int fd, ret;
 
+	/* Already there (the common case: removing the cgroup of an init that
+	 * was reaped): no watch. Closing an inotify instance waits for an
+	 * SRCU grace period in the kernel, 10-20 ms on a busy machine, far
+	 * more than the rest of a container start. */
+	ret = read_events(cg, &st, err);
+	if (ret < 0)
+		return ret;
+	if (reached(&st, want))
+		return 0;
 	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fd < 0)
 		return cg_sys(cg, err, errno, "watch cgroup.events");
@@ -1297,8 +1312,7 @@ static int wait_events(keel_cgroup *cg, enum cg_wait_for want, int timeout_ms, k
 		ret = read_events(cg, &st, err);
 		if (ret < 0)
 			break;
-		if ((want == WAIT_FROZEN && st.frozen) || (want == WAIT_THAWED && !st.frozen) ||
-		    (want == WAIT_EMPTY && !st.populated))
+		if (reached(&st, want))
 			break;
 		if (deadline >= 0 && now_ms() >= deadline) {
 			ret = -ETIMEDOUT;

@@ -29,6 +29,7 @@ struct floor_state {
 	const struct bench_env *env;
 	enum floor_level level;
 	int cgroup;		/* each container gets its own cgroup */
+	int no_net;		/* no network namespace */
 	char *const *argv;
 	/* concurrency run */
 	unsigned n, started;
@@ -67,6 +68,15 @@ static int setup_full(const struct bench_env *env, void **state, char *why, size
 	return floor_setup(env, FLOOR_FULL, 1, state, why, len);
 }
 
+static int setup_full_nonet(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	int ret = floor_setup(env, FLOOR_FULL, 1, state, why, len);
+
+	if (ret == 0)
+		((struct floor_state *)*state)->no_net = 1;
+	return ret;
+}
+
 static void cgroup_path(const struct floor_state *st, char prefix, unsigned seq, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%c%u", st->env->cgroup_parent, prefix, seq);
@@ -94,7 +104,7 @@ static int floor_run_once(void *state, unsigned seq, struct bench_sample *s, cha
 {
 	static char *const true_argv[] = { "/bin/true", NULL };
 	struct floor_state *st = state;
-	struct floor_plan plan = { st->env->rootfs, st->level, -1, true_argv };
+	struct floor_plan plan = { st->env->rootfs, st->level, -1, true_argv, st->no_net };
 	char cg[4096];
 	int status, ret = 0;
 	pid_t pid;
@@ -140,7 +150,10 @@ static int floor_leftovers(void *state, char *what, size_t len)
 	if (!st->env->cgroup_parent || !(d = opendir(st->env->cgroup_parent)))
 		return 0;
 	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+		/* the floor's own cgroups only: s<seq>, x<seq>, c<i>; other
+		 * candidates keep their directories here until teardown */
+		if (de->d_type != DT_DIR || !strchr("scx", de->d_name[0]) || !de->d_name[1] ||
+		    strspn(de->d_name + 1, "0123456789") != strlen(de->d_name + 1))
 			continue;
 		n++;
 		snprintf(path, sizeof(path), "%s/%s", st->env->cgroup_parent, de->d_name);
@@ -221,6 +234,8 @@ const struct bench_candidate floor_candidates[] = {
 	  setup_min_cg, floor_run_once, floor_leftovers, floor_teardown },
 	{ "floor-full", "floor-cg + /proc, OCI /dev, hostname, rlimit, caps, nnp, seccomp (in-process)",
 	  setup_full, floor_run_once, floor_leftovers, floor_teardown },
+	{ "floor-nonet", "floor-full without a network namespace (the floor of keel-nonet)",
+	  setup_full_nonet, floor_run_once, floor_leftovers, floor_teardown },
 	{ "floor-exec", "floor-full through the keel-floor program (fork+exec, own RSS)",
 	  exec_setup, exec_run_once, exec_leftovers, exec_teardown },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
@@ -251,7 +266,7 @@ static int conc_setup(const struct bench_env *env, unsigned n, void **state, cha
 static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len)
 {
 	struct floor_state *st = state;
-	struct floor_plan plan = { st->env->rootfs, st->level, -1, st->argv };
+	struct floor_plan plan = { st->env->rootfs, st->level, -1, st->argv, 0 };
 	char cg[4096];
 	pid_t p;
 

@@ -230,6 +230,8 @@ pid_t floor_spawn(const struct floor_plan *p, char *why, size_t len)
 		return snprintf(why, len, "pipe: %s", strerror(errno)), -errno;
 	memset(&args, 0, sizeof(args));
 	args.flags = FLOOR_NS_FLAGS;
+	if (p->no_net)
+		args.flags &= ~(unsigned long long)CLONE_NEWNET;
 	args.exit_signal = SIGCHLD;
 	if (p->cgroup_fd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;

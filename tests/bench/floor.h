@@ -26,6 +26,7 @@ struct floor_plan {
 	enum floor_level level;
 	int cgroup_fd;		/* cgroup2 directory for CLONE_INTO_CGROUP, or -1 */
 	char *const *argv;	/* argv[0] is the path inside the rootfs */
+	int no_net;		/* 1: no network namespace (the floor of keel-nonet) */
 };
 
 /* Start a container as the plan says and return once its process has

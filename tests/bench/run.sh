@@ -44,7 +44,7 @@ if [ -z "$build" ]; then
 		fi
 	fi
 fi
-make --no-print-directory -C "$build" -s tests/bench/keel-bench tests/bench/keel-floor tests/rootfs/.stamp >&2
+make --no-print-directory -C "$build" -s all tests/bench/keel-bench tests/bench/keel-floor tests/rootfs/.stamp >&2
 
 # 3. Run. Versions first, so a table is never read without them.
 echo "== $(uname -srm), $(nproc) CPUs; $(crun --version | head -1);" \
