@@ -22,9 +22,11 @@
  *   write uid/gid maps, join the cgroup
  *   (clone fallback), run the parent hook
  *   GO ----------------------------------> time namespace, setsid, stdio/tty,
- *                                          security early, mounts, chdir,
- *                                          umask, security pre-user, ids,
- *                                          security late (seccomp last)
+ *                                          security early, mounts,
+ *                        <---------------  TTY_FD (pty master), if the
+ *                                          terminal is made inside, see below
+ *                                          chdir, umask, security pre-user,
+ *                                          ids, security late (seccomp last)
  *                        <---------------  NOTIFY_FD (seccomp listener), if any
  *                        <---------------  READY, if there is a start FIFO,
  *                                          then read() on the FIFO
@@ -35,6 +37,16 @@
  * affects children, so the first child forks a grandchild with
  * CLONE_PARENT: the caller is its real parent and reaps it, and the
  * intermediate exits once it has handed the grandchild over.
+ *
+ * A terminal (keel_process_set_tty) must come from the devpts the process
+ * will see, or ttyname() fails and programs that reopen their terminal
+ * break. Without a mount namespace of its own that is the caller's: the
+ * parent opens the pty before the clone. When the process ends up in
+ * another mount namespace (a new one, maybe with a rootfs that mounts a
+ * devpts instance of its own, or the joined one of a container), the child
+ * opens /dev/ptmx itself once its mounts are in place, makes the peer its
+ * controlling terminal and stdio, and sends the master back (TTY_FD), as
+ * runc and crun do.
  */
 #include "config.h"
 
@@ -110,7 +122,8 @@ enum msg_kind {
 	MSG_GO = 2,      /* parent -> child: maps written, hook done, go on */
 	MSG_FAIL = 3,    /* child -> parent: a step failed, see rep */
 	MSG_NOTIFY_FD = 4, /* child -> parent: the seccomp listener, as SCM_RIGHTS */
-	MSG_READY = 5    /* child -> parent: waiting on the start FIFO */
+	MSG_READY = 5,   /* child -> parent: waiting on the start FIFO */
+	MSG_TTY_FD = 6   /* child -> parent: the pty master it opened, as SCM_RIGHTS */
 };
 
 struct spawn_msg {
@@ -137,7 +150,8 @@ struct plan {
 	mode_t umask;
 	int stdio[3];                 /* fds for 0, 1, 2; -1 keeps the caller's */
 	int devnull_fd;
-	int tty_master, tty_slave;
+	int tty_master, tty_slave;    /* opened by the parent, or -1 */
+	int tty_inside;               /* the child opens the pty (after the mounts) */
 	struct keel_security_plan *sec;
 	struct keel_mount_plan *mnt;
 
@@ -394,6 +408,94 @@ static int child_stdio(const struct plan *pl, struct keel_child_report *rep)
 	return 0;
 }
 
+/* Keep a new fd of the child off 0, 1 and 2, which the terminal will
+ * take over (the caller may have started us with its stdio closed). */
+static int child_fd_above_stdio(int fd)
+{
+	int copy;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return copy;
+}
+
+/* The peer of a pty master: TIOCGPTPEER (4.13) opens it through the
+ * master's own devpts instance; before that, by its number in /dev/pts. */
+static int child_open_peer(int master, struct keel_child_report *rep)
+{
+	char path[48], num[24];
+	unsigned n;
+	int peer;
+
+	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (peer >= 0 || (errno != EINVAL && errno != ENOTTY))
+		return peer >= 0 ? peer : child_fail(rep, errno, "open the peer of", "/dev/ptmx");
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		return child_fail(rep, errno, "get the number of", "/dev/ptmx");
+	keel_strlcpy(path, "/dev/pts/", sizeof(path));
+	keel_strlcat(path, keel_utoa(n, num), sizeof(path));
+	peer = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (peer < 0)
+		return child_fail(rep, errno, "open", path);
+	return peer;
+}
+
+/*
+ * Open the terminal in the devpts this process sees (its container's),
+ * make it the controlling terminal (setsid was done) and stdio, and send
+ * the master to the parent. A process that will switch user gets its
+ * terminal chowned to that user, so that it can reopen it (as runc does
+ * for stdio); the group stays devpts's.
+ */
+static int child_tty(const struct plan *pl, int sock, struct keel_child_report *rep)
+{
+	static const char *const names[3] = { "stdin", "stdout", "stderr" };
+	struct spawn_msg m;
+	int master, peer = -1, unlock = 0, ret = -1, i;
+	char num[24];
+
+	master = child_fd_above_stdio(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+	if (master < 0)
+		return child_fail(rep, errno, "open", "/dev/ptmx");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+		child_fail(rep, errno, "unlock", "/dev/ptmx");
+		goto out;
+	}
+	if ((peer = child_open_peer(master, rep)) < 0)
+		goto out;
+	if ((peer = child_fd_above_stdio(peer)) < 0) {
+		child_fail(rep, errno, "duplicate fd of", "the terminal");
+		goto out;
+	}
+	if (pl->has_user && fchown(peer, pl->uid, (gid_t)-1) < 0) {
+		child_fail(rep, errno, "chown the terminal to uid", keel_utoa(pl->uid, num));
+		goto out;
+	}
+	if (ioctl(peer, TIOCSCTTY, 0) < 0) {
+		child_fail(rep, errno, "set controlling terminal", NULL);
+		goto out;
+	}
+	for (i = 0; i < 3; i++)
+		if (dup2(peer, i) < 0) {
+			child_fail(rep, errno, "dup terminal to", names[i]);
+			goto out;
+		}
+	memset(&m, 0, sizeof(m));
+	m.kind = MSG_TTY_FD;
+	if (send_msg(sock, &m, master) < 0) {
+		child_fail(rep, errno, "send", "the terminal");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (peer >= 0)
+		close(peer);
+	close(master);
+	return ret;
+}
+
 static int child_ids(const struct plan *pl, struct keel_child_report *rep)
 {
 	char num[24];
@@ -458,6 +560,8 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 	if (pl->sec && keel_security_plan_apply_early(pl->sec, rep) < 0)
 		return -1;
 	if (pl->mnt && keel_mount_plan_apply(pl->mnt, rep) < 0)
+		return -1;
+	if (pl->tty_inside && child_tty(pl, sock, rep) < 0)
 		return -1;
 	if (pl->cwd && chdir(pl->cwd) < 0)
 		return child_fail(rep, errno, "chdir", pl->cwd);
@@ -658,13 +762,25 @@ static int prepare_tty(struct plan *pl, keel_error **err)
 	return 0;
 }
 
-static int prepare_stdio(struct plan *pl, const keel_process *p, keel_error **err)
+/* Will the process see other mounts than ours (a mount namespace made or
+ * joined, maybe a rootfs)? Then its terminal must come from its own
+ * /dev/ptmx, opened by the child; ours would have no name there. */
+static int in_other_mount_ns(const struct plan *pl, const keel_spawn_attr *attr)
+{
+	return (attr && attr->rootfs) || ((pl->clone_ns | pl->unshare_ns) & CLONE_NEWNS) ||
+	       pl->join_fd[keel_ns_index(KEEL_NS_MOUNT)] >= 0;
+}
+
+/* Runs after prepare_ns(), which says which mount namespace the child ends in. */
+static int prepare_stdio(struct plan *pl, const keel_process *p, const keel_spawn_attr *attr, keel_error **err)
 {
 	static const char *const names[3] = { "stdin", "stdout", "stderr" };
 	int i;
 
-	if (p->tty)
-		return prepare_tty(pl, err);
+	if (p->tty) {
+		pl->tty_inside = in_other_mount_ns(pl, attr);
+		return pl->tty_inside ? 0 : prepare_tty(pl, err);
+	}
 	if (!p->has_stdio)
 		return 0;
 	for (i = 0; i < 3; i++) {
@@ -812,8 +928,8 @@ static int plan_prepare(struct plan *pl, const keel_process *p, const keel_spawn
 	pl->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 1048576;
 	if ((ret = keel_process_build_env(p, &pl->envp, err)) < 0 ||
 	    (ret = prepare_exec_paths(pl, err)) < 0 ||
-	    (ret = prepare_stdio(pl, p, err)) < 0 ||
-	    (ret = prepare_ns(pl, attr ? attr->ns : NULL, err)) < 0)
+	    (ret = prepare_ns(pl, attr ? attr->ns : NULL, err)) < 0 ||
+	    (ret = prepare_stdio(pl, p, attr, err)) < 0)
 		return ret;
 	/* Supplementary groups: as asked, else cleared when switching user,
 	 * unless setgroups is denied in this user namespace. */
@@ -1044,7 +1160,8 @@ static int await_stage1(struct plan *pl, struct proc_ref *first, struct proc_ref
 	return 0;
 }
 
-/* After GO: collect the seccomp fd, wait for exec (EOF) or READY. */
+/* After GO: collect the pty master and the seccomp fd, wait for exec
+ * (EOF) or READY. So with a start FIFO both are ours before we return. */
 static int await_exec(struct plan *pl, struct proc_ref *final, keel_child *child, keel_error **err)
 {
 	struct spawn_msg m;
@@ -1066,6 +1183,13 @@ static int await_exec(struct plan *pl, struct proc_ref *final, keel_child *child
 		case MSG_NOTIFY_FD:
 			close_fd(&child->seccomp_fd);
 			child->seccomp_fd = fd;
+			break;
+		case MSG_TTY_FD:
+			if (fd < 0)
+				return keel_error_sys(err, EPROTO, "spawn %s: the terminal came without its fd",
+						      pl->argv[0]);
+			close_fd(&child->tty_fd);
+			child->tty_fd = fd;
 			break;
 		case MSG_READY:
 			close_fd(&fd);
@@ -1127,6 +1251,7 @@ fail:
 	kill_and_reap(&final);
 	kill_and_reap(&first);
 	close_fd(&child->seccomp_fd);
+	close_fd(&child->tty_fd);
 	return ret;
 }
 
@@ -1149,7 +1274,7 @@ KEEL_PUBLIC int keel_spawn(const keel_process *proc, const keel_spawn_attr *attr
 	ret = plan_prepare(&pl, proc, attr, err);
 	if (ret == 0)
 		ret = run(&pl, child, err);
-	if (ret == 0) {
+	if (ret == 0 && pl.tty_master >= 0) { /* opened here, not by the child */
 		child->tty_fd = pl.tty_master;
 		pl.tty_master = -1;
 	}

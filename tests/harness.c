@@ -292,10 +292,16 @@ static void reap_orphans(void)
 			if (!(p = strrchr(buf, ')')) || atoi(p + 4) != (int)self)
 				continue;
 			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
 			killed = 1;
 		}
 		closedir(proc);
+		/* Reap without blocking on one pid: a killed pid-namespace init
+		 * ends only once the zombies of its namespace are reaped, and
+		 * those may be our children too (CLONE_PARENT, then orphaned). */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (killed)
+			usleep(10000);
 	} while (killed);
 }
 

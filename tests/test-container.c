@@ -704,6 +704,134 @@ START_TEST(exec_joins_the_init_namespaces_and_cgroup)
 }
 END_TEST
 
+/* ------------------------------------------------------------ terminal -- */
+
+/* Everything written to a terminal until its slave side is gone (EIO). */
+static char *read_tty(int master)
+{
+	static char buf[4096];
+	size_t used = 0;
+	ssize_t n;
+
+	while (used < sizeof(buf) - 1 && (n = read(master, buf + used, sizeof(buf) - 1 - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	return buf;
+}
+
+/* Is the master a ptmx of the container's own devpts (the one at
+ * /dev/pts inside process pid), not of the host's? NULL if so, else why
+ * not: the caller asserts once its processes are reaped (a failed
+ * assertion must not orphan a process inside a pid namespace). */
+static const char *master_of_containers_devpts(int master, pid_t pid)
+{
+	struct stat m, inside, host;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/pts/ptmx", (int)pid);
+	if (fstat(master, &m) < 0 || stat(path, &inside) < 0 || stat("/dev/pts/ptmx", &host) < 0)
+		return "cannot stat the master or a devpts";
+	if (inside.st_dev == host.st_dev)
+		return "the container shares the host's devpts";
+	if (m.st_dev != inside.st_dev)
+		return "the master is not of the container's devpts";
+	return NULL;
+}
+
+static const char *const tty_check[] = {
+	"/bin/sh", "-c", "tty && test -c $(tty) && test -t 0 && test -t 2 && echo reopened > $(tty)", NULL
+};
+
+/* create + start: the init opens its terminal in the container's devpts,
+ * and the master is ours when create returns (the init waits on the
+ * start FIFO). Inside, tty names a device that exists there. */
+START_TEST(tty_of_the_init_comes_from_the_containers_devpts)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("tt");
+	keel_container *c = new_container(id, root, tty_check);
+	keel_error *err = NULL;
+	int code = -1, sig = -1;
+	const char *why;
+	char *out;
+
+	ck_assert_int_eq(keel_process_set_tty(keel_container_process(c), 1, NULL), 0);
+	ck_assert_msg(keel_container_create(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_ge(keel_container_tty_fd(c), 0);
+	why = master_of_containers_devpts(keel_container_tty_fd(c), keel_container_pid(c));
+	ck_assert_msg(why == NULL, "%s", why);
+	ck_assert_msg(keel_container_start(c, &err) == 0, "%s", keel_error_message(err));
+	out = read_tty(keel_container_tty_fd(c));
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_msg(code == 0, "exit %d, signal %d, output: %s", code, sig, out);
+	/* its devpts is new: the first pty in it is 0 */
+	ck_assert_str_eq(out, "/dev/pts/0\r\nreopened\r\n");
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+/* An exec'd process joins the container's mount namespace: its terminal
+ * comes from the container's devpts too, and as another user it can
+ * reopen it (the terminal is given to that user). */
+START_TEST(tty_of_an_exec_comes_from_the_containers_devpts)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("te");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	int code = -1, sig = -1;
+	const char *why;
+	char *out;
+
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_process_free, p);
+	ck_assert_int_eq(keel_process_set_args(p, tty_check, NULL), 0);
+	ck_assert_int_eq(keel_process_set_user(p, 1000, 1000, NULL), 0);
+	ck_assert_int_eq(keel_process_set_tty(p, 1, NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	kt_defer_kill(keel_child_pid(child));
+	why = keel_child_tty_fd(child) < 0 ? "no terminal"
+					   : master_of_containers_devpts(keel_child_tty_fd(child), keel_container_pid(c));
+	out = keel_child_tty_fd(child) < 0 ? "" : read_tty(keel_child_tty_fd(child));
+	ck_assert_int_eq(keel_child_wait(child, 0, &code, &sig, NULL), 1);
+	ck_assert_msg(why == NULL, "%s", why);
+	ck_assert_msg(code == 0, "exit %d, signal %d, output: %s", code, sig, out);
+	ck_assert_str_eq(out, "/dev/pts/0\r\nreopened\r\n");
+	keel_child_free(child);
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, KEEL_KILL_ALL, NULL), 0);
+	ck_assert_int_eq(keel_container_wait(c, 0, NULL, NULL, NULL), 1);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+/* A rootfs without a devpts has no terminal to give: a clear error from
+ * the init, and nothing left. */
+START_TEST(tty_without_a_devpts_in_the_rootfs_is_a_clear_error)
+{
+	static const char *const argv[] = { "/bin/true", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("tn");
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+
+	track(id, root);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0); /* its /dev is empty */
+	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), argv, NULL), 0);
+	ck_assert_int_eq(keel_process_set_tty(keel_container_process(c), 1, NULL), 0);
+	ck_assert_int_eq(keel_container_create(c, &err), -ENOENT);
+	ck_assert_msg(strstr(keel_error_message(err), "container init: open /dev/ptmx: No such file or directory"),
+		      "%s", keel_error_message(err));
+	keel_error_free(err);
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
 /* The recorded start time, not the pid alone, says whether the init lives. */
 START_TEST(a_pid_with_another_start_time_is_not_the_container)
 {
@@ -919,6 +1047,9 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, hooks_run_at_their_points_and_a_failing_one_undoes_create);
 	tcase_add_test(tc, create_in_one_process_start_exec_kill_delete_from_another);
 	tcase_add_test(tc, exec_joins_the_init_namespaces_and_cgroup);
+	tcase_add_test(tc, tty_of_the_init_comes_from_the_containers_devpts);
+	tcase_add_test(tc, tty_of_an_exec_comes_from_the_containers_devpts);
+	tcase_add_test(tc, tty_without_a_devpts_in_the_rootfs_is_a_clear_error);
 	tcase_add_test(tc, a_pid_with_another_start_time_is_not_the_container);
 	tcase_add_test(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup);
 	tcase_add_test(tc, limits_are_applied_or_refused_clearly);

@@ -120,8 +120,9 @@ has out "1000"
 has out "ro"
 gone "$id"
 id=$(name)
-expect 0 "-t gives a terminal" -- script -qec "$run --rm --name $id -t -- sh -c 'test -t 0 && echo terminal'" /dev/null
-has out "terminal"
+expect 0 "-t gives a terminal of the container's own devpts" -- \
+	script -qec "$run --rm --name $id -t -- sh -c 'test -t 0 && test -c \$(tty) && echo terminal \$(tty)'" /dev/null
+has out "terminal /dev/pts/0"
 gone "$id"
 
 # --- -d, then the other programs on it
@@ -138,6 +139,9 @@ has out "from the image"
 expect 5 "keel-exec passes the exit status on" -- "$exec" "$id" -- sh -c 'exit 5'
 expect 127 "keel-exec of a missing command is 127" -- "$exec" "$id" -- nosuch
 has err "No such file or directory"
+expect 0 "keel-exec -t gives a terminal of the container's own devpts" -- \
+	script -qec "$exec -t $id -- sh -c 'test -t 0 && test -c \$(tty) && echo terminal \$(tty)'" /dev/null
+has out "terminal /dev/pts/0"
 expect 1 "keel-rm refuses a running container" -- "$rm" "$id"
 has err "container is running"
 expect 0 "keel-kill" -- "$kill" "$id" KILL

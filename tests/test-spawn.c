@@ -350,6 +350,76 @@ START_TEST(pty_master_reads_what_the_program_writes)
 }
 END_TEST
 
+/* Everything the program writes to its terminal, until the slave side
+ * is gone (EIO). */
+static char *read_tty(int master)
+{
+	static char buf[4096];
+	size_t used = 0;
+	ssize_t n;
+
+	while (used < sizeof(buf) - 1 && (n = read(master, buf + used, sizeof(buf) - 1 - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	return buf;
+}
+
+/* In a mount namespace of its own, the child opens its terminal from the
+ * /dev/ptmx it sees, and the master reaches us before spawn returns, even
+ * while the program still waits on its start FIFO. */
+START_TEST(pty_in_a_new_mount_namespace_is_opened_by_the_child)
+{
+	keel_process *p = st_process("/bin/sh", "-c", "tty && test -c $(tty) && test -t 2 && echo on-a-tty", NULL);
+	keel_spawn_attr *a = new_attr();
+	keel_ns *ns = NULL;
+	char fifo[4200], *out;
+	int code = -1, fd;
+	keel_child *c;
+
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, KEEL_NS_MOUNT, NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	snprintf(fifo, sizeof(fifo), "%s/start", kt_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(keel_spawn_attr_set_start_fifo(a, fifo, NULL), 0);
+	ck_assert_int_eq(keel_process_set_tty(p, 1, NULL), 0);
+	c = st_spawn(p, a);
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "mnt"), st_ns_inode(0, "mnt"));
+	ck_assert_int_ge(keel_child_tty_fd(c), 0);
+	ck_assert(isatty(keel_child_tty_fd(c)));
+	fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+	out = read_tty(keel_child_tty_fd(c));
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_msg(code == 0, "exit %d, output: %s", code, out);
+	ck_assert_msg(strncmp(out, "/dev/pts/", 9) == 0, "tty printed: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, "on-a-tty\r\n"));
+}
+END_TEST
+
+/* A step that fails after the child sent its terminal: the master it
+ * sent is closed, and the error names the step. */
+START_TEST(pty_made_by_the_child_is_not_leaked_when_a_later_step_fails)
+{
+	keel_process *p = st_process("/bin/true", NULL);
+	keel_spawn_attr *a = new_attr();
+	keel_ns *ns = NULL;
+	keel_error *err;
+
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, KEEL_NS_MOUNT, NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	ck_assert_int_eq(keel_process_set_tty(p, 1, NULL), 0);
+	ck_assert_int_eq(keel_process_set_cwd(p, "/nonexistent-kt-dir", NULL), 0);
+	err = spawn_fails(p, a, -ENOENT); /* checks the fd count too */
+	ck_assert_str_eq(keel_error_message(err), "init: chdir /nonexistent-kt-dir: No such file or directory");
+}
+END_TEST
+
 START_TEST(start_fifo_holds_the_program_until_written)
 {
 	keel_process *p = st_process("/bin/sh", "-c", "exit 3", NULL);
@@ -597,6 +667,8 @@ int main(void)
 	tcase_add_test(tc, user_without_groups_clears_supplementary_groups);
 	tcase_add_test(tc, callers_fds_do_not_leak_into_the_program);
 	tcase_add_test(tc, pty_master_reads_what_the_program_writes);
+	tcase_add_test(tc, pty_in_a_new_mount_namespace_is_opened_by_the_child);
+	tcase_add_test(tc, pty_made_by_the_child_is_not_leaked_when_a_later_step_fails);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("child", 30);
 	tcase_add_test(tc, wait_reports_exit_code_and_signal_and_pidfd_polls);

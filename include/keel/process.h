@@ -168,6 +168,16 @@ KEEL_PUBLIC int keel_process_set_stdio(keel_process *p, int fd0, int fd1, int fd
  * Give the process a new pseudo-terminal as its controlling terminal and
  * stdin, stdout and stderr (this replaces keel_process_set_stdio()). The
  * master side is handed back by keel_child_tty_fd().
+ *
+ * The terminal comes from the devpts the process sees, so that it has a
+ * name there (tty, ttyname(), reopening /dev/pts/N work): when the process
+ * ends up in another mount namespace (a new one, as a container's, or a
+ * joined one, as keel_container_exec()'s), it opens the /dev/ptmx of that
+ * namespace after its mounts, before it switches user, and the terminal is
+ * then owned by the user of keel_process_set_user(); a rootfs needs a
+ * devpts at /dev/pts and /dev/ptmx (keel_rootfs_add_defaults() mounts
+ * them), or the spawn fails with "open /dev/ptmx". Otherwise the caller's
+ * /dev/ptmx is used. To set the window size, TIOCSWINSZ on the master.
  * @param p a handle
  * @param on 1 for a terminal, 0 for none
  * @param[out] err receives an error on failure (may be NULL)
