@@ -1515,12 +1515,26 @@ static int mount_root(const struct keel_mount_plan *p, struct keel_child_report 
 	return 0;
 }
 
+/* Why the fallback ran: a failure there would otherwise name a step the
+ * caller never asked for. */
+static int fail_fallback(struct keel_child_report *rep, int e, const char *step, const char *root)
+{
+	keel_report_fail(rep, KEEL_ERROR_CHILD, e, step, root);
+	keel_report_append(rep, ": the fallback for a root that pivot_root refuses (Invalid argument: "
+			   "the initramfs, or a chroot on a shared mount) failed");
+	return -e;
+}
+
 /*
  * Make rootfd the root: pivot_root(".", ".") stacks the old root on top of
  * the new one, and the lazy umount takes it (and every host mount under
  * it) away. pivot_root fails with EINVAL when the current root is the
- * initramfs, which cannot be unmounted: move the new root over "/" and
- * chroot into it instead.
+ * initramfs, which cannot be unmounted, or a chroot whose parent mount is
+ * shared: move the new root over "/" and chroot into it instead. There the
+ * old root's mounts stay in the namespace, under the new root: a process
+ * that keeps CAP_SYS_CHROOT can climb back to them, as out of any chroot;
+ * and a process that joins the namespace later (setns) starts on top of
+ * its root mount: this rootfs for the initramfs, the host's / for a chroot.
  */
 static int enter_root(const struct keel_mount_plan *p, int rootfd, struct keel_child_report *rep)
 {
@@ -1531,9 +1545,9 @@ static int enter_root(const struct keel_mount_plan *p, int rootfd, struct keel_c
 			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "detach the old root from", p->root);
 	} else if (errno == EINVAL) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "move the rootfs to / from", p->root);
+			return fail_fallback(rep, errno, "move the rootfs to / from", p->root);
 		if (chroot(".") < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "chroot into", p->root);
+			return fail_fallback(rep, errno, "chroot into", p->root);
 	} else {
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "pivot_root into", p->root);
 	}

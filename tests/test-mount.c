@@ -1496,6 +1496,24 @@ START_TEST(pivot_root_refused_falls_back_to_move_and_chroot)
 }
 END_TEST
 
+START_TEST(failed_fallback_says_why_it_ran)
+{
+	struct keel_child_report rep;
+	struct jail j;
+
+	/* MS_MOVE works, chroot is refused */
+	make_jail(&j, JAIL_ON_SHARED);
+	j.drop_sys_chroot = 1;
+	ck_assert_int_eq(run_in_jail(&j, "exit 99", &rep), -1);
+	ck_assert_int_eq(rep.code, KEEL_ERROR_CHILD);
+	ck_assert_int_eq(rep.errnum, EPERM);
+	ck_assert_msg(strstr(rep.msg, "chroot into /rootfs") && strstr(rep.msg, "pivot_root refuses"),
+		      "unclear failure: %s", report_text(&rep));
+	ck_assert_int_eq(host_mounts_naming(j.dir), 0);
+	ck_assert_int_eq(host_mounts_naming(j.shared), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mount");
@@ -1518,6 +1536,7 @@ int main(void)
 	tcase_add_test(run, rootless_overlay_in_a_user_namespace);
 	tcase_add_test(run, idmapped_bind_and_layers_show_mapped_owners);
 	tcase_add_test(run, pivot_root_refused_falls_back_to_move_and_chroot);
+	tcase_add_test(run, failed_fallback_says_why_it_ran);
 	suite_add_tcase(s, run);
 	return kt_run(s);
 }
