@@ -1575,9 +1575,19 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 	int rootfd, ret = 0;
 
 	/* First, so that nothing below can propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | p->root_propagation, NULL) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "make the mount tree",
-					p->root_propagation == MS_PRIVATE ? "rprivate" : "rslave");
+	if (mount(NULL, "/", NULL, MS_REC | p->root_propagation, NULL) < 0) {
+		int e = errno;
+
+		keel_report_fail(rep, KEEL_ERROR_CHILD, e, "make the mount tree",
+				 p->root_propagation == MS_PRIVATE ? "rprivate" : "rslave");
+		/* Propagation is set on a mount's root only, and the mount
+		 * above a plain chroot directory is out of reach: refuse,
+		 * saying how to make the chroot one that works. */
+		if (e == EINVAL)
+			keel_report_append(rep, ": the current root is not a mount point (a chroot into a "
+					   "plain directory? bind-mount the directory onto itself first)");
+		return -e;
+	}
 	if ((ret = mount_root(p, rep)) < 0)
 		return ret;
 	rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -1514,6 +1514,24 @@ START_TEST(failed_fallback_says_why_it_ran)
 }
 END_TEST
 
+START_TEST(chroot_into_a_plain_directory_is_refused_clearly)
+{
+	struct keel_child_report rep;
+	struct jail j;
+
+	/* "/" is no mount point: its propagation cannot be made private, so
+	 * apply stops first thing, before it mounts anything */
+	make_jail(&j, JAIL_PLAIN_DIR);
+	ck_assert_int_eq(run_in_jail(&j, "exit 99", &rep), -1);
+	ck_assert_int_eq(rep.code, KEEL_ERROR_CHILD);
+	ck_assert_int_eq(rep.errnum, EINVAL);
+	ck_assert_msg(strstr(rep.msg, "make the mount tree") && strstr(rep.msg, "not a mount point") &&
+		      strstr(rep.msg, "bind-mount the directory onto itself"),
+		      "unclear failure: %s", report_text(&rep));
+	ck_assert_int_eq(host_mounts_naming(j.dir), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mount");
@@ -1537,6 +1555,7 @@ int main(void)
 	tcase_add_test(run, idmapped_bind_and_layers_show_mapped_owners);
 	tcase_add_test(run, pivot_root_refused_falls_back_to_move_and_chroot);
 	tcase_add_test(run, failed_fallback_says_why_it_ran);
+	tcase_add_test(run, chroot_into_a_plain_directory_is_refused_clearly);
 	suite_add_tcase(s, run);
 	return kt_run(s);
 }
