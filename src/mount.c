@@ -1515,12 +1515,26 @@ static int mount_root(const struct keel_mount_plan *p, struct keel_child_report 
 	return 0;
 }
 
+/* Why the fallback ran: a failure there would otherwise name a step the
+ * caller never asked for. */
+static int fail_fallback(struct keel_child_report *rep, int e, const char *step, const char *root)
+{
+	keel_report_fail(rep, KEEL_ERROR_CHILD, e, step, root);
+	keel_report_append(rep, ": the fallback for a root that pivot_root refuses (Invalid argument: "
+			   "the initramfs, or a chroot on a shared mount) failed");
+	return -e;
+}
+
 /*
  * Make rootfd the root: pivot_root(".", ".") stacks the old root on top of
  * the new one, and the lazy umount takes it (and every host mount under
  * it) away. pivot_root fails with EINVAL when the current root is the
- * initramfs, which cannot be unmounted: move the new root over "/" and
- * chroot into it instead.
+ * initramfs, which cannot be unmounted, or a chroot whose parent mount is
+ * shared: move the new root over "/" and chroot into it instead. There the
+ * old root's mounts stay in the namespace, under the new root: a process
+ * that keeps CAP_SYS_CHROOT can climb back to them, as out of any chroot;
+ * and a process that joins the namespace later (setns) starts on top of
+ * its root mount: this rootfs for the initramfs, the host's / for a chroot.
  */
 static int enter_root(const struct keel_mount_plan *p, int rootfd, struct keel_child_report *rep)
 {
@@ -1531,9 +1545,9 @@ static int enter_root(const struct keel_mount_plan *p, int rootfd, struct keel_c
 			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "detach the old root from", p->root);
 	} else if (errno == EINVAL) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "move the rootfs to / from", p->root);
+			return fail_fallback(rep, errno, "move the rootfs to / from", p->root);
 		if (chroot(".") < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "chroot into", p->root);
+			return fail_fallback(rep, errno, "chroot into", p->root);
 	} else {
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "pivot_root into", p->root);
 	}
@@ -1561,9 +1575,19 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 	int rootfd, ret = 0;
 
 	/* First, so that nothing below can propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | p->root_propagation, NULL) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "make the mount tree",
-					p->root_propagation == MS_PRIVATE ? "rprivate" : "rslave");
+	if (mount(NULL, "/", NULL, MS_REC | p->root_propagation, NULL) < 0) {
+		int e = errno;
+
+		keel_report_fail(rep, KEEL_ERROR_CHILD, e, "make the mount tree",
+				 p->root_propagation == MS_PRIVATE ? "rprivate" : "rslave");
+		/* Propagation is set on a mount's root only, and the mount
+		 * above a plain chroot directory is out of reach: refuse,
+		 * saying how to make the chroot one that works. */
+		if (e == EINVAL)
+			keel_report_append(rep, ": the current root is not a mount point (a chroot into a "
+					   "plain directory? bind-mount the directory onto itself first)");
+		return -e;
+	}
 	if ((ret = mount_root(p, rep)) < 0)
 		return ret;
 	rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);

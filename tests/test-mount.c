@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <ftw.h>
 #include <sched.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -1281,6 +1283,255 @@ START_TEST(idmapped_bind_and_layers_show_mapped_owners)
 }
 END_TEST
 
+/* ------------------------------------------------ pivot_root fallback --- */
+
+/*
+ * The caller itself runs in a chroot, "the jail": a host directory holding
+ * rootfs/ (the busybox image), proc/, dev/null and a marker that lies
+ * outside the rootfs. How the jail is entered decides what pivot_root says:
+ *
+ *   JAIL_ON_SHARED  the jail is a mount point whose parent mount is shared
+ *                   (a bind under a shared tmpfs, as schroot makes them on
+ *                   a systemd host): pivot_root refuses such a root with
+ *                   EINVAL, so apply must take the MS_MOVE + chroot path;
+ *   JAIL_PLAIN_DIR  the jail is a plain directory, not a mount point.
+ *
+ * All of it happens in a forked child that first unshares a mount and PID
+ * namespace and makes its mounts private, so nothing can reach the host.
+ */
+enum jail_kind { JAIL_ON_SHARED = 1, JAIL_PLAIN_DIR = 2 };
+
+struct jail {
+	enum jail_kind kind;
+	int drop_sys_chroot;   /* drop CAP_SYS_CHROOT (effective) before apply */
+	const char *dir;       /* the jail's contents on the host */
+	const char *shared;    /* JAIL_ON_SHARED: a tmpfs made shared ... */
+	char mnt[4096];        /* ... and the jail bound at <shared>/jail */
+	char devnull[4096];
+};
+
+static void make_jail(struct jail *j, enum jail_kind kind)
+{
+	memset(j, 0, sizeof(*j));
+	j->kind = kind;
+	j->dir = kt_tmpdir();
+	j->shared = kt_tmpdir();
+	snprintf(j->mnt, sizeof(j->mnt), "%s/jail", j->shared);
+	snprintf(j->devnull, sizeof(j->devnull), "%s/dev/null", j->dir);
+	sh("cp -a '%s' '%s/rootfs' && mkdir '%s/proc' '%s/dev' && touch '%s'", kt_rootfs(), j->dir, j->dir,
+	   j->dir, j->devnull);
+	write_file(path_in(j->dir, "outside-the-rootfs"), "the jail, not the container\n");
+}
+
+/* The library binds /dev/null over masked files and reaches its fds
+ * through /proc/self/fd: a chroot it runs in needs both. */
+static int enter_jail(const struct jail *j)
+{
+	const char *root = j->dir;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return bad(220, "make / rprivate");
+	if (mount("/dev/null", j->devnull, NULL, MS_BIND, NULL) < 0)
+		return bad(221, "bind /dev/null");
+	if (j->kind == JAIL_ON_SHARED) {
+		if (mount("tmpfs", j->shared, "tmpfs", 0, "size=64k") < 0 ||
+		    mount(NULL, j->shared, NULL, MS_SHARED, NULL) < 0 || mkdir(j->mnt, 0755) < 0 ||
+		    mount(j->dir, j->mnt, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return bad(222, "make the jail a mount point on a shared tmpfs");
+		root = j->mnt;
+	}
+	if (chroot(root) < 0 || chdir("/") < 0)
+		return bad(223, "chroot %s", root);
+	return 0;
+}
+
+/*
+ * What the kernel says to pivot_root here, in the state apply will have
+ * made (mounts rslave, the rootfs bound onto itself): the errno, 0 if it
+ * would pivot. Undone afterwards.
+ */
+static int pivot_root_errno(void)
+{
+	int e = 0;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+	    mount("/rootfs", "/rootfs", NULL, MS_BIND | MS_REC, NULL) < 0 || chdir("/rootfs") < 0)
+		return -1;
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		e = errno;
+	if (chdir("/") < 0 || umount2("/rootfs", MNT_DETACH) < 0)
+		return -1;
+	return e;
+}
+
+static int drop_cap_sys_chroot(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -1;
+	data[CAP_TO_INDEX(CAP_SYS_CHROOT)].effective &= ~CAP_TO_MASK(CAP_SYS_CHROOT);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* PID 1 of the jail's PID namespace: prepare and apply a plan for /rootfs
+ * with the defaults, as a caller in that chroot would, then exec script. */
+static int jail_init(const struct jail *j, const char *script, int report_fd)
+{
+	struct keel_child_report rep = { 0 };
+	struct keel_mount_plan *plan = NULL;
+	keel_rootfs *r = NULL;
+	keel_error *err = NULL;
+	int e, ret;
+
+	if ((ret = enter_jail(j)) != 0)
+		return ret;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return bad(224, "mount proc in the jail");
+	if (j->kind == JAIL_ON_SHARED && (e = pivot_root_errno()) != EINVAL)
+		return bad(225, "pivot_root in the jail gave %s, not EINVAL: the fallback would not run",
+			   e < 0 ? "a failed probe" : strerror(e));
+	if (keel_rootfs_new(&r, &err) < 0 || keel_rootfs_set_directory(r, "/rootfs", &err) < 0 ||
+	    keel_rootfs_add_defaults(r, &err) < 0 || keel_mount_plan_prepare(r, &plan, &err) < 0)
+		return bad(226, "prepare in the jail: %s", keel_error_message(err));
+	if (j->drop_sys_chroot && drop_cap_sys_chroot() < 0)
+		return bad(227, "drop CAP_SYS_CHROOT");
+	if (keel_mount_plan_apply(plan, &rep) < 0)
+		return write(report_fd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 204 : 203;
+	execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+	return bad(228, "exec /bin/sh");
+}
+
+/* Like run_container, from inside the jail: script's exit code, or -1 when
+ * apply failed (then *rep holds the child's report). */
+static int run_in_jail(const struct jail *j, const char *script, struct keel_child_report *rep)
+{
+	int fds[2];
+	pid_t pid;
+	ssize_t n;
+	int code;
+
+	memset(rep, 0, sizeof(*rep));
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		pid_t init;
+
+		die_with_parent();
+		close(fds[0]);
+		if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0)
+			_exit(bad(201, "unshare"));
+		init = fork();
+		if (init < 0)
+			_exit(202);
+		if (init == 0) {
+			die_with_parent();
+			_exit(jail_init(j, script, fds[1]));
+		}
+		close(fds[1]);
+		_exit(wait_exit(init));
+	}
+	kt_defer_kill(pid);
+	close(fds[1]);
+	n = read(fds[0], rep, sizeof(*rep));
+	close(fds[0]);
+	code = wait_exit(pid);
+	return n == (ssize_t)sizeof(*rep) ? -1 : code;
+}
+
+/* How many lines of the host's mountinfo name path, as mount point or as
+ * the root of a bind: the test's mounts, or anything propagated from them. */
+static int host_mounts_naming(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	int n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, path))
+			n++;
+	fclose(f);
+	return n;
+}
+
+START_TEST(pivot_root_refused_falls_back_to_move_and_chroot)
+{
+	struct keel_child_report rep;
+	char script[8192];
+	struct jail j;
+	int code;
+
+	make_jail(&j, JAIL_ON_SHARED);
+	ck_assert_int_eq(host_mounts_naming(j.dir), 0);
+	ck_assert_int_eq(host_mounts_naming(j.shared), 0);
+	snprintf(script, sizeof(script),
+		 /* / is the image */
+		 "test \"$(cat /etc/image-release)\" = 'from the image' || exit 10\n"
+		 "test -x /bin/busybox && test -e /linuxrc || exit 11\n"
+		 /* the jail and the host are out of sight: .. of / is /, and
+		  * the root and cwd of PID 1 are the container's / */
+		 "test \"$(stat -c %%d:%%i /..)\" = \"$(stat -c %%d:%%i /)\" || exit 12\n"
+		 "cd /../../.. && test \"$(pwd)\" = / && test -e /linuxrc || exit 13\n"
+		 "test ! -e /outside-the-rootfs && test ! -e /rootfs || exit 14\n"
+		 "test ! -e '%s' && test ! -e '%s' || exit 15\n"
+		 "test \"$(readlink /proc/1/root)\" = / && test \"$(readlink /proc/1/cwd)\" = / || exit 16\n"
+		 /* the only mounts in sight are the container's: / and the defaults */
+		 "test \"$(cut -d' ' -f5 /proc/self/mountinfo | grep -c '^/$')\" = 1 || exit 17\n"
+		 "test -z \"$(cut -d' ' -f5 /proc/self/mountinfo | grep -v '^/$' | grep -v '^/proc' | "
+		 "grep -v '^/sys' | grep -v '^/dev')\" || exit 18\n"
+		 /* /proc is this PID namespace's: sh is PID 1, a few processes in all */
+		 "test \"$(cat /proc/1/comm)\" = sh || exit 19\n"
+		 "n=$(ps -o pid= | wc -l); test $n -ge 2 && test $n -le 5 || exit 20\n"
+		 "test \"$(cat /proc/timer_list | wc -c)\" -eq 0 || exit 21\n",
+		 j.dir, kt_rootfs());
+	code = run_in_jail(&j, script, &rep);
+	ck_assert_msg(code != -1, "apply in the jail failed: %s", report_text(&rep));
+	ck_assert_msg(code == 0, "check in the container failed with code %d (see stderr)", code);
+	/* nothing of the jail, its tmpfs or the container is left on the host */
+	ck_assert_int_eq(host_mounts_naming(j.dir), 0);
+	ck_assert_int_eq(host_mounts_naming(j.shared), 0);
+}
+END_TEST
+
+START_TEST(failed_fallback_says_why_it_ran)
+{
+	struct keel_child_report rep;
+	struct jail j;
+
+	/* MS_MOVE works, chroot is refused */
+	make_jail(&j, JAIL_ON_SHARED);
+	j.drop_sys_chroot = 1;
+	ck_assert_int_eq(run_in_jail(&j, "exit 99", &rep), -1);
+	ck_assert_int_eq(rep.code, KEEL_ERROR_CHILD);
+	ck_assert_int_eq(rep.errnum, EPERM);
+	ck_assert_msg(strstr(rep.msg, "chroot into /rootfs") && strstr(rep.msg, "pivot_root refuses"),
+		      "unclear failure: %s", report_text(&rep));
+	ck_assert_int_eq(host_mounts_naming(j.dir), 0);
+	ck_assert_int_eq(host_mounts_naming(j.shared), 0);
+}
+END_TEST
+
+START_TEST(chroot_into_a_plain_directory_is_refused_clearly)
+{
+	struct keel_child_report rep;
+	struct jail j;
+
+	/* "/" is no mount point: its propagation cannot be made private, so
+	 * apply stops first thing, before it mounts anything */
+	make_jail(&j, JAIL_PLAIN_DIR);
+	ck_assert_int_eq(run_in_jail(&j, "exit 99", &rep), -1);
+	ck_assert_int_eq(rep.code, KEEL_ERROR_CHILD);
+	ck_assert_int_eq(rep.errnum, EINVAL);
+	ck_assert_msg(strstr(rep.msg, "make the mount tree") && strstr(rep.msg, "not a mount point") &&
+		      strstr(rep.msg, "bind-mount the directory onto itself"),
+		      "unclear failure: %s", report_text(&rep));
+	ck_assert_int_eq(host_mounts_naming(j.dir), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mount");
@@ -1302,6 +1553,9 @@ int main(void)
 	tcase_add_test(run, usage_counts_what_was_written_and_remove_upper_keeps_the_layers);
 	tcase_add_test(run, rootless_overlay_in_a_user_namespace);
 	tcase_add_test(run, idmapped_bind_and_layers_show_mapped_owners);
+	tcase_add_test(run, pivot_root_refused_falls_back_to_move_and_chroot);
+	tcase_add_test(run, failed_fallback_says_why_it_ran);
+	tcase_add_test(run, chroot_into_a_plain_directory_is_refused_clearly);
 	suite_add_tcase(s, run);
 	return kt_run(s);
 }
