@@ -51,6 +51,7 @@
 #include "error.h"
 #include "net.h"
 #include "process.h"
+#include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
 
@@ -546,19 +547,6 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
 }
 
-/* A container without --net still has a working lo, as Docker's does. */
-static int loopback_up(pid_t pid, int pidfd, keel_error **err)
-{
-	keel_netns *ctr = NULL;
-	int ret;
-
-	ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
-	if (ret == 0)
-		ret = keel_net_link_set_up(ctr, "lo", err);
-	keel_netns_free(ctr);
-	return ret < 0 ? keel_error_wrap(err, ret, "bring up lo") : 0;
-}
-
 /* Delete the host end of the veth (and, after a failed create, the bridge
  * that create made). Gone already is fine. */
 static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
@@ -597,8 +585,6 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 
 	c->st.pid = pid;
 	if (c->bridge && (ret = wire_network(c, pid, pidfd, err)) < 0)
-		return ret;
-	if (!c->bridge && (c->ns_flags & KEEL_NS_NET) && (ret = loopback_up(pid, pidfd, err)) < 0)
 		return ret;
 	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
 	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)
@@ -647,6 +633,11 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	keel_spawn_attr_set_rootfs(attr, c->rootfs);
 	keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
 	keel_spawn_attr_set_parent_hook(attr, create_parent_hook, c);
+	/* A container without --net still has a working lo, as Docker's
+	 * does. The init brings it up itself: the caller could not setns()
+	 * into a network namespace of the container's user namespace
+	 * unless it is root. */
+	keel_spawn_attr_set_loopback_up(attr, (c->ns_flags & KEEL_NS_NET) != 0);
 	if ((ret = keel_spawn_attr_set_label(attr, "container init", err)) < 0)
 		goto out;
 	if (with_fifo && (ret = keel_spawn_attr_set_start_fifo(attr, fifo, err)) < 0)
