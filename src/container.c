@@ -787,9 +787,10 @@ static int init_alive(keel_container *c)
 
 /*
  * Under the lock: re-read the state file and check it against the kernel,
- * writing back what changed. -ENOENT when the container was deleted.
+ * writing back what changed (unless !record: a delete, which removes the
+ * file anyway). -ENOENT when the container was deleted.
  */
-static int refresh(keel_container *c, keel_error **err)
+static int refresh(keel_container *c, int record, keel_error **err)
 {
 	int old, frozen = 0, had_exit, ret;
 	struct keel_cstate fresh = { 0 };
@@ -829,13 +830,13 @@ static int refresh(keel_container *c, keel_error **err)
 			init_alive(c);
 		break;
 	}
-	if (c->st.status != old || (c->st.has_exit && !had_exit))
+	if (record && (c->st.status != old || (c->st.has_exit && !had_exit)))
 		return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
 	return 0;
 }
 
 /* Take the lock and refresh; on failure nothing is held. */
-static int begin(keel_container *c, int *lock, keel_error **err)
+static int begin_record(keel_container *c, int *lock, int record, keel_error **err)
 {
 	int ret;
 
@@ -849,12 +850,17 @@ static int begin(keel_container *c, int *lock, keel_error **err)
 		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
 	if (ret < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
-	ret = refresh(c, err);
+	ret = refresh(c, record, err);
 	if (ret < 0) {
 		keel_state_unlock(*lock);
 		*lock = -1;
 	}
 	return ret;
+}
+
+static int begin(keel_container *c, int *lock, keel_error **err)
+{
+	return begin_record(c, lock, 1, err);
 }
 
 static int save(keel_container *c, keel_error **err)
@@ -1160,6 +1166,21 @@ static int stop_all(keel_container *c, keel_error **err)
 {
 	int fd, ret = 0;
 
+	if (c->child && (c->st.ns_flags & KEEL_NS_PID)) {
+		/* We are the init's parent, and it is pid 1 of its namespace:
+		 * the kernel ends every other process of that namespace
+		 * before the init's exit completes, so reaping it is all the
+		 * waiting needed. cgroup.kill (without waiting for the cgroup
+		 * to empty) takes care of anything else in the cgroup, and
+		 * keel_cgroup_remove() waits for that, if ever needed. */
+		if (c->cgroup)
+			keel_write_file_at(keel_cgroup_fd(c->cgroup), "cgroup.kill", "1", NULL);
+		if (open_init(c, &fd, NULL) == 0) {
+			sys_pidfd_send_signal(fd, SIGKILL);
+			close(fd);
+		}
+		return keel_child_wait(c->child, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
+	}
 	if (c->cgroup)
 		ret = keel_cgroup_kill(c->cgroup, err);
 	if (open_init(c, &fd, NULL) == 0) {
@@ -1212,7 +1233,9 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 
 	if (flags & ~(unsigned)(KEEL_DELETE_FORCE | KEEL_DELETE_KEEP_UPPER))
 		return keel_error_invalid(err, "container delete: unknown flags 0x%x", flags);
-	ret = begin(c, &lock, err);
+	/* What changed is not recorded: the state directory goes. Should a
+	 * later step fail, the next operation's refresh() records it. */
+	ret = begin_record(c, &lock, 0, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status != KEEL_STATE_STOPPED) {
@@ -1224,8 +1247,6 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 			goto wrap;
 		init_alive(c); /* learn the exit status where we can */
 		c->st.status = KEEL_STATE_STOPPED;
-		if ((ret = save(c, err)) < 0)
-			goto wrap;
 	} else if (c->child) {
 		keel_child_wait(c->child, KEEL_WAIT_NOHANG, NULL, NULL, NULL); /* reap */
 	}
