@@ -9,8 +9,9 @@
  * step fails:
  *
  *   1. mkdir <root>/<id>          the arbiter: of two creates, one gets EEXIST
- *   2. lock, state "creating"     other processes wait on the lock
- *   3. the cgroup, with limits    keel_cgroup_create() + setters
+ *   2. lock                       other processes wait on the lock
+ *   3. the cgroup, with limits    keel_cgroup_create() + setters; then
+ *                                 state "creating", which records it
  *   4. keel_spawn() of the init   in new namespaces, into the cgroup; while it
  *                                 waits, our parent hook wires the network
  *                                 and runs the CREATE_* hooks; then the init
@@ -51,6 +52,7 @@
 #include "error.h"
 #include "net.h"
 #include "process.h"
+#include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
 
@@ -546,19 +548,6 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
 }
 
-/* A container without --net still has a working lo, as Docker's does. */
-static int loopback_up(pid_t pid, int pidfd, keel_error **err)
-{
-	keel_netns *ctr = NULL;
-	int ret;
-
-	ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
-	if (ret == 0)
-		ret = keel_net_link_set_up(ctr, "lo", err);
-	keel_netns_free(ctr);
-	return ret < 0 ? keel_error_wrap(err, ret, "bring up lo") : 0;
-}
-
 /* Delete the host end of the veth (and, after a failed create, the bridge
  * that create made). Gone already is fine. */
 static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
@@ -597,8 +586,6 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 
 	c->st.pid = pid;
 	if (c->bridge && (ret = wire_network(c, pid, pidfd, err)) < 0)
-		return ret;
-	if (!c->bridge && (c->ns_flags & KEEL_NS_NET) && (ret = loopback_up(pid, pidfd, err)) < 0)
 		return ret;
 	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
 	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)
@@ -647,6 +634,11 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	keel_spawn_attr_set_rootfs(attr, c->rootfs);
 	keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
 	keel_spawn_attr_set_parent_hook(attr, create_parent_hook, c);
+	/* A container without --net still has a working lo, as Docker's
+	 * does. The init brings it up itself: the caller could not setns()
+	 * into a network namespace of the container's user namespace
+	 * unless it is root. */
+	keel_spawn_attr_set_loopback_up(attr, (c->ns_flags & KEEL_NS_NET) != 0);
 	if ((ret = keel_spawn_attr_set_label(attr, "container init", err)) < 0)
 		goto out;
 	if (with_fifo && (ret = keel_spawn_attr_set_start_fifo(attr, fifo, err)) < 0)
@@ -720,11 +712,13 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 			return keel_error_set(err, KEEL_ERROR_EXISTS, EEXIST, "container %s exists in %s", c->id, c->root);
 		return keel_error_sys(err, errno, "container %s: mkdir %s", c->id, c->dir);
 	}
-	/* From here on the directory is ours: undo_create() removes it. */
+	/* From here on the directory is ours: undo_create() removes it.
+	 * The state file is written twice per create: here, "creating" with
+	 * the cgroup (what a delete needs after we die mid-create), and once
+	 * the init waits (or runs). Each write replaces a file, which on an
+	 * ext4 /run costs a few hundred microseconds. */
 	if ((ret = keel_state_lock(c->dir, &lock, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = keel_state_write(c->dir, &c->st, err)) < 0)
-		goto fail;
-	if ((ret = make_cgroup(c, err)) < 0 || (ret = keel_state_write(c->dir, &c->st, err)) < 0)
+	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_write(c->dir, &c->st, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0)
 		goto fail;
@@ -793,9 +787,10 @@ static int init_alive(keel_container *c)
 
 /*
  * Under the lock: re-read the state file and check it against the kernel,
- * writing back what changed. -ENOENT when the container was deleted.
+ * writing back what changed (unless !record: a delete, which removes the
+ * file anyway). -ENOENT when the container was deleted.
  */
-static int refresh(keel_container *c, keel_error **err)
+static int refresh(keel_container *c, int record, keel_error **err)
 {
 	int old, frozen = 0, had_exit, ret;
 	struct keel_cstate fresh = { 0 };
@@ -835,13 +830,13 @@ static int refresh(keel_container *c, keel_error **err)
 			init_alive(c);
 		break;
 	}
-	if (c->st.status != old || (c->st.has_exit && !had_exit))
+	if (record && (c->st.status != old || (c->st.has_exit && !had_exit)))
 		return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
 	return 0;
 }
 
 /* Take the lock and refresh; on failure nothing is held. */
-static int begin(keel_container *c, int *lock, keel_error **err)
+static int begin_record(keel_container *c, int *lock, int record, keel_error **err)
 {
 	int ret;
 
@@ -855,12 +850,17 @@ static int begin(keel_container *c, int *lock, keel_error **err)
 		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
 	if (ret < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
-	ret = refresh(c, err);
+	ret = refresh(c, record, err);
 	if (ret < 0) {
 		keel_state_unlock(*lock);
 		*lock = -1;
 	}
 	return ret;
+}
+
+static int begin(keel_container *c, int *lock, keel_error **err)
+{
+	return begin_record(c, lock, 1, err);
 }
 
 static int save(keel_container *c, keel_error **err)
@@ -1166,6 +1166,21 @@ static int stop_all(keel_container *c, keel_error **err)
 {
 	int fd, ret = 0;
 
+	if (c->child && (c->st.ns_flags & KEEL_NS_PID)) {
+		/* We are the init's parent, and it is pid 1 of its namespace:
+		 * the kernel ends every other process of that namespace
+		 * before the init's exit completes, so reaping it is all the
+		 * waiting needed. cgroup.kill (without waiting for the cgroup
+		 * to empty) takes care of anything else in the cgroup, and
+		 * keel_cgroup_remove() waits for that, if ever needed. */
+		if (c->cgroup)
+			keel_write_file_at(keel_cgroup_fd(c->cgroup), "cgroup.kill", "1", NULL);
+		if (open_init(c, &fd, NULL) == 0) {
+			sys_pidfd_send_signal(fd, SIGKILL);
+			close(fd);
+		}
+		return keel_child_wait(c->child, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
+	}
 	if (c->cgroup)
 		ret = keel_cgroup_kill(c->cgroup, err);
 	if (open_init(c, &fd, NULL) == 0) {
@@ -1218,7 +1233,9 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 
 	if (flags & ~(unsigned)(KEEL_DELETE_FORCE | KEEL_DELETE_KEEP_UPPER))
 		return keel_error_invalid(err, "container delete: unknown flags 0x%x", flags);
-	ret = begin(c, &lock, err);
+	/* What changed is not recorded: the state directory goes. Should a
+	 * later step fail, the next operation's refresh() records it. */
+	ret = begin_record(c, &lock, 0, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status != KEEL_STATE_STOPPED) {
@@ -1230,8 +1247,6 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 			goto wrap;
 		init_alive(c); /* learn the exit status where we can */
 		c->st.status = KEEL_STATE_STOPPED;
-		if ((ret = save(c, err)) < 0)
-			goto wrap;
 	} else if (c->child) {
 		keel_child_wait(c->child, KEEL_WAIT_NOHANG, NULL, NULL, NULL); /* reap */
 	}

@@ -14,4 +14,15 @@
  */
 void keel_spawn_attr_force_legacy_clone(keel_spawn_attr *attr, int on);
 
+/*
+ * Bring the loopback interface of the new process's network namespace up,
+ * in the child itself (one ioctl on a socket), after the parent hook and
+ * before anything else the child does. For a container made with its own
+ * network namespace: unlike a setns() from the caller, it works for an
+ * unprivileged caller whose new user namespace owns that network namespace,
+ * and costs no thread and no netlink. Meant only with a new network
+ * namespace; in the caller's own it would bring the caller's lo up.
+ */
+void keel_spawn_attr_set_loopback_up(keel_spawn_attr *attr, int on);
+
 #endif

@@ -21,7 +21,8 @@
  *                        <---------------  STAGE1 (pid + pidfd of the grandchild)
  *   write uid/gid maps, join the cgroup
  *   (clone fallback), run the parent hook
- *   GO ----------------------------------> time namespace, setsid, stdio/tty,
+ *   GO ----------------------------------> lo up (if asked), time namespace,
+ *                                          setsid, stdio/tty,
  *                                          security early, mounts,
  *                        <---------------  TTY_FD (pty master), if the
  *                                          terminal is made inside, see below
@@ -71,6 +72,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <net/if.h>
 
 #include "error.h"
 #include "mount.h"
@@ -105,6 +107,7 @@ struct keel_spawn_attr {
 	char *start_fifo;
 	char *label;
 	int legacy_clone;
+	int loopback_up;
 };
 
 struct keel_child {
@@ -172,6 +175,7 @@ struct plan {
 	int fifo_fd;
 	int cgroup_fd;                /* borrowed */
 	int legacy_clone;
+	int loopback_up;              /* bring lo up in the new network namespace */
 	unsigned fd_limit;
 	const char *label;
 	const keel_spawn_attr *attr;
@@ -543,6 +547,31 @@ static void child_close_fds(const struct plan *pl, int sock)
 	close_fds_between(b + 1, UINT_MAX, pl->fd_limit);
 }
 
+/* lo of the new network namespace, up: what `ip link set lo up` does,
+ * without netlink. Runs after GO, so with CAP_NET_ADMIN over a network
+ * namespace that our new user namespace owns, and after the parent hook
+ * has moved a veth in (which does not touch lo). */
+static int child_loopback_up(struct keel_child_report *rep)
+{
+	struct ifreq ifr;
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return child_fail(rep, errno, "bring up lo: socket", NULL);
+	memset(&ifr, 0, sizeof(ifr));
+	keel_strlcpy(ifr.ifr_name, "lo", sizeof(ifr.ifr_name));
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		ret = child_fail(rep, errno, "bring up lo: get flags", NULL);
+	} else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			ret = child_fail(rep, errno, "bring up lo: set flags", NULL);
+	}
+	close(fd);
+	return ret;
+}
+
 /* After GO: every step between the namespaces and the exec, in order. */
 static int child_setup(const struct plan *pl, int sock, struct keel_child_report *rep)
 {
@@ -551,6 +580,8 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 	ssize_t n;
 	char c;
 
+	if (pl->loopback_up && child_loopback_up(rep) < 0)
+		return -1;
 	if (pl->new_time && child_time_ns(pl, rep) < 0)
 		return -1;
 	if (setsid() < 0)
@@ -925,6 +956,7 @@ static int plan_prepare(struct plan *pl, const keel_process *p, const keel_spawn
 	pl->n_groups = p->n_groups;
 	pl->cgroup_fd = attr ? attr->cgroup_fd : -1;
 	pl->legacy_clone = attr ? attr->legacy_clone : 0;
+	pl->loopback_up = attr ? attr->loopback_up : 0;
 	pl->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 1048576;
 	if ((ret = keel_process_build_env(p, &pl->envp, err)) < 0 ||
 	    (ret = prepare_exec_paths(pl, err)) < 0 ||
@@ -1416,6 +1448,12 @@ void keel_spawn_attr_force_legacy_clone(keel_spawn_attr *attr, int on)
 {
 	if (attr)
 		attr->legacy_clone = on;
+}
+
+void keel_spawn_attr_set_loopback_up(keel_spawn_attr *attr, int on)
+{
+	if (attr)
+		attr->loopback_up = on ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -933,6 +934,170 @@ START_TEST(network_on_a_bridge_in_a_test_namespace_and_cleanup)
 }
 END_TEST
 
+/* ------------------------------------------------------------- rootless -- */
+
+/* Shared (MAP_SHARED) between the test and the process that runs as
+ * 65534, which reports there what failed. */
+struct rootless {
+	char id[80];
+	char root[4096];      /* state root, owned by 65534 */
+	char cgroup[4096];    /* cgroup parent, delegated to 65534 */
+	pid_t pid;            /* the init, once created */
+	int created[2];       /* 65534 -> test: the container is created */
+	int checked[2];       /* test -> 65534: delete it now */
+	char why[1024];
+};
+
+static int rootless_fail(struct rootless *rl, keel_error *err, const char *what)
+{
+	snprintf(rl->why, sizeof(rl->why), "%s: %s", what, err ? keel_error_message(err) : "?");
+	keel_error_free(err);
+	return 1;
+}
+
+/* As 65534: create a container with its own user namespace (and net, pid,
+ * mount ...), tell the test, wait until it has looked, delete it. */
+static int rootless_as_nobody(void *arg)
+{
+	struct rootless *rl = arg;
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	char b;
+
+	/* The rootfs as a directory, not an overlay: overlayfs in a user
+	 * namespace needs user.* xattrs on the writable layer's filesystem,
+	 * which the VM's tmpfs (Linux 6.1) lacks. 65534 cannot write to
+	 * the root-owned tests/rootfs, so it stays as it is. */
+	if (keel_container_new(&c, rl->id, rl->root, &err) < 0 ||
+	    keel_rootfs_set_directory(keel_container_rootfs(c), kt_rootfs(), &err) < 0 ||
+	    keel_rootfs_add_defaults(keel_container_rootfs(c), &err) < 0 ||
+	    keel_process_set_args(keel_container_process(c), sleeper, &err) < 0 ||
+	    keel_process_set_stdio(keel_container_process(c), -1, -1, 2, &err) < 0 ||
+	    keel_container_set_hostname(c, rl->id, &err) < 0 ||
+	    keel_container_set_namespaces(c, KEEL_NS_USER | KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS |
+					  KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP, &err) < 0 ||
+	    keel_container_set_cgroup_parent(c, rl->cgroup, &err) < 0)
+		return rootless_fail(rl, err, "configure");
+	if (keel_container_create(c, &err) < 0)
+		return rootless_fail(rl, err, "create");
+	if (keel_container_start(c, &err) < 0)
+		return rootless_fail(rl, err, "start");
+	rl->pid = keel_container_pid(c);
+	if (write(rl->created[1], "c", 1) != 1 || read(rl->checked[0], &b, 1) != 1) {
+		snprintf(rl->why, sizeof(rl->why), "the test went away");
+		return 1;
+	}
+	if (keel_container_delete(c, KEEL_DELETE_FORCE, &err) < 0)
+		return rootless_fail(rl, err, "delete");
+	keel_container_free(c);
+	return 0;
+}
+
+/* A cgroup delegated to 65534 as systemd does it: the directory and the
+ * files a delegatee writes. */
+static void delegate_cgroup(const char *dir)
+{
+	static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
+	char path[4200];
+	size_t i;
+
+	ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+	kt_defer_rmdir_cgroup(dir);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
+		ck_assert_msg(chown(path, 65534, 65534) == 0, "chown %s: %s", path, strerror(errno));
+	}
+}
+
+START_TEST(rootless_container_as_nobody_in_a_delegated_cgroup)
+{
+	struct rootless *rl;
+	keel_netns *net = NULL;
+	char path[4200], want[4200], *text;
+	unsigned inside = 1, outside = 0, count = 0;
+	int status = -1, up = 0, fd;
+	pid_t mover, pid;
+	char b;
+
+	rl = mmap(NULL, sizeof(*rl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(rl, MAP_FAILED);
+	snprintf(rl->id, sizeof(rl->id), "%s", kt_name("rl"));
+	snprintf(rl->root, sizeof(rl->root), "%s", kt_tmpdir());
+	ck_assert_int_eq(chown(rl->root, 65534, 65534), 0);
+	if (!cg2_mount)
+		ck_assert_int_eq(keel_find_mount("cgroup2", &cg2_mount, NULL), 0);
+	snprintf(rl->cgroup, sizeof(rl->cgroup), "%s/%s", cg2_mount, kt_name("rlp"));
+	delegate_cgroup(rl->cgroup); /* its removal kills whatever is left in it */
+	ck_assert_int_eq(pipe2(rl->created, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(rl->checked, O_CLOEXEC), 0);
+
+	/* A process of ours enters the delegated cgroup (so that the common
+	 * ancestor of its cgroup and the container's is one 65534 may write)
+	 * and runs the container as 65534. */
+	mover = fork();
+	ck_assert_int_ge(mover, 0);
+	if (mover == 0) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", rl->cgroup);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			snprintf(rl->why, sizeof(rl->why), "enter %.900s: %s", path, strerror(errno));
+			_exit(1);
+		}
+		close(fd);
+		status = kt_as_nobody(rootless_as_nobody, rl);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+	}
+	kt_defer_kill(mover);
+	close(rl->created[1]);
+	close(rl->checked[0]);
+	/* EOF here: the mover and the process as 65534 have ended. */
+	if (read(rl->created[0], &b, 1) != 1) {
+		waitpid(mover, &status, 0);
+		ck_abort_msg("rootless container: %s (status 0x%x)", rl->why[0] ? rl->why : "no report", status);
+	}
+	pid = rl->pid;
+	ck_assert_int_gt(pid, 0);
+
+	/* Its own user namespace, with the caller's uid as root in it. */
+	ck_assert(ns_inode(pid, "user") != ns_inode(getpid(), "user"));
+	ck_assert(ns_inode(pid, "net") != ns_inode(getpid(), "net"));
+	ck_assert(ns_inode(pid, "pid") != ns_inode(getpid(), "pid"));
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	text = kt_read(path);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(sscanf(text, "%u %u %u", &inside, &outside, &count), 3);
+	ck_assert_uint_eq(inside, 0);
+	ck_assert_uint_eq(outside, 65534);
+	ck_assert_uint_eq(count, 1);
+	/* lo is up in its network namespace (read back over netlink). */
+	ck_assert_int_eq(keel_netns_open_pid(&net, pid, NULL), 0);
+	ck_assert_int_eq(keel_net_link_state(net, "lo", &up, NULL, NULL, NULL, NULL), 0);
+	keel_netns_free(net);
+	ck_assert_int_eq(up, 1);
+	/* In its own cgroup under the delegated parent. */
+	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", rl->cgroup, rl->id);
+	text = kt_read(path);
+	snprintf(want, sizeof(want), "%d\n", (int)pid);
+	ck_assert_msg(text && strstr(text, want), "pid %d not in %s", (int)pid, path);
+
+	ck_assert_int_eq(write(rl->checked[1], "d", 1), 1);
+	while (waitpid(mover, &status, 0) < 0 && errno == EINTR)
+		;
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rootless container: %s (status 0x%x)",
+		      rl->why[0] ? rl->why : "no report", status);
+	/* Everything went: init, state dir, cgroup, mounts. */
+	ck_assert_int_ne(kill(pid, 0), 0);
+	snprintf(path, sizeof(path), "%s/%s", rl->root, rl->id);
+	ck_assert_msg(access(path, F_OK) < 0 && errno == ENOENT, "state dir %s is left", path);
+	snprintf(path, sizeof(path), "%s/%s", rl->cgroup, rl->id);
+	ck_assert_msg(access(path, F_OK) < 0 && errno == ENOENT, "cgroup %s is left", path);
+	ck_assert_msg(!strstr(kt_read("/proc/self/mountinfo"), rl->root), "a mount under %s is left", rl->root);
+	close(rl->created[0]);
+	close(rl->checked[1]);
+	munmap(rl, sizeof(*rl));
+}
+END_TEST
+
 /* ---------------------------------------------------------------- limits -- */
 
 static int has_word(const char *list, const char *word)
@@ -1052,6 +1217,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, tty_without_a_devpts_in_the_rootfs_is_a_clear_error);
 	tcase_add_test(tc, a_pid_with_another_start_time_is_not_the_container);
 	tcase_add_test(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup);
+	tcase_add_test(tc, rootless_container_as_nobody_in_a_delegated_cgroup);
 	tcase_add_test(tc, limits_are_applied_or_refused_clearly);
 	suite_add_tcase(s, tc);
 

@@ -574,6 +574,39 @@ START_TEST(clone_fallback_makes_namespaces_and_a_working_handle)
 }
 END_TEST
 
+/* The private loopback flag: lo is up in the new network namespace only
+ * when asked, and the caller's own lo is not what it touches. */
+static int lo_up_in_new_netns(int ask)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	keel_spawn_attr *a = new_attr();
+	keel_netns *net = NULL;
+	keel_ns *ns = NULL;
+	keel_child *c;
+	int up = -1;
+
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, KEEL_NS_USER | KEEL_NS_NET, NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	keel_spawn_attr_set_loopback_up(a, ask);
+	c = st_spawn(p, a);
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "net"), st_ns_inode(0, "net"));
+	ck_assert_int_eq(keel_netns_open_pid(&net, keel_child_pid(c), NULL), 0);
+	ck_assert_int_eq(keel_net_link_state(net, "lo", &up, NULL, NULL, NULL, NULL), 0);
+	keel_netns_free(net);
+	ck_assert_int_eq(keel_child_kill(c, SIGKILL, NULL), 0);
+	ck_assert_int_eq(keel_child_wait(c, 0, NULL, NULL, NULL), 1);
+	return up;
+}
+
+START_TEST(loopback_up_brings_lo_up_inside_the_new_netns)
+{
+	ck_assert_int_eq(lo_up_in_new_netns(0), 0);
+	ck_assert_int_eq(lo_up_in_new_netns(1), 1);
+}
+END_TEST
+
 /* ---- many threads spawning while others malloc and free ---- */
 
 #define STRESS_SPAWNERS 6
@@ -677,6 +710,7 @@ int main(void)
 	tcase_add_test(tc, cgroup_fd_places_the_process_with_clone3);
 	tcase_add_test(tc, cgroup_fd_places_the_process_with_the_clone_fallback);
 	tcase_add_test(tc, clone_fallback_makes_namespaces_and_a_working_handle);
+	tcase_add_test(tc, loopback_up_brings_lo_up_inside_the_new_netns);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("failures", 30);
 	tcase_add_test(tc, exec_missing_program_is_enoent);

@@ -733,8 +733,9 @@ static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len
 	return 0;
 }
 
-/* SIGKILL every init first, so they die in parallel; then reap and delete
- * each (cgroup, state dir). */
+/* SIGKILL every init first, so they die in parallel; then delete each:
+ * KEEL_DELETE_FORCE reaps the init, removes the cgroup and the state dir
+ * (as the floor: kill all, then waitpid + rmdir each). */
 static int conc_stop_all(void *state, char *why, size_t len)
 {
 	struct kstate *st = state;
@@ -748,7 +749,6 @@ static int conc_stop_all(void *state, char *why, size_t len)
 	for (i = 0; i < st->started; i++) {
 		if (!st->cs[i])
 			continue;
-		keel_container_wait(st->cs[i], 0, NULL, NULL, NULL);
 		r = keel_container_delete(st->cs[i], KEEL_DELETE_FORCE, &err);
 		if (r < 0 && !ret)
 			ret = fail(err, r, keel_container_id(st->cs[i]), why, len);
