@@ -1003,6 +1003,28 @@ static const char *device_line(const char *text, unsigned major, unsigned minor)
 	return find_line(text, dev);
 }
 
+/* One "key=value" of the line for major:minor in a per-device file (io.max,
+ * io.stat); fallback when the device has no line or no such key. */
+static int read_device_value(keel_cgroup *cg, const char *file, unsigned major, unsigned minor,
+			     const char *key, uint64_t fallback, int (*parse)(const char *, uint64_t *),
+			     uint64_t *value, keel_error **err)
+{
+	const char *line, *v;
+	char *text = NULL;
+	int ret;
+
+	ret = get_key(cg, file, &text, err);
+	if (ret < 0)
+		return ret;
+	*value = fallback;
+	line = device_line(text, major, minor);
+	v = line ? find_word_value(line, key) : NULL;
+	if (v && parse(v, value) < 0)
+		ret = cg_plain(cg, err, KEEL_ERROR_SYSTEM, EPROTO, "read %s: bad %s of %u:%u", file, key, major, minor);
+	free(text);
+	return ret;
+}
+
 KEEL_PUBLIC int keel_cgroup_set_io_max(keel_cgroup *cg, unsigned major, unsigned minor,
 				       keel_cgroup_io_limit which, uint64_t value, keel_error **err)
 {
@@ -1029,24 +1051,14 @@ KEEL_PUBLIC int keel_cgroup_set_io_max(keel_cgroup *cg, unsigned major, unsigned
 KEEL_PUBLIC int keel_cgroup_get_io_max(keel_cgroup *cg, unsigned major, unsigned minor,
 				       keel_cgroup_io_limit which, uint64_t *value, keel_error **err)
 {
-	const char *name = io_limit_name(which), *line, *v;
-	char *text = NULL;
-	int ret;
+	const char *name = io_limit_name(which);
 
 	if (!cg || !value)
 		return keel_error_invalid(err, "cgroup: read io.max: no cgroup or no place for the result");
 	if (!name)
 		return cg_plain(cg, err, KEEL_ERROR_INVALID, EINVAL, "read io.max: unknown limit %d", (int)which);
-	ret = get_key(cg, "io.max", &text, err);
-	if (ret < 0)
-		return ret;
-	*value = KEEL_CGROUP_MAX;   /* a device without a line has no limit */
-	line = device_line(text, major, minor);
-	v = line ? find_word_value(line, name) : NULL;
-	if (v && parse_limit(v, value) < 0)
-		ret = cg_plain(cg, err, KEEL_ERROR_SYSTEM, EPROTO, "read io.max: bad %s of %u:%u", name, major, minor);
-	free(text);
-	return ret;
+	/* a device without a line has no limit */
+	return read_device_value(cg, "io.max", major, minor, name, KEEL_CGROUP_MAX, parse_limit, value, err);
 }
 
 KEEL_PUBLIC int keel_cgroup_set_io_weight(keel_cgroup *cg, unsigned major, unsigned minor,
@@ -1173,24 +1185,14 @@ static const char *io_stat_name(keel_cgroup_io_stat which)
 KEEL_PUBLIC int keel_cgroup_get_io_stat(keel_cgroup *cg, unsigned major, unsigned minor,
 					keel_cgroup_io_stat which, uint64_t *value, keel_error **err)
 {
-	const char *name = io_stat_name(which), *line, *v;
-	char *text = NULL;
-	int ret;
+	const char *name = io_stat_name(which);
 
 	if (!cg || !value)
 		return keel_error_invalid(err, "cgroup: read io.stat: no cgroup or no place for the result");
 	if (!name)
 		return cg_plain(cg, err, KEEL_ERROR_INVALID, EINVAL, "read io.stat: unknown counter %d", (int)which);
-	ret = get_key(cg, "io.stat", &text, err);
-	if (ret < 0)
-		return ret;
-	*value = 0;   /* no line: nothing was accounted to the device yet */
-	line = device_line(text, major, minor);
-	v = line ? find_word_value(line, name) : NULL;
-	if (v && parse_u64(v, value) < 0)
-		ret = cg_plain(cg, err, KEEL_ERROR_SYSTEM, EPROTO, "read io.stat: bad %s of %u:%u", name, major, minor);
-	free(text);
-	return ret;
+	/* no line: nothing was accounted to the device yet */
+	return read_device_value(cg, "io.stat", major, minor, name, 0, parse_u64, value, err);
 }
 
 /* --------------------------------------------------- cgroup.events state -- */
