@@ -5,6 +5,7 @@
 #define KEEL_PRIV_SECURITY_SECCOMP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/filter.h>
 #include <keel/security.h>
 
@@ -16,5 +17,27 @@
  */
 int keel_seccomp_compile(keel_seccomp *filter, const struct sock_filter **prog, size_t *len,
 			 keel_error **err);
+
+/*
+ * Build the default profile from its rules with libseccomp, never from the
+ * precompiled program below: what keel_seccomp_new_default() does when
+ * there is no precompiled program for this machine, what a precompiled
+ * default profile turns into at its first change, and what the build-time
+ * generator (tools/seccomp-default-gen.c) and the test that the two agree
+ * run.
+ */
+int keel_seccomp_build_default(keel_seccomp **out, keel_error **err);
+
+/*
+ * The default profile compiled to BPF when libkeel was built, by the code
+ * above, for the architecture keel_seccomp_default_arch (a libseccomp
+ * SCMP_ARCH_* token, 0 when there is none): the generated file
+ * src/security-seccomp-default.c. Constant data, shared by every process.
+ * keel_seccomp_default_len is 0 when the build could not run the generator
+ * (a cross build); keel_seccomp_new_default() then compiles at run time.
+ */
+extern const uint32_t keel_seccomp_default_arch;
+extern const size_t keel_seccomp_default_len;
+extern const struct sock_filter keel_seccomp_default_bpf[];
 
 #endif

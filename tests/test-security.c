@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <keel.h>
+#include <seccomp.h>
 
 #include "security.h"
 #include "security-seccomp.h"
@@ -639,6 +640,115 @@ START_TEST(compiled_filter_covers_compat_arches_and_is_cached)
 }
 END_TEST
 
+/* The program of a filter, copied (the filter's own is valid only until it
+ * changes). */
+static struct sock_filter *program_of(keel_seccomp *f, size_t *len)
+{
+	const struct sock_filter *p;
+	struct sock_filter *copy;
+	keel_error *err = NULL;
+
+	ck_assert_msg(keel_seccomp_compile(f, &p, len, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_uint_gt(*len, 0);
+	copy = malloc(*len * sizeof(*copy));
+	ck_assert_ptr_nonnull(copy);
+	kt_defer_fn(free, copy);
+	memcpy(copy, p, *len * sizeof(*copy));
+	return copy;
+}
+
+static keel_seccomp *build_default_filter(void)
+{
+	keel_seccomp *f = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_msg(keel_seccomp_build_default(&f, &err) == 0, "%s", keel_error_message(err));
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+	return f;
+}
+
+static void assert_same_program(keel_seccomp *a, keel_seccomp *b, const char *what)
+{
+	size_t la, lb;
+	struct sock_filter *pa = program_of(a, &la), *pb = program_of(b, &lb);
+
+	ck_assert_msg(la == lb, "%s: %zu instructions against %zu", what, la, lb);
+	ck_assert_msg(!memcmp(pa, pb, la * sizeof(*pa)), "%s: the programs differ", what);
+}
+
+START_TEST(default_profile_is_precompiled_as_libseccomp_compiles_it)
+{
+	keel_seccomp *pre = new_default_filter(), *rt = build_default_filter();
+	const struct sock_filter *p;
+	size_t len;
+
+	/* A native build has the precompiled program, and the default profile
+	 * hands it out without compiling anything. */
+	ck_assert_uint_eq(keel_seccomp_default_arch, seccomp_arch_native());
+	ck_assert_uint_gt(keel_seccomp_default_len, 0);
+	ck_assert_int_eq(keel_seccomp_compile(pre, &p, &len, NULL), 0);
+	ck_assert_ptr_eq(p, keel_seccomp_default_bpf);
+	ck_assert_uint_eq(len, keel_seccomp_default_len);
+	/* It is what libseccomp compiles from the same rules at run time. */
+	assert_same_program(pre, rt, "precompiled against run-time default profile");
+}
+END_TEST
+
+START_TEST(precompiled_default_profile_takes_changes_like_a_built_one)
+{
+	keel_seccomp *pre = new_default_filter(), *rt = build_default_filter();
+	const struct sock_filter *p;
+	size_t len;
+
+#if defined(__x86_64__)
+	/* an architecture it already covers changes nothing */
+	ck_assert_int_eq(keel_seccomp_add_arch(pre, "x86", NULL), 0);
+	ck_assert_int_eq(keel_seccomp_compile(pre, &p, &len, NULL), 0);
+	ck_assert_ptr_eq(p, keel_seccomp_default_bpf);
+#endif
+	/* a bad rule is refused and leaves it precompiled */
+	ck_assert_int_eq(keel_seccomp_add_rule(pre, KEEL_SECCOMP_ALLOW, "keytcl", NULL), -EINVAL);
+	ck_assert_int_eq(keel_seccomp_compile(pre, &p, &len, NULL), 0);
+	ck_assert_ptr_eq(p, keel_seccomp_default_bpf);
+	/* the same changes on both give the same program */
+	ck_assert_int_eq(keel_seccomp_add_rule_errno(pre, "getppid", ENOKEY, NULL), 0);
+	ck_assert_int_eq(keel_seccomp_add_rule_errno(rt, "getppid", ENOKEY, NULL), 0);
+	assert_same_program(pre, rt, "default profile + an errno rule");
+	ck_assert_int_eq(keel_seccomp_add_rule(pre, KEEL_SECCOMP_ALLOW, "keyctl", NULL), 0);
+	ck_assert_int_eq(keel_seccomp_add_rule(rt, KEEL_SECCOMP_ALLOW, "keyctl", NULL), 0);
+	assert_same_program(pre, rt, "default profile + an allow rule");
+
+#if defined(__x86_64__)
+	/* a new architecture: the rules are compiled for it too */
+	pre = new_default_filter();
+	rt = build_default_filter();
+	ck_assert_int_eq(keel_seccomp_add_arch(pre, "arm", NULL), 0);
+	ck_assert_int_eq(keel_seccomp_add_arch(rt, "arm", NULL), 0);
+	assert_same_program(pre, rt, "default profile + an architecture");
+	ck_assert(bpf_checks_arch(program_of(pre, &len), len, AUDIT_ARCH_ARM));
+#endif
+}
+END_TEST
+
+START_TEST(rule_added_to_precompiled_default_profile_works_in_the_kernel)
+{
+	keel_security *sec = new_sec();
+	keel_seccomp *f = new_default_filter();
+
+	/* the precompiled profile lets getppid through and denies keyctl */
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "getppid"), 0);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl"), EPERM);
+	/* after a change it is compiled from the rules: the new rule and
+	 * the old ones, 32-bit entry included, are all in force */
+	ck_assert_int_eq(keel_seccomp_add_rule_errno(f, "getppid", ENOKEY, NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "getppid"), ENOKEY);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl"), EPERM);
+	ck_assert_int_eq(probe_errno(sec, 0, -1, "keyctl-i386"), EPERM);
+}
+END_TEST
+
 /* ------------------------------------------------- rlimits, oom, uts, sysctl --- */
 
 START_TEST(rlimit_nofile_reads_back_inside)
@@ -815,6 +925,9 @@ int main(void)
 	tcase_add_test(tc, notify_rule_hands_back_a_listener);
 	tcase_add_test(tc, seccomp_bad_input_is_refused_at_build_time);
 	tcase_add_test(tc, compiled_filter_covers_compat_arches_and_is_cached);
+	tcase_add_test(tc, default_profile_is_precompiled_as_libseccomp_compiles_it);
+	tcase_add_test(tc, precompiled_default_profile_takes_changes_like_a_built_one);
+	tcase_add_test(tc, rule_added_to_precompiled_default_profile_works_in_the_kernel);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("limits", 30);
 	tcase_add_test(tc, rlimit_nofile_reads_back_inside);
