@@ -77,7 +77,7 @@ static void usage(FILE *f)
 		"  --cpus FRACTION     CPU limit, 0.5 is half a CPU\n"
 		"  --net BR:ADDR/LEN   eth0 on bridge BR (made if missing); without it: lo only\n"
 		"  --cap-add NAME, --cap-drop NAME   change the default capabilities\n"
-		"  --seccomp default|none            the seccomp profile (default: none)\n"
+		"  --seccomp default|none            the seccomp profile (default: default, as docker run)\n"
 		"  --user UID[:GID]    run as this user\n"
 		"  --read-only         a read-only root filesystem\n"
 		"  -v HOST:DEST[:ro]   bind mount a host path\n"
@@ -328,7 +328,8 @@ static int configure_security(keel_container *c, const struct options *o, keel_e
 		ret = keel_security_cap_add(sec, o->cap_add[i], err);
 	for (i = 0; i < o->n_cap_drop && ret == 0; i++)
 		ret = keel_security_cap_drop(sec, o->cap_drop[i], err);
-	if (ret == 0 && o->seccomp && !strcmp(o->seccomp, "default")) {
+	/* like docker run, the default profile unless --seccomp none */
+	if (ret == 0 && (!o->seccomp || !strcmp(o->seccomp, "default"))) {
 		ret = keel_seccomp_new_default(&filter, err);
 		if (ret == 0)
 			ret = keel_security_set_seccomp(sec, filter, err);

@@ -120,6 +120,15 @@ has out "1000"
 has out "ro"
 gone "$id"
 id=$(name)
+expect 0 "the default seccomp profile is on, as in docker run" -- "$run" --rm --name "$id" -- \
+	sh -c 'grep Seccomp: /proc/self/status'
+has out "Seccomp:	2"
+id=$(name)
+expect 0 "--seccomp none turns it off" -- "$run" --rm --name "$id" --seccomp none -- \
+	sh -c 'grep Seccomp: /proc/self/status'
+has out "Seccomp:	0"
+gone "$id"
+id=$(name)
 expect 0 "-t gives a terminal of the container's own devpts" -- \
 	script -qec "$run --rm --name $id -t -- sh -c 'test -t 0 && test -c \$(tty) && echo terminal \$(tty)'" /dev/null
 has out "terminal /dev/pts/0"
