@@ -1212,8 +1212,22 @@ static int open_dest(int rootfd, const char *dest, enum create create, const cha
 	if (fd >= 0 || errno != ENOENT || create == CREATE_NONE)
 		return fd >= 0 ? fd : fail_dest(rep, errno, step, dest);
 	keel_strlcpy(buf, dest + 1, sizeof(buf));
-	parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	for (comp = buf; parent >= 0;) {
+	/* Usually only the last component is missing (/dev/pts in a fresh
+	 * /dev): start from its parent when that exists. */
+	slash = strrchr(buf, '/');
+	parent = -1;
+	if (slash) {
+		*slash = '\0';
+		parent = open_beneath(rootfd, buf);
+		*slash = '/';
+	}
+	if (parent >= 0) {
+		comp = slash + 1;
+	} else {
+		parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+		comp = buf;
+	}
+	while (parent >= 0) {
 		slash = strchr(comp, '/');
 		if (slash)
 			*slash = '\0';
@@ -1305,25 +1319,57 @@ static int apply_mount(int rootfd, const struct plan_entry *e, struct keel_child
 	return set_attr(rootfd, e, rep);
 }
 
-static int open_parent(int rootfd, const struct plan_entry *e, struct keel_child_report *rep)
+/*
+ * The directory of the last device or symlink entry, kept open for the
+ * next one: the default /dev has eleven of them in a row, and each used to
+ * look "dev" up again. Dropped before any mount, which could cover it.
+ */
+struct dir_cache {
+	const char *rel;	/* dir_rel of the entry it was opened for */
+	int fd;
+};
+
+static void dir_cache_drop(struct dir_cache *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->rel = NULL;
+}
+
+/* The entry's parent directory, opened (and created) once per run of
+ * entries in the same directory. The fd belongs to the cache. */
+static int open_parent(int rootfd, const struct plan_entry *e, struct dir_cache *c,
+		       struct keel_child_report *rep)
 {
 	char dir[PATH_MAX];
+	int fd;
 
+	if (c->fd >= 0 && strcmp(c->rel, e->dir_rel) == 0)
+		return c->fd;
+	dir_cache_drop(c);
 	keel_strlcpy(dir, "/", sizeof(dir));
 	keel_strlcat(dir, e->dir_rel, sizeof(dir));
 	if (!*e->dir_rel)
-		return fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	return open_dest(rootfd, dir, CREATE_DIR, e->step, rep);
+		fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open_dest(rootfd, dir, CREATE_DIR, e->step, rep);
+	if (fd >= 0) {
+		c->fd = fd;
+		c->rel = e->dir_rel;
+	}
+	return fd;
 }
 
 /* A device node; where mknod is not allowed (a user namespace), an empty
  * file with the host's device bound onto it, as runc does. */
-static int apply_device(int rootfd, const struct plan_entry *e, struct keel_child_report *rep)
+static int apply_device(int rootfd, const struct plan_entry *e, struct dir_cache *c,
+			struct keel_child_report *rep)
 {
 	struct fdpath fp;
 	int dir, fd, ret = 0;
 
-	if ((dir = open_parent(rootfd, e, rep)) < 0)
+	if ((dir = open_parent(rootfd, e, c, rep)) < 0)
 		return dir;
 	if (mknodat(dir, e->name, S_IFCHR | e->mode, e->rdev) == 0) {
 		/* mknod honours the umask; the node must be e->mode exactly */
@@ -1343,19 +1389,18 @@ static int apply_device(int rootfd, const struct plan_entry *e, struct keel_chil
 	} else if (errno != EEXIST) {
 		ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "make device", e->dest);
 	}
-	close(dir);
 	return ret;
 }
 
-static int apply_symlink(int rootfd, const struct plan_entry *e, struct keel_child_report *rep)
+static int apply_symlink(int rootfd, const struct plan_entry *e, struct dir_cache *c,
+			 struct keel_child_report *rep)
 {
 	int dir, ret = 0;
 
-	if ((dir = open_parent(rootfd, e, rep)) < 0)
+	if ((dir = open_parent(rootfd, e, c, rep)) < 0)
 		return dir;
 	if (symlinkat(e->source, dir, e->name) < 0 && errno != EEXIST)
 		ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "make symlink", e->dest);
-	close(dir);
 	return ret;
 }
 
@@ -1391,15 +1436,36 @@ static int mask_path(int rootfd, const char *rel, struct keel_child_report *rep)
 	return ret;
 }
 
+/*
+ * A read-only copy of the tree at rel, attached over it: a detached clone
+ * (open_tree) takes the flag before it is attached, so nothing is looked up
+ * twice. Kernels without open_tree bind the path onto itself and reopen it.
+ */
 static int readonly_path(int rootfd, const char *rel, struct keel_child_report *rep)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 	struct fdpath fp;
-	int fd, ret;
+	int fd, tree, ret;
 
 	fd = open_beneath(rootfd, rel);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : fail_path(rep, errno, "make read-only", rel);
+	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree >= 0) {
+		ret = mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+		if (ret < 0)
+			ret = fail_path(rep, errno, "make read-only", rel);
+		else if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			ret = fail_path(rep, errno, "make read-only (attach)", rel);
+		close(tree);
+		close(fd);
+		return ret;
+	}
+	if (errno != ENOSYS) {
+		ret = fail_path(rep, errno, "make read-only (clone)", rel);
+		close(fd);
+		return ret;
+	}
 	ret = mount(fd_path(fd, &fp), fp.s, NULL, MS_BIND | MS_REC, NULL);
 	close(fd);
 	if (ret < 0)
@@ -1571,6 +1637,7 @@ static int finish_root(const struct keel_mount_plan *p, struct keel_child_report
 
 int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_report *rep)
 {
+	struct dir_cache dirs = { NULL, -1 };
 	size_t i;
 	int rootfd, ret = 0;
 
@@ -1596,13 +1663,16 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 	for (i = 0; i < p->n && ret == 0; i++) {
 		const struct plan_entry *e = &p->e[i];
 
-		if (e->kind == ENTRY_DEVICE)
-			ret = apply_device(rootfd, e, rep);
-		else if (e->kind == ENTRY_SYMLINK)
-			ret = apply_symlink(rootfd, e, rep);
-		else
+		if (e->kind == ENTRY_DEVICE) {
+			ret = apply_device(rootfd, e, &dirs, rep);
+		} else if (e->kind == ENTRY_SYMLINK) {
+			ret = apply_symlink(rootfd, e, &dirs, rep);
+		} else {
+			dir_cache_drop(&dirs);
 			ret = apply_mount(rootfd, e, rep);
+		}
 	}
+	dir_cache_drop(&dirs);
 	for (i = 0; i < p->n_masked && ret == 0; i++)
 		ret = mask_path(rootfd, p->masked[i], rep);
 	for (i = 0; i < p->n_ro && ret == 0; i++)

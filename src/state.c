@@ -7,8 +7,9 @@
  *  - the state file is text, one key=value per line, so that a person (or
  *    a shell script) can read it, and unknown keys are ignored so that a
  *    newer library can add some;
- *  - it is replaced atomically (temporary file + rename), never edited in
- *    place, so a reader never sees half of it. It is not fsync'd: it
+ *  - it is replaced atomically (temporary file + rename, or an exchange
+ *    of the two names where the target exists: see replace_file()), never
+ *    edited in place, so a reader never sees half of it. It is not fsync'd: it
  *    describes processes, which do not outlive the kernel, so the page
  *    cache is all the durability it needs (a crash of the writing process
  *    loses nothing; after a power loss every recorded init is gone anyway
@@ -156,6 +157,28 @@ static int format_state(FILE *f, const struct keel_cstate *st)
 	return ferror(f) ? -EIO : 0;
 }
 
+/*
+ * Put tmp in the place of path, atomically for a reader of path. A rename
+ * over an existing file makes ext4 (a usual /run) write the new file's
+ * data out first (auto_da_alloc: 0.3-0.6 ms, and disk I/O for a file
+ * that a short-lived container removes a moment later); exchanging the two
+ * names and unlinking the old file does not, and a reader that opened the
+ * old file still reads all of it. Without a file to exchange with (the
+ * first write) or on a filesystem that cannot exchange: a plain rename.
+ */
+static int replace_file(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		/* The state is in place; a leftover old copy under the
+		 * temporary name would only be truncated by the next write. */
+		unlink(tmp);
+		return 0;
+	}
+	if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
 int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err)
 {
 	char tmp[4096], path[4096];
@@ -179,8 +202,8 @@ int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error *
 		ret = -errno;
 	if (fclose(f) != 0 && ret == 0)
 		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
+	if (ret == 0)
+		ret = replace_file(tmp, path);
 	if (ret < 0) {
 		unlink(tmp);
 		return keel_error_sys(err, -ret, "write state %s", path);

@@ -43,7 +43,7 @@ int keel_state_check_id(const char *id, keel_error **err);
  * otherwise (-EINVAL when it is not set). *out is malloc'd. */
 int keel_state_default_root(char **out, keel_error **err);
 
-/* Write dir/state atomically (dir/state.tmp, fsync, rename). */
+/* Write dir/state atomically (dir/state.tmp, then rename or exchange + unlink). */
 int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err);
 
 /* Read dir/state into *st (cleared first). -ENOENT when it does not exist,

@@ -227,6 +227,43 @@ START_TEST(state_file_round_trips_and_is_replaced_atomically)
 }
 END_TEST
 
+/* A rewrite replaces the file (exchange + unlink on a filesystem that can
+ * exchange, rename elsewhere): a reader that opened the old one still
+ * reads all of it, and no temporary file is left behind. */
+START_TEST(state_rewrite_leaves_a_reader_the_whole_old_file)
+{
+	struct keel_cstate st = { .status = KEEL_STATE_RUNNING, .pid = 4242 }, back = { 0 };
+	const char *dir = kt_tmpdir();
+	char path[4096], buf[4096];
+	struct stat before, after;
+	ssize_t n;
+	int fd;
+
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &before), 0);
+	st.status = KEEL_STATE_STOPPED;
+	st.pid = 99;
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert(after.st_ino != before.st_ino);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(buf, "pid=4242\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "status="));
+	snprintf(path, sizeof(path), "%s/state.tmp", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.pid, 99);
+	ck_assert_int_eq(back.status, KEEL_STATE_STOPPED);
+	keel_cstate_clear(&back);
+}
+END_TEST
+
 START_TEST(list_shows_directories_with_state_only)
 {
 	const char *root = kt_tmpdir();
@@ -1197,6 +1234,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, ids_are_validated);
 	tcase_add_test(tc, default_state_root_follows_the_user);
 	tcase_add_test(tc, state_file_round_trips_and_is_replaced_atomically);
+	tcase_add_test(tc, state_rewrite_leaves_a_reader_the_whole_old_file);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
 	tcase_add_test(tc, load_of_unknown_id_says_not_found);
 	suite_add_tcase(s, tc);
