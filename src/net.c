@@ -789,19 +789,20 @@ static void gen_name(char *buf, size_t size, const char *prefix)
 	snprintf(buf, size, "%s%08x", prefix, v);
 }
 
-KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const char *peer_name,
-				     char **name_out, char **peer_out, keel_error **err)
+/*
+ * Create a veth pair in ns. With peer_ns (another namespace), the peer is
+ * created there directly, as `ip link add ... peer name eth0 netns X` does:
+ * moving a link between namespaces afterwards waits for an RCU grace
+ * period in the kernel (tens of milliseconds), creating it in place does not.
+ */
+static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, const char *peer_name,
+		       char **name_out, char **peer_out, const char *op, keel_error **err)
 {
-	char n1[IFNAMSIZ], n2[IFNAMSIZ], op[80];
+	char n1[IFNAMSIZ], n2[IFNAMSIZ];
 	struct rtnl_link *link = NULL, *peer;
 	int r = 0, tries;
 
-	snprintf(op, sizeof(op), "create veth pair %.20s/%.20s", name ? name : "(generated)",
-		 peer_name ? peer_name : "(generated)");
-	if ((r = check_handle(ns, op, err)) < 0 || (name && (r = check_name(name, op, err)) < 0) ||
-	    (peer_name && (r = check_name(peer_name, op, err)) < 0))
-		return r;
-	if (name && peer_name && !strcmp(name, peer_name))
+	if (name && peer_name && !strcmp(name, peer_name) && !peer_ns)
 		return keel_error_invalid(err, "%s: both ends have the same name", op);
 	begin(ns);
 	for (tries = 0; tries < 8; tries++) {
@@ -821,20 +822,25 @@ KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const cha
 		/* libnl >= 3.2.28 hands out a reference to the peer: drop it. */
 		peer = rtnl_link_veth_get_peer(link);
 		rtnl_link_set_name(peer, n2);
+		if (peer_ns)
+			rtnl_link_set_ns_fd(peer, peer_ns->nsfd);
 		rtnl_link_put(peer);
 		r = rtnl_link_add(ns->sk, link, NLM_F_CREATE | NLM_F_EXCL);
 		rtnl_link_veth_release(link);
 		link = NULL;
 		if (r != -NLE_EXIST)
 			break;
-		/* A clash: retry only if a generated name was the culprit. */
+		/* A clash: retry only if a generated name was the culprit. A
+		 * peer made in another namespace always has its name given. */
 		if ((name || exists_locked(ns, n1, op, NULL) != 1) &&
 		    (peer_name || exists_locked(ns, n2, op, NULL) != 1))
 			break;
 	}
 	if (r == -NLE_EXIST) {
-		const char *taken = exists_locked(ns, n1, op, NULL) == 1 ? n1 : n2;
-		r = link_exists_error(ns, taken, op, err);
+		if (exists_locked(ns, n1, op, NULL) == 1 || !peer_ns)
+			r = link_exists_error(ns, exists_locked(ns, n1, op, NULL) == 1 ? n1 : n2, op, err);
+		else
+			r = link_exists_error(peer_ns, n2, op, err);
 	} else if (r < 0 && r != -ENOMEM) {
 		r = net_fail(ns, err, r, "%s", op);
 	}
@@ -857,6 +863,20 @@ KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const cha
 		r = keel_error_sys(err, ENOMEM, "%s", op);
 	}
 	return end(ns, r);
+}
+
+KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const char *peer_name,
+				     char **name_out, char **peer_out, keel_error **err)
+{
+	char op[80];
+	int r;
+
+	snprintf(op, sizeof(op), "create veth pair %.20s/%.20s", name ? name : "(generated)",
+		 peer_name ? peer_name : "(generated)");
+	if ((r = check_handle(ns, op, err)) < 0 || (name && (r = check_name(name, op, err)) < 0) ||
+	    (peer_name && (r = check_name(peer_name, op, err)) < 0))
+		return r;
+	return veth_create(ns, name, NULL, peer_name, name_out, peer_out, op, err);
 }
 
 KEEL_PUBLIC int keel_net_link_move(keel_netns *ns, const char *name, keel_netns *target,
@@ -1210,7 +1230,7 @@ KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, co
 				     const char *gateway, char **host_name_out, keel_error **err)
 {
 	const char *op = "attach veth";
-	char *hname = NULL, *tmp_peer = NULL;
+	char *hname = NULL;
 	struct ip ip;
 	int r;
 
@@ -1228,21 +1248,28 @@ KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, co
 	if (host_name_out)
 		*host_name_out = NULL;
 
-	/* The peer gets a generated name on the host side so that it cannot
-	 * clash there with anything; it takes peer_name as it moves. */
-	r = keel_net_veth_create(host, host_name, NULL, &hname, &tmp_peer, err);
+	/* The peer is born in the target namespace under its final name. */
+	if (target != host) {
+		begin(target);
+		r = exists_locked(target, peer_name, op, err);
+		if (r == 1)
+			r = link_exists_error(target, peer_name, op, err);
+		end(target, 0);
+		if (r < 0)
+			return keel_error_wrap(err, r, "%s", op);
+	}
+	r = veth_create(host, host_name, target == host ? NULL : target, peer_name, &hname, NULL,
+			"create veth pair", err);
 	if (r < 0)
 		return keel_error_wrap(err, r, "%s", op);
 	if (bridge && (r = keel_net_link_set_master(host, hname, bridge, err)) < 0)
 		goto fail;
 	if ((r = keel_net_link_set_up(host, hname, err)) < 0 ||
-	    (r = keel_net_link_move(host, tmp_peer, target, peer_name, err)) < 0 ||
 	    (r = keel_net_link_set_up(target, "lo", err)) < 0 ||
 	    (r = keel_net_link_set_up(target, peer_name, err)) < 0 ||
 	    (cidr && (r = keel_net_addr_add(target, peer_name, cidr, err)) < 0) ||
 	    (gateway && (r = keel_net_route_add(target, "default", gateway, peer_name, err)) < 0))
 		goto fail;
-	free(tmp_peer);
 	if (host_name_out)
 		*host_name_out = hname;
 	else
@@ -1253,6 +1280,5 @@ fail:
 	keel_net_link_delete(host, hname, NULL);
 	r = keel_error_wrap(err, r, "%s %s", op, hname);
 	free(hname);
-	free(tmp_peer);
 	return r;
 }
