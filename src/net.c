@@ -562,20 +562,21 @@ KEEL_PUBLIC int keel_net_bridge_create(keel_netns *ns, const char *name, keel_er
 	return end(ns, r);
 }
 
-KEEL_PUBLIC int keel_net_bridge_delete(keel_netns *ns, const char *name, keel_error **err)
+/* Delete the link called name; with bridge_only, refuse anything else. */
+static int delete_link(keel_netns *ns, const char *name, int bridge_only, keel_error **err)
 {
 	char op[64];
 	struct rtnl_link *link = NULL;
 	int r;
 
-	snprintf(op, sizeof(op), "delete bridge %.20s", name ? name : "");
+	snprintf(op, sizeof(op), "delete %s %.20s", bridge_only ? "bridge" : "link", name ? name : "");
 	if ((r = check_handle(ns, op, err)) < 0 || (r = check_name(name, op, err)) < 0)
 		return r;
 	begin(ns);
 	r = link_get(ns, name, op, &link, err);
 	if (r < 0)
 		return end(ns, r);
-	if (!link_is_bridge(link)) {
+	if (bridge_only && !link_is_bridge(link)) {
 		r = keel_error_invalid(err, "%s: link %s in %s is a %s, not a bridge", op, name, ns->what,
 				       rtnl_link_get_type(link) ? rtnl_link_get_type(link) : "device");
 	} else {
@@ -585,6 +586,11 @@ KEEL_PUBLIC int keel_net_bridge_delete(keel_netns *ns, const char *name, keel_er
 	}
 	rtnl_link_put(link);
 	return end(ns, r);
+}
+
+KEEL_PUBLIC int keel_net_bridge_delete(keel_netns *ns, const char *name, keel_error **err)
+{
+	return delete_link(ns, name, 1, err);
 }
 
 KEEL_PUBLIC int keel_net_link_exists(keel_netns *ns, const char *name, keel_error **err)
@@ -619,22 +625,7 @@ KEEL_PUBLIC int keel_net_link_find(keel_netns *ns, const char *name, int *ifinde
 
 KEEL_PUBLIC int keel_net_link_delete(keel_netns *ns, const char *name, keel_error **err)
 {
-	char op[64];
-	struct rtnl_link *link = NULL;
-	int r;
-
-	snprintf(op, sizeof(op), "delete link %.20s", name ? name : "");
-	if ((r = check_handle(ns, op, err)) < 0 || (r = check_name(name, op, err)) < 0)
-		return r;
-	begin(ns);
-	r = link_get(ns, name, op, &link, err);
-	if (r == 0) {
-		r = rtnl_link_delete(ns->sk, link);
-		if (r < 0)
-			r = net_fail(ns, err, r, "%s", op);
-		rtnl_link_put(link);
-	}
-	return end(ns, r);
+	return delete_link(ns, name, 0, err);
 }
 
 int keel_net_veth_release(keel_netns *host, const char *name, keel_error **err)
