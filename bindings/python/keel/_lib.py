@@ -129,6 +129,36 @@ class _Funcs:
 
 F = _Funcs()
 
+
+class Handle:
+    """An owned libkeel handle in ``self._h``: :meth:`close` frees it once
+    with the class's ``_free`` function (a name in :data:`F`), and so do a
+    ``with`` block and garbage collection."""
+
+    _free = ""
+    _what = "handle"
+    _h = None
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("keel.%s: used after close()" % self._what)
+        return self._h
+
+    def close(self) -> None:
+        """Free the handle; idempotent."""
+        if getattr(self, "_h", None):
+            getattr(F, self._free)(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
 # Every prototype the binding uses, copied from include/keel/*.h.
 _PROTOTYPES = [
     # error.h

@@ -4,7 +4,7 @@ import ctypes
 from typing import Optional
 
 from . import _lib
-from ._lib import F, call, dec
+from ._lib import F, Handle, call, dec
 from .enums import Feature
 
 
@@ -23,12 +23,14 @@ def library_path() -> str:
     return _lib.path
 
 
-class Features:
+class Features(Handle):
     """What this kernel and this build support, probed once (keel_features_probe).
 
     ``with Features() as f: f.has(Feature.OVERLAYFS)``; the probe result is
     freed by :meth:`close` (or the ``with`` block, or garbage collection).
     """
+
+    _free, _what = "keel_features_free", "Features"
 
     def __init__(self):
         h = ctypes.c_void_p()
@@ -57,23 +59,3 @@ class Features:
     def name(feature: Feature) -> Optional[str]:
         """The library's name for a feature ("clone3" ...; keel_feature_name)."""
         return dec(F.keel_feature_name(int(feature)))
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("keel.Features: used after close()")
-        return self._h
-
-    def close(self) -> None:
-        """Free the probe result; idempotent."""
-        if getattr(self, "_h", None):
-            F.keel_features_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()

@@ -13,7 +13,7 @@ calling thread never changes namespace.
 import ctypes
 from typing import NamedTuple, Optional, Tuple
 
-from ._lib import F, call, enc, take_string, take_strv
+from ._lib import F, Handle, call, enc, take_string, take_strv
 
 
 class LinkState(NamedTuple):
@@ -32,12 +32,14 @@ class LinkStats(NamedTuple):
     tx_packets: int
 
 
-class NetNS:
+class NetNS(Handle):
     """A netlink connection inside one network namespace (keel_netns).
 
     Make one with :meth:`open_current`, :meth:`open_pid` or :meth:`open_fd`;
     free it with :meth:`close` or a ``with`` block.
     """
+
+    _free, _what = "keel_netns_free", "net.NetNS"
 
     def __init__(self, handle):
         self._h = handle
@@ -154,27 +156,6 @@ class NetNS:
                   ifname: Optional[str] = None) -> None:
         """Delete a route."""
         call(F.keel_net_route_del, self._handle(), enc(dst), enc(gateway), enc(ifname))
-
-    # -- plumbing
-    def _handle(self):
-        if not self._h:
-            raise ValueError("keel.net.NetNS: used after close()")
-        return self._h
-
-    def close(self) -> None:
-        """Close the netlink socket and the namespace fd; idempotent."""
-        if getattr(self, "_h", None):
-            F.keel_netns_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
 class Bridge:

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Mapping, NamedTuple, Optional, Sequence
 
-from ._lib import F, WAIT_NOHANG, argv, call, enc
+from ._lib import F, WAIT_NOHANG, Handle, argv, call, enc
 from .enums import Signal
 
 #: Make a pipe for this stream (like subprocess.PIPE).
@@ -108,12 +108,14 @@ def configure(handle, args=None, env=None, clear_env=False, cwd=None, user=None,
         call(F.keel_process_set_tty, handle, 1)
 
 
-class ProcessSpec:
+class ProcessSpec(Handle):
     """A keel_process description (what to run), used by :meth:`Container.exec`.
 
     Keyword arguments as for :meth:`Container.exec`. Free it with
     :meth:`close` or a ``with`` block.
     """
+
+    _free, _what = "keel_process_free", "ProcessSpec"
 
     def __init__(self, args: Sequence[str], *, env: Optional[Mapping[str, Optional[str]]] = None,
                  clear_env: bool = False, cwd: Optional[str] = None, user=None, tty: bool = False):
@@ -125,21 +127,6 @@ class ProcessSpec:
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        """Free the description; idempotent."""
-        if getattr(self, "_h", None):
-            F.keel_process_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
 class Process:
