@@ -24,7 +24,7 @@
  * exec failure ("exec /bin/nosuch: No such file or directory") comes back
  * to the caller with its errno instead of as an exit status 127.
  *
- * Every operation, in any process, holds the flock of <root>/<id>/lock,
+ * Every operation, in any process, holds the flock of <root>/<id>,
  * re-reads the state file and checks it against the kernel (refresh()):
  * the init counts as alive only if /proc/PID/stat shows the recorded start
  * time, and a running container whose cgroup is frozen is paused. So the
@@ -199,13 +199,18 @@ KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const c
 KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const char *state_root, keel_error **err)
 {
 	keel_container *c = NULL;
-	int ret;
+	int lock, ret;
 
 	ret = alloc_container(&c, id, state_root, err);
 	if (ret < 0)
 		return ret;
 	c->loaded = 1;
-	ret = keel_state_read(c->dir, &c->st, err);
+	/* Under the lock: the state file is rewritten in place. */
+	ret = keel_state_lock(c->dir, &lock, err);
+	if (ret == 0) {
+		ret = keel_state_read(c->dir, &c->st, err);
+		keel_state_unlock(lock);
+	}
 	if (ret == -ENOENT)
 		ret = keel_error_sys(err, ENOENT, "container %s not found in %s", id, c->root);
 	else if (ret < 0)

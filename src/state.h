@@ -2,9 +2,9 @@
  * Private: a container's persisted state, and the files around it.
  *
  * <state_root>/<id>/state is a small text file, one key=value per line,
- * replaced atomically (written to a temporary file, then renamed), so a
- * reader in another process sees either the old or the new version.
- * <state_root>/<id>/lock is flock'ed by every operation on the container.
+ * rewritten in place by one pwrite() under the container's lock: an
+ * exclusive flock on the <state_root>/<id> directory, which every
+ * operation (and every reader of the state) holds.
  * Both are read and written only by src/container.c, through this header.
  */
 #ifndef KEEL_PRIV_STATE_H
@@ -43,15 +43,16 @@ int keel_state_check_id(const char *id, keel_error **err);
  * otherwise (-EINVAL when it is not set). *out is malloc'd. */
 int keel_state_default_root(char **out, keel_error **err);
 
-/* Write dir/state atomically (dir/state.tmp, then rename or exchange + unlink). */
+/* Write dir/state in place, in one pwrite(); the caller holds the lock. */
 int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err);
 
 /* Read dir/state into *st (cleared first). -ENOENT when it does not exist,
  * -EIO when a line does not parse. */
 int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err);
 
-/* Open (creating) dir/lock and take an exclusive flock, blocking.
- * *fd receives the fd; release with keel_state_unlock(). */
+/* Open dir and take an exclusive flock on it, blocking. -ENOENT when dir
+ * does not exist or was removed while we waited. *fd receives the fd;
+ * release with keel_state_unlock(). */
 int keel_state_lock(const char *dir, int *fd, keel_error **err);
 void keel_state_unlock(int fd);
 

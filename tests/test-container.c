@@ -10,7 +10,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +185,7 @@ START_TEST(default_state_root_follows_the_user)
 }
 END_TEST
 
-START_TEST(state_file_round_trips_and_is_replaced_atomically)
+START_TEST(state_file_round_trips)
 {
 	struct keel_cstate st = { 0 }, back = { 0 };
 	const char *dir = kt_tmpdir();
@@ -227,40 +229,83 @@ START_TEST(state_file_round_trips_and_is_replaced_atomically)
 }
 END_TEST
 
-/* A rewrite replaces the file (exchange + unlink on a filesystem that can
- * exchange, rename elsewhere): a reader that opened the old one still
- * reads all of it, and no temporary file is left behind. */
-START_TEST(state_rewrite_leaves_a_reader_the_whole_old_file)
+/* A rewrite happens in place: the same inode (no inode is made per
+ * write), and a shorter record leaves nothing of the longer one behind. */
+START_TEST(state_rewrite_is_in_place_and_leaves_no_stale_keys)
 {
 	struct keel_cstate st = { .status = KEEL_STATE_RUNNING, .pid = 4242 }, back = { 0 };
 	const char *dir = kt_tmpdir();
-	char path[4096], buf[4096];
+	char path[4096], *text = NULL;
 	struct stat before, after;
-	ssize_t n;
-	int fd;
 
+	st.cgroup = strdup("/sys/fs/cgroup/keel/a-rather-long-cgroup-path-to-make-the-first-record-longer");
+	ck_assert_int_eq(keel_cstrv_push(&st.layers, "/img/base"), 0);
 	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
 	snprintf(path, sizeof(path), "%s/state", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(fstat(fd, &before), 0);
+	ck_assert_int_eq(stat(path, &before), 0);
+	keel_cstate_clear(&st);
 	st.status = KEEL_STATE_STOPPED;
 	st.pid = 99;
 	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
 	ck_assert_int_eq(stat(path, &after), 0);
-	ck_assert(after.st_ino != before.st_ino);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
-	ck_assert_ptr_nonnull(strstr(buf, "pid=4242\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "status="));
-	snprintf(path, sizeof(path), "%s/state.tmp", dir);
-	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert(after.st_ino == before.st_ino);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &text, NULL, NULL), 0);
+	ck_assert_msg(!strstr(text, "4242") && !strstr(text, "layer=") && !strstr(text, "cgroup="), "stale: %s", text);
+	free(text);
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
 	ck_assert_int_eq(back.pid, 99);
 	ck_assert_int_eq(back.status, KEEL_STATE_STOPPED);
+	ck_assert_ptr_null(back.layers);
+	ck_assert_ptr_null(back.cgroup);
 	keel_cstate_clear(&back);
+}
+END_TEST
+
+/* Is some flock waiter blocked? /proc/locks marks one with "->". */
+static int flock_waiter_blocked(void)
+{
+	char *locks = NULL;
+	int found;
+
+	if (keel_read_file_at(AT_FDCWD, "/proc/locks", &locks, NULL, NULL) < 0)
+		return 0;
+	found = strstr(locks, "-> FLOCK") != NULL;
+	free(locks);
+	return found;
+}
+
+static void *lock_in_thread(void *dir)
+{
+	int fd = -1;
+	intptr_t ret = keel_state_lock(dir, &fd, NULL);
+
+	keel_state_unlock(fd);
+	return (void *)ret;
+}
+
+/* The lock is the directory's flock. A process that waited for it while
+ * the container was deleted must not go on as if it held a container:
+ * it gets -ENOENT, also when the directory is made again meanwhile. */
+START_TEST(lock_waiter_of_a_deleted_container_gets_enoent)
+{
+	char dir[4096];
+	pthread_t t;
+	void *res;
+	int fd = -1, i;
+
+	snprintf(dir, sizeof(dir), "%s/c", kt_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(keel_state_lock(dir, &fd, NULL), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, lock_in_thread, dir), 0);
+	for (i = 0; i < 5000 && !flock_waiter_blocked(); i++)
+		usleep(1000);
+	ck_assert_msg(flock_waiter_blocked(), "the second locker never blocked on the directory");
+	ck_assert_int_eq(rmdir(dir), 0);
+	ck_assert_int_eq(mkdir(dir, 0700), 0); /* a new container, same id */
+	keel_state_unlock(fd);
+	ck_assert_int_eq(pthread_join(t, &res), 0);
+	ck_assert_int_eq((intptr_t)res, -ENOENT);
+	ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -574,8 +619,8 @@ static int log_hook(keel_container *c, void *userdata, keel_error **err)
 	log->n++;
 	if (log->n == 1) {
 		log->netns = ns_inode(keel_container_pid(c), "net");
-		snprintf(path, sizeof(path), "%s/lock", log->dir);
-		fd = open(path, O_RDWR | O_CLOEXEC);
+		snprintf(path, sizeof(path), "%s", log->dir);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		log->lock_busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 		if (fd >= 0)
 			close(fd);
@@ -1233,8 +1278,9 @@ static Suite *container_suite(void)
 
 	tcase_add_test(tc, ids_are_validated);
 	tcase_add_test(tc, default_state_root_follows_the_user);
-	tcase_add_test(tc, state_file_round_trips_and_is_replaced_atomically);
-	tcase_add_test(tc, state_rewrite_leaves_a_reader_the_whole_old_file);
+	tcase_add_test(tc, state_file_round_trips);
+	tcase_add_test(tc, state_rewrite_is_in_place_and_leaves_no_stale_keys);
+	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
 	tcase_add_test(tc, load_of_unknown_id_says_not_found);
 	suite_add_tcase(s, tc);

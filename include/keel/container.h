@@ -47,10 +47,13 @@
  *   as "container web: start: container is running (only a created container
  *   can be started)".
  *
- * State on disk: `<state_root>/<id>/` holds `state` (key=value lines,
- * replaced atomically), `lock` (every operation holds an flock on it, so
- * operations on one container from several processes run one at a time),
- * and, unless the caller chose another place, `layer/` (the writable layer).
+ * State on disk: `<state_root>/<id>/` holds `state` (key=value lines) and,
+ * unless the caller chose another place, `layer/` (the writable layer).
+ * Every operation holds an exclusive flock on the `<id>` directory itself,
+ * so operations on one container from several processes run one at a time;
+ * the state file is rewritten in place under that lock, so a script that
+ * reads it should hold the same lock:
+ * `flock /run/keel/web cat /run/keel/web/state`.
  * The state root is, when the caller passes NULL, /run/keel for root and
  * $XDG_RUNTIME_DIR/keel for other users. Creating `<state_root>/<id>` is what
  * decides between two creates of the same id: one wins, the other gets
@@ -70,7 +73,7 @@
  *
  * A handle is not thread-safe: use one handle from one thread at a time
  * (two handles on the same container, in one process or several, are fine:
- * the lock file serializes them).
+ * the directory's lock serializes them).
  */
 #ifndef KEEL_CONTAINER_H
 #define KEEL_CONTAINER_H
