@@ -46,6 +46,7 @@
 #include <seccomp.h>
 
 #include "error.h"
+#include "security-bpf.h"
 #include "security-seccomp.h"
 
 /* The errno range a seccomp action can carry (SECCOMP_RET_DATA, MAX_ERRNO). */
@@ -466,23 +467,15 @@ static const struct sock_filter *prebuilt_default(size_t *len)
 	return NULL;
 }
 
-/* libseccomp 2.5 exports only to an fd: export into a memfd, read it back. */
-int keel_seccomp_compile(keel_seccomp *f, const struct sock_filter **prog, size_t *len, keel_error **err)
+/* libseccomp 2.5 exports only to an fd: export into a memfd, read it back.
+ * *prog is malloc'd. */
+int keel_seccomp_export(keel_seccomp *f, struct sock_filter **prog, size_t *len, keel_error **err)
 {
 	struct stat st;
 	void *buf = NULL;
 	ssize_t got;
 	int fd, ret;
 
-	if (f->prebuilt) {
-		*prog = prebuilt_default(len);
-		return 0;
-	}
-	if (f->bpf) {
-		*prog = f->bpf;
-		*len = f->bpf_len;
-		return 0;
-	}
 	fd = memfd_create("keel-seccomp", MFD_CLOEXEC);
 	if (fd < 0)
 		return keel_error_sys(err, errno, "seccomp: compile the filter: memfd_create");
@@ -511,14 +504,45 @@ int keel_seccomp_compile(keel_seccomp *f, const struct sock_filter **prog, size_
 		free(buf);
 		goto out;
 	}
-	f->bpf = buf;
-	f->bpf_len = (size_t)st.st_size / sizeof(struct sock_filter);
-	*prog = f->bpf;
-	*len = f->bpf_len;
+	*prog = buf;
+	*len = (size_t)st.st_size / sizeof(struct sock_filter);
 	ret = 0;
 out:
 	close(fd);
 	return ret;
+}
+
+/*
+ * libseccomp's program, flattened (src/security-bpf.c) where that makes it
+ * smaller: the kernel's cost of installing a filter grows with its length,
+ * and every container pays it. Where the flattening does not apply, the
+ * program is libseccomp's as it is.
+ */
+int keel_seccomp_compile(keel_seccomp *f, const struct sock_filter **prog, size_t *len, keel_error **err)
+{
+	struct sock_filter *raw = NULL, *flat = NULL;
+	size_t raw_len = 0, flat_len = 0;
+	int ret;
+
+	if (f->prebuilt) {
+		*prog = prebuilt_default(len);
+		return 0;
+	}
+	if (!f->bpf) {
+		ret = keel_seccomp_export(f, &raw, &raw_len, err);
+		if (ret < 0)
+			return ret;
+		if (keel_bpf_flatten(raw, raw_len, &flat, &flat_len) == 0) {
+			free(raw);
+			raw = flat;
+			raw_len = flat_len;
+		}
+		f->bpf = raw;
+		f->bpf_len = raw_len;
+	}
+	*prog = f->bpf;
+	*len = f->bpf_len;
+	return 0;
 }
 
 /* ---------------------------------------------------------- default profile --- */
@@ -561,7 +585,7 @@ static const char *const default_allow[] = {
 	"mlockall", "mmap", "mmap2", "mprotect", "mremap", "msync", "munlock", "munlockall", "munmap",
 	"pkey_alloc", "pkey_free", "pkey_mprotect", "remap_file_pages",
 	/* processes, threads, signals */
-	"arch_prctl", "capget", "capset", "clone", "execve", "execveat", "exit", "exit_group", "fork",
+	"arch_prctl", "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork",
 	"vfork", "futex", "futex_time64", "futex_waitv", "get_robust_list", "set_robust_list",
 	"get_thread_area", "set_thread_area", "set_tid_address", "getpid", "getppid", "gettid",
 	"getpgid", "getpgrp", "getsid", "setpgid", "setsid", "kill", "tgkill", "tkill",
@@ -613,7 +637,8 @@ static const char *const default_allow[] = {
 
 /* CLONE_NEW* flags that clone must not carry: the container may not make
  * namespaces of its own (user namespaces in particular, a large attack
- * surface), as in Docker's profile. */
+ * surface), as in Docker's profile. clone is therefore not in
+ * default_allow: an unconditional rule there would win over this one. */
 #define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
 			CLONE_NEWPID | CLONE_NEWNET)
 

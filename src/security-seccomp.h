@@ -10,7 +10,15 @@
 #include <keel/security.h>
 
 /*
- * Compile the filter to a classic BPF program, or reuse the program compiled
+ * libseccomp's program for the filter, as it is: *prog is malloc'd (the
+ * caller frees it), *len counts instructions. keel_seccomp_compile() is
+ * this, flattened; the tests compare the two.
+ */
+int keel_seccomp_export(keel_seccomp *filter, struct sock_filter **prog, size_t *len, keel_error **err);
+
+/*
+ * Compile the filter to a classic BPF program (libseccomp's, made smaller
+ * by keel_bpf_flatten() where it applies), or reuse the program compiled
  * before if no rule or architecture was added since. *prog is owned by
  * filter and valid until the filter changes or is freed; *len counts
  * instructions.

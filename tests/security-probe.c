@@ -16,6 +16,7 @@
 #include <linux/keyctl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int result(long ret)
@@ -45,6 +47,20 @@ static int keyctl_i386(void)
 #else
 	return 202;
 #endif
+}
+
+/* clone(2) itself (not unshare, not clone3), with or without a new user
+ * namespace: the child exits at once. */
+static int clone_probe(unsigned long flags)
+{
+	long pid = syscall(SYS_clone, flags | SIGCHLD, 0L, 0L, 0L, 0L);
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return errno;
+	waitpid((pid_t)pid, NULL, 0);
+	return 0;
 }
 
 static int cat(const char *path)
@@ -71,6 +87,8 @@ int main(int argc, char **argv)
 		return keyctl_i386();
 	if (!strcmp(cmd, "unshare-user"))
 		return result(unshare(CLONE_NEWUSER));
+	if (!strcmp(cmd, "clone-user") || !strcmp(cmd, "clone-plain"))
+		return clone_probe(!strcmp(cmd, "clone-user") ? CLONE_NEWUSER : 0);
 	if (!strcmp(cmd, "raw-socket"))
 		return result(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
 	if (!strcmp(cmd, "init-module"))
