@@ -35,7 +35,9 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +288,7 @@ struct runner {
 	char rootfs[4096], workdir[4096], runid[16], cgroup2[256], parent[512], self_dir[4096];
 	unsigned rounds, warmup;
 	unsigned sizes[8], nsizes;
+	unsigned jobs;		/* threads starting containers in the concurrency run */
 	const char *only;
 	int no_seq, no_conc;
 	int failed;		/* something the run should exit non-zero for */
@@ -321,6 +324,26 @@ static int hybrid_workaround(struct runner *r)
 			       ctl, strerror(errno)), -1;
 	if (r->env.verbose)
 		fprintf(stderr, "keel-bench: hybrid host: %s hidden in a private mount namespace\n", ctl);
+	return 0;
+}
+
+/*
+ * /run as on a standard Debian host: a tmpfs, in our private mount
+ * namespace only (it dies with it). Every candidate keeps its state there:
+ * keel under /run/keel-bench-*, keel-run in /run/keel-bench-*-run, crun in
+ * /run/crun, runc in /run/runc. On this project's VMs the real /run is a
+ * directory of the root ext4, which has no journal: there ext4 skips every
+ * inode deleted in the last 1-6 minutes when it allocates one
+ * (recently_deleted()), so a state directory made and removed per
+ * container costs more with every container started before it. The
+ * keel-ext4 candidate keeps its state on that filesystem, to show it.
+ */
+static int run_on_tmpfs(struct runner *r)
+{
+	if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"))
+		return fprintf(stderr, "keel-bench: mount a tmpfs on /run (private): %s\n", strerror(errno)), -1;
+	if (r->env.verbose)
+		fprintf(stderr, "keel-bench: /run is a tmpfs in the private mount namespace\n");
 	return 0;
 }
 
@@ -365,7 +388,7 @@ static int env_setup(struct runner *r, const char *rootfs, const char *argv0)
 			r->parent[0] = '\0';
 		}
 	}
-	if (hybrid_workaround(r))
+	if (hybrid_workaround(r) || run_on_tmpfs(r))
 		return -1;
 	r->env.rootfs = r->rootfs;
 	r->env.workdir = r->workdir;
@@ -648,6 +671,69 @@ static long pss_kib(pid_t pid)
 	return v;
 }
 
+/* One of the threads that start the containers of a concurrency run:
+ * containers first, first + step, ... until one fails anywhere. */
+struct conc_worker {
+	const struct bench_conc *c;
+	void *state;
+	unsigned n, first, step;
+	pid_t *pids;
+	atomic_int *stop;
+	int ret;
+	char why[512];
+	pthread_t thread;
+};
+
+static void *conc_work(void *arg)
+{
+	struct conc_worker *w = arg;
+	unsigned i;
+
+	for (i = w->first; i < w->n && !atomic_load(w->stop); i += w->step) {
+		w->ret = w->c->start(w->state, i, &w->pids[i], w->why, sizeof(w->why));
+		if (w->ret) {
+			atomic_store(w->stop, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Start containers 0..n-1 from jobs threads; 0, or the first failure
+ * (its reason in why). */
+static int conc_start_all(const struct bench_conc *c, void *state, unsigned n, unsigned jobs, pid_t *pids,
+			  char *why, size_t len)
+{
+	struct conc_worker w[16];
+	atomic_int stop = 0;
+	unsigned j, made = 0;
+	int ret = 0;
+
+	if (jobs > BENCH_ARRAY_SIZE(w))
+		jobs = BENCH_ARRAY_SIZE(w);
+	for (j = 0; j < jobs; j++) {
+		w[j] = (struct conc_worker){ c, state, n, j, jobs, pids, &stop, 0, "", 0 };
+		if (jobs == 1) {
+			conc_work(&w[j]);
+		} else if (pthread_create(&w[j].thread, NULL, conc_work, &w[j])) {
+			atomic_store(&stop, 1);
+			w[j].ret = -EAGAIN;
+			snprintf(w[j].why, sizeof(w[j].why), "pthread_create failed");
+			break;
+		}
+		made = j + 1;
+	}
+	for (j = 0; j < made || (j < jobs && w[j].ret); j++) {
+		if (jobs > 1 && j < made)
+			pthread_join(w[j].thread, NULL);
+		if (w[j].ret && !ret) {
+			ret = w[j].ret;
+			snprintf(why, len, "%s", w[j].why);
+		}
+	}
+	return ret;
+}
+
 static void run_conc_one(struct runner *r, const struct bench_conc *c, unsigned n)
 {
 	long avail0, avail1, avail2, kern0, kern1, pss = 0;
@@ -670,14 +756,15 @@ static void run_conc_one(struct runner *r, const struct bench_conc *c, unsigned 
 	avail0 = meminfo("MemAvailable");
 	kern0 = kernel_kib();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < n; i++, started++)
-		if ((ret = c->start(state, i, &pids[i], why, sizeof(why))))
-			break;
+	ret = conc_start_all(c, state, n, r->jobs, pids, why, sizeof(why));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	avail1 = meminfo("MemAvailable");
 	kern1 = kernel_kib();
-	for (i = 0; i < started; i++)
-		pss += pss_kib(pids[i]);
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0) {
+			pss += pss_kib(pids[i]);
+			started++;
+		}
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (c->stop_all(state, what, sizeof(what))) {
 		printf("%-11s %6u  FAILED to delete: %s\n", c->name, n, what);
@@ -694,7 +781,7 @@ static void run_conc_one(struct runner *r, const struct bench_conc *c, unsigned 
 	} else {
 		long delta = avail0 - avail1;
 
-		printf("%-11s %6u %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %10.1f %s\n", c->name, n,
+		printf("%-11s %6u %2u %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %10.1f %s\n", c->name, n, r->jobs,
 		       ts_ms(&t0, &t1), ts_ms(&t0, &t1) * 1e3 / n,
 		       delta / 1024.0, (double)(delta - pss) / n, (double)(kern1 - kern0) / n,
 		       (double)pss / n, ts_ms(&t2, &t3), left ? "NO" : "yes");
@@ -713,10 +800,10 @@ static void run_concurrency(struct runner *r)
 {
 	unsigned i, k;
 
-	printf("\n== concurrency: n containers sleeping at once from one rootfs ==\n");
-	printf("%-11s %6s %9s %9s %9s %9s %9s %9s %10s %s\n", "candidate", "n", "start all",
+	printf("\n== concurrency: n containers sleeping at once from one rootfs, started by j threads ==\n");
+	printf("%-11s %6s %2s %9s %9s %9s %9s %9s %9s %10s %s\n", "candidate", "n", "j", "start all",
 	       "per ctr", "MemAvail", "beyond", "kernel", "Pss", "delete all", "clean");
-	printf("%-11s %6s %9s %9s %9s %9s %9s %9s %10s\n", "", "", "ms", "us", "delta MiB",
+	printf("%-11s %6s %2s %9s %9s %9s %9s %9s %9s %10s\n", "", "", "", "ms", "us", "delta MiB",
 	       "KiB/ctr", "KiB/ctr", "KiB/ctr", "ms");
 	for (i = 0; i < BENCH_ARRAY_SIZE(conc_candidates); i++) {
 		if (!selected(r, conc_candidates[i]->name))
@@ -734,10 +821,11 @@ static void run_concurrency(struct runner *r)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: keel-bench [-n ROUNDS] [-w WARMUP] [-c SIZES] [-o NAMES] [-S] [-C] [-v] ROOTFS\n"
+		"usage: keel-bench [-n ROUNDS] [-w WARMUP] [-c SIZES] [-j JOBS] [-o NAMES] [-S] [-C] [-v] ROOTFS\n"
 		"  -n ROUNDS  recorded interleaved rounds of start-to-exit (default 100)\n"
 		"  -w WARMUP  unrecorded rounds first (default 5)\n"
 		"  -c SIZES   concurrency sizes, comma-separated (default 100,1000)\n"
+		"  -j JOBS    threads starting containers in the concurrency run (default: CPUs)\n"
 		"  -o NAMES   only these candidates, comma-separated\n"
 		"  -S         skip the start-to-exit run;  -C  skip the concurrency run\n"
 		"  ROOTFS     the busybox rootfs (tests/rootfs in the build dir)\n");
@@ -765,12 +853,14 @@ int main(int argc, char **argv)
 
 	r.rounds = 100;
 	r.warmup = 5;
+	r.jobs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	parse_sizes(&r, def_sizes);
-	while ((opt = getopt(argc, argv, "n:w:c:o:SCvh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:c:j:o:SCvh")) != -1) {
 		switch (opt) {
 		case 'n': r.rounds = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'w': r.warmup = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'c': if (parse_sizes(&r, optarg)) return usage(); break;
+		case 'j': r.jobs = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': r.only = optarg; break;
 		case 'S': r.no_seq = 1; break;
 		case 'C': r.no_conc = 1; break;
@@ -778,7 +868,7 @@ int main(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	if (optind != argc - 1 || r.rounds == 0 || r.rounds > 4096)
+	if (optind != argc - 1 || r.rounds == 0 || r.rounds > 4096 || r.jobs == 0 || r.jobs > 16)
 		return usage();
 	if (geteuid() != 0) {
 		fprintf(stderr, "keel-bench: run as root (namespaces, cgroups, crun and runc need it)\n");

@@ -73,6 +73,8 @@ struct bench_candidate {
  * start(): start container i and return only once its process has exec'd
  * the sleeper; *pid receives the host pid of that process (the runner reads
  * its memory from /proc). Returns 0 or -errno with why.
+ * start() is called from several threads at once (-j, one per CPU by
+ * default), each with its own i: it must be thread-safe.
  * stop_all(): kill, reap and delete every container started so far
  * (also after a partial start). Returns 0 or -errno with why.
  * leftovers(): as for bench_candidate, after stop_all().

@@ -32,7 +32,7 @@ struct floor_state {
 	int no_net;		/* no network namespace */
 	char *const *argv;
 	/* concurrency run */
-	unsigned n, started;
+	unsigned n;
 	pid_t *pids;
 };
 
@@ -282,7 +282,7 @@ static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len
 		rmdir(cg);
 		return p;
 	}
-	st->pids[st->started++] = p;
+	st->pids[i] = p; /* threads start different i: no shared counter */
 	*pid = p;
 	return 0;
 }
@@ -295,9 +295,12 @@ static int conc_stop_all(void *state, char *why, size_t len)
 	unsigned i;
 	int ret = 0;
 
-	for (i = 0; i < st->started; i++)
-		kill(st->pids[i], SIGKILL);
-	for (i = 0; i < st->started; i++) {
+	for (i = 0; i < st->n; i++)
+		if (st->pids[i] > 0)
+			kill(st->pids[i], SIGKILL);
+	for (i = 0; i < st->n; i++) {
+		if (st->pids[i] <= 0)
+			continue;
 		while (waitpid(st->pids[i], NULL, 0) < 0 && errno == EINTR)
 			;
 		cgroup_path(st, 'c', i, cg, sizeof(cg));
@@ -305,8 +308,8 @@ static int conc_stop_all(void *state, char *why, size_t len)
 			ret = -errno;
 			snprintf(why, len, "rmdir cgroup %s: %s", cg, strerror(errno));
 		}
+		st->pids[i] = 0;
 	}
-	st->started = 0;
 	return ret;
 }
 

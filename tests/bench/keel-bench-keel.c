@@ -54,7 +54,7 @@
 #define NOBODY 65534
 #define BENCH_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC)
 
-enum variant { V_FULL, V_NONET, V_VETH, V_OVERLAY, V_ROOTLESS };
+enum variant { V_FULL, V_NONET, V_VETH, V_OVERLAY, V_ROOTLESS, V_EXT4 };
 
 struct kstate {
 	const struct bench_env *env;
@@ -71,7 +71,7 @@ struct kstate {
 	int to_helper, from_helper;
 	/* concurrency */
 	const char *const *argv;
-	unsigned n, started;
+	unsigned n;
 	keel_container **cs;
 };
 
@@ -89,8 +89,8 @@ static int fail(keel_error *err, int ret, const char *what, char *why, size_t le
 /* ------------------------------------------------------ one container --- */
 
 /* Configure and run one container; *out gets it, running. */
-static int keel_start(struct kstate *st, const char *id, const char *const *argv, keel_container **out,
-		      keel_error **err)
+static int keel_start(struct kstate *st, const char *id, const char *const *argv, keel_seccomp *filter,
+		      keel_container **out, keel_error **err)
 {
 	unsigned ns = BENCH_NS;
 	keel_container *c = NULL;
@@ -116,7 +116,7 @@ static int keel_start(struct kstate *st, const char *id, const char *const *argv
 	if (ret == 0)
 		ret = keel_process_set_args(keel_container_process(c), argv, err);
 	if (ret == 0)
-		ret = keel_security_set_seccomp(keel_container_security(c), st->filter, err);
+		ret = keel_security_set_seccomp(keel_container_security(c), filter, err);
 	if (ret == 0)
 		ret = keel_container_set_namespaces(c, ns, err);
 	if (ret == 0)
@@ -145,7 +145,7 @@ static int keel_round(struct kstate *st, unsigned seq, keel_error **err)
 	int ret, code = -1, sig = 0;
 
 	snprintf(id, sizeof(id), "%s-%u", st->tag, seq);
-	ret = keel_start(st, id, true_argv, &c, err);
+	ret = keel_start(st, id, true_argv, st->filter, &c, err);
 	if (ret < 0)
 		return ret;
 	ret = keel_container_wait(c, 0, &code, &sig, err);
@@ -369,7 +369,7 @@ static void keel_teardown(void *state);
 
 static int keel_prepare(struct kstate *st, const struct bench_env *env, enum variant v, char *why, size_t len)
 {
-	static const char *const names[] = { "full", "nonet", "veth", "ovl", "rl" };
+	static const char *const names[] = { "full", "nonet", "veth", "ovl", "rl", "ext4" };
 	keel_error *err = NULL;
 	int ret;
 
@@ -377,8 +377,13 @@ static int keel_prepare(struct kstate *st, const struct bench_env *env, enum var
 	st->v = v;
 	st->to_helper = st->from_helper = -1;
 	snprintf(st->tag, sizeof(st->tag), "%s-%s", env->runid, names[v]);
-	/* In /run like the default state root (/run/keel): a tmpfs. */
-	snprintf(st->state_root, sizeof(st->state_root), "/run/keel-bench-%s-%s", env->runid, names[v]);
+	/* In /run like the default state root (/run/keel): a tmpfs (the
+	 * runner mounts one there). keel-ext4: on the scratch dir's
+	 * filesystem, the root ext4 where this VM's real /run is. */
+	if (v == V_EXT4)
+		snprintf(st->state_root, sizeof(st->state_root), "%s/state-%s", env->workdir, names[v]);
+	else
+		snprintf(st->state_root, sizeof(st->state_root), "/run/keel-bench-%s-%s", env->runid, names[v]);
 	snprintf(st->cg_parent, sizeof(st->cg_parent), "%s/%s", env->cgroup_parent, names[v]);
 	ret = keel_seccomp_new_default(&st->filter, &err);
 	if (ret < 0)
@@ -446,6 +451,11 @@ static int setup_veth(const struct bench_env *env, void **state, char *why, size
 static int setup_overlay(const struct bench_env *env, void **state, char *why, size_t len)
 {
 	return keel_setup_variant(env, V_OVERLAY, state, why, len);
+}
+
+static int setup_ext4(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	return keel_setup_variant(env, V_EXT4, state, why, len);
 }
 
 static int setup_rootless(const struct bench_env *env, void **state, char *why, size_t len)
@@ -690,6 +700,8 @@ const struct bench_candidate keel_candidates[] = {
 	  setup_overlay, keel_run_once, keel_leftovers, keel_teardown },
 	{ "keel-rootless", "keel + user namespace, created by uid 65534 in a delegated cgroup",
 	  setup_rootless, keel_run_once, keel_leftovers, keel_teardown },
+	{ "keel-ext4", "keel with its state on this VM's root ext4 (no journal), where the real /run is",
+	  setup_ext4, keel_run_once, keel_leftovers, keel_teardown },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -715,9 +727,13 @@ static int conc_setup(const struct bench_env *env, unsigned n, void **state, cha
 	return 0;
 }
 
+/* Called from several threads at once: each container gets its own copy
+ * of the default profile (a handle is used by one thread at a time), as
+ * an orchestrator configuring containers in parallel would. */
 static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len)
 {
 	struct kstate *st = state;
+	keel_seccomp *filter = NULL;
 	keel_error *err = NULL;
 	char id[64];
 	int ret;
@@ -725,10 +741,12 @@ static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len
 	if (i >= st->n)
 		return snprintf(why, len, "container %u beyond the %u set up", i, st->n), -EINVAL;
 	snprintf(id, sizeof(id), "%s-%u", st->tag, i);
-	ret = keel_start(st, id, st->argv, &st->cs[i], &err);
+	ret = keel_seccomp_new_default(&filter, &err);
+	if (ret == 0)
+		ret = keel_start(st, id, st->argv, filter, &st->cs[i], &err);
+	keel_seccomp_free(filter);
 	if (ret < 0)
 		return fail(err, ret, id, why, len);
-	st->started = i + 1 > st->started ? i + 1 : st->started;
 	*pid = keel_container_pid(st->cs[i]);
 	return 0;
 }
@@ -743,10 +761,10 @@ static int conc_stop_all(void *state, char *why, size_t len)
 	unsigned i;
 	int ret = 0, r;
 
-	for (i = 0; i < st->started; i++)
+	for (i = 0; i < st->n; i++)
 		if (st->cs[i])
 			keel_container_kill(st->cs[i], SIGKILL, 0, NULL);
-	for (i = 0; i < st->started; i++) {
+	for (i = 0; i < st->n; i++) {
 		if (!st->cs[i])
 			continue;
 		r = keel_container_delete(st->cs[i], KEEL_DELETE_FORCE, &err);
@@ -758,7 +776,6 @@ static int conc_stop_all(void *state, char *why, size_t len)
 		keel_container_free(st->cs[i]);
 		st->cs[i] = NULL;
 	}
-	st->started = 0;
 	return ret;
 }
 
