@@ -1231,6 +1231,18 @@ static int remove_upper(keel_container *c, int keep, keel_error **err)
 	return ret;
 }
 
+/* The state directory, last of all: what a container keeps there is its
+ * state file and, after keel_container_create(), the start FIFO (the
+ * writable layer went before); anything else, a walk removes. */
+static int remove_state_dir(keel_container *c, int dirfd, keel_error **err)
+{
+	unlinkat(dirfd, "state", 0);
+	unlinkat(dirfd, "start", 0);
+	if (rmdir(c->dir) == 0 || errno == ENOENT)
+		return 0;
+	return keel_rm_rf(c->dir, err);
+}
+
 KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_error **err)
 {
 	keel_error *hook_err = NULL;
@@ -1267,7 +1279,7 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 	}
 	if ((ret = unwire_network(c, 0, err)) < 0)
 		goto wrap;
-	ret = keel_rm_rf(c->dir, err);
+	ret = remove_state_dir(c, lock, err);
 	if (ret == 0 && hook_ret < 0) {
 		ret = hook_ret;
 		if (err) {

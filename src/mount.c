@@ -1206,7 +1206,7 @@ static int open_dest(int rootfd, const char *dest, enum create create, const cha
 {
 	char buf[PATH_MAX];
 	char *comp, *slash;
-	int fd, parent, made;
+	int fd, parent, made, missing = 0;
 
 	fd = open_beneath(rootfd, dest + 1);
 	if (fd >= 0 || errno != ENOENT || create == CREATE_NONE)
@@ -1223,6 +1223,7 @@ static int open_dest(int rootfd, const char *dest, enum create create, const cha
 	}
 	if (parent >= 0) {
 		comp = slash + 1;
+		missing = 1; /* buf itself was just looked up: ENOENT */
 	} else {
 		parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 		comp = buf;
@@ -1231,7 +1232,12 @@ static int open_dest(int rootfd, const char *dest, enum create create, const cha
 		slash = strchr(comp, '/');
 		if (slash)
 			*slash = '\0';
-		fd = open_beneath(rootfd, buf);
+		if (missing && !slash) {
+			fd = -1;
+			errno = ENOENT;
+		} else {
+			fd = open_beneath(rootfd, buf);
+		}
 		if (fd < 0 && errno == ENOENT) {
 			if (!slash && create == CREATE_FILE) {
 				made = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -1371,10 +1377,10 @@ static int apply_device(int rootfd, const struct plan_entry *e, struct dir_cache
 
 	if ((dir = open_parent(rootfd, e, c, rep)) < 0)
 		return dir;
+	/* The umask is 0 here (keel_mount_plan_apply()): the node gets
+	 * e->mode exactly. */
 	if (mknodat(dir, e->name, S_IFCHR | e->mode, e->rdev) == 0) {
-		/* mknod honours the umask; the node must be e->mode exactly */
-		if (fchmodat(dir, e->name, e->mode, 0) < 0)
-			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "chmod device", e->dest);
+		ret = 0;
 	} else if (errno == EPERM || errno == EACCES) {
 		fd = openat(dir, e->name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0)
@@ -1638,6 +1644,7 @@ static int finish_root(const struct keel_mount_plan *p, struct keel_child_report
 int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_report *rep)
 {
 	struct dir_cache dirs = { NULL, -1 };
+	mode_t old_umask;
 	size_t i;
 	int rootfd, ret = 0;
 
@@ -1660,6 +1667,10 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 	rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "open the rootfs", p->root);
+	/* Devices, directories and files made below get the modes the plan
+	 * says, not what the caller's umask leaves of them: one umask() for
+	 * all, rather than a chmod after every mknod. */
+	old_umask = umask(0);
 	for (i = 0; i < p->n && ret == 0; i++) {
 		const struct plan_entry *e = &p->e[i];
 
@@ -1673,6 +1684,7 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 		}
 	}
 	dir_cache_drop(&dirs);
+	umask(old_umask);
 	for (i = 0; i < p->n_masked && ret == 0; i++)
 		ret = mask_path(rootfd, p->masked[i], rep);
 	for (i = 0; i < p->n_ro && ret == 0; i++)

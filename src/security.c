@@ -728,9 +728,11 @@ int keel_security_plan_prepare(const keel_security *sec, struct keel_security_pl
 		return keel_error_sys(err, ENOMEM, "security: prepare");
 
 	/* Who we are now, so the child can tell whether it has a namespace of
-	 * its own before it changes a host-wide setting. */
-	ns_id_of("/proc/self/ns/uts", &plan->parent_uts);
-	for (i = 0; i < N_NS; i++)
+	 * its own before it changes a host-wide setting (only looked up for
+	 * the settings that are there). */
+	if (sec->hostname || sec->domainname)
+		ns_id_of("/proc/self/ns/uts", &plan->parent_uts);
+	for (i = 0; i < N_NS && sec->n_sysctls > 0; i++)
 		ns_id_of(ns_files[i], &plan->parent_ns[i]);
 
 	ret = prepare_caps(sec, plan, err);

@@ -638,6 +638,8 @@ static int check_defaults(void *arg)
 	/* /dev: a tmpfs with working nodes, pts, shm, mqueue, links */
 	if (statfs("/dev", &sfs) < 0 || sfs.f_type != 0x01021994 /* TMPFS_MAGIC */)
 		return bad(38, "/dev is not a tmpfs");
+	if (umask(027) != 027)
+		return bad(49, "the umask was not given back after the mounts");
 	if (stat("/dev/null", &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3) ||
 	    (st.st_mode & 0777) != 0666)
 		return bad(39, "/dev/null is not a 0666 char device 1:3");
@@ -678,6 +680,7 @@ START_TEST(defaults_mask_paths_and_show_only_the_containers_processes)
 	const char *masked[5] = { NULL };
 	char buf[4096];
 	size_t i, n = 0;
+	mode_t old_umask;
 
 	/* the masked files this kernel has; at least one must have content on
 	 * the host, or the test would prove nothing */
@@ -693,7 +696,11 @@ START_TEST(defaults_mask_paths_and_show_only_the_containers_processes)
 	r = layered_rootfs(&img, "c");
 	ck_assert_int_eq(keel_rootfs_add_defaults(r, NULL), 0);
 	plan = prepare(r);
+	/* a restrictive umask: the nodes still get their modes, and the
+	 * process gets the umask back (check_defaults() looks) */
+	old_umask = umask(027);
 	run_ok(plan, check_defaults, masked);
+	umask(old_umask);
 	/* busybox agrees: ps sees only itself and sh */
 	run_ok(plan, exec_sh, "n=$(ps -o pid= | wc -l); test $n -ge 2 && test $n -le 5 && "
 	       "test \"$(cat /proc/1/comm)\" = sh && test \"$(cat /proc/timer_list | wc -c)\" -eq 0");
