@@ -219,8 +219,10 @@ KEEL_PUBLIC int keel_cgroup_remove(keel_cgroup *cg, unsigned flags, keel_error *
 KEEL_PUBLIC const char *keel_cgroup_path(const keel_cgroup *cg);
 
 /**
- * An O_DIRECTORY file descriptor on the cgroup: for clone3()'s
- * CLONE_INTO_CGROUP, or as a dirfd for openat(fd, "cgroup.procs").
+ * An O_PATH | O_DIRECTORY file descriptor on the cgroup: for clone3()'s
+ * CLONE_INTO_CGROUP, or as a dirfd for openat(fd, "cgroup.procs") (an
+ * O_PATH fd cannot be read or changed itself: open the directory for
+ * getdents() or fchown()).
  * @param cg a handle
  * @return an fd owned by @p cg (do not close it), valid until
  *         keel_cgroup_free(); -EINVAL if @p cg is NULL
