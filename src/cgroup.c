@@ -418,17 +418,26 @@ static int cg_open(const char *mount, const char *parent, const char *path, keel
 	return 0;
 }
 
-/* mkdir each component of path under parent; only the last must be new. */
+/*
+ * mkdir each component of path under parent; only the last must be new.
+ * An intermediate directory can vanish between our mkdir of it and of
+ * the next component: an empty cgroup such as the default "keel" parent
+ * is removed by whoever tidies up (rmdir only succeeds when it is
+ * empty). Then the walk starts over, a few times.
+ */
+#define MAKE_DIRS_RETRIES 8
+
 static int make_dirs(const char *mount, const char *parent, const char *path, keel_error **err)
 {
-	char *full, *p;
+	char *full, *p, *start;
 	const char *name;
-	int ret = 0;
+	int ret = 0, retries = 0;
 
 	if (asprintf(&full, "%s/%s", parent, path) < 0)
 		return keel_error_sys(err, ENOMEM, "cgroup %s", path);
 	name = full + strlen(mount) + 1;
-	for (p = full + strlen(parent) + 1;; p++) {
+	start = full + strlen(parent) + 1;
+	for (p = start;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
@@ -437,6 +446,12 @@ static int make_dirs(const char *mount, const char *parent, const char *path, ke
 			int e = errno;
 			if (e == EEXIST && saved) {
 				/* an intermediate that exists already is fine */
+			} else if (e == ENOENT && strchr(start, '/') && retries < MAKE_DIRS_RETRIES) {
+				/* one of ours vanished under us: again */
+				*p = saved;
+				retries++;
+				p = start - 1;
+				continue;
 			} else if (e == EEXIST) {
 				ret = keel_error_plain(err, KEEL_ERROR_EXISTS, EEXIST,
 						       "cgroup %s: create: it exists already", name);

@@ -36,4 +36,7 @@ cd "$top_srcdir/bindings/go"
 go vet .
 go test -c -o "$work/keel.test" .
 keel_sanitizer_env "$lib"
-"$work/keel.test" -test.count=1 -test.v
+status=0
+"$work/keel.test" -test.count=1 -test.v || status=$?
+remove_default_keel_parent
+exit $status

@@ -18,4 +18,7 @@ export KEEL_TEST_ROOTFS="${KEEL_TEST_ROOTFS:-$top_builddir/tests/rootfs}"
 export PYTHONPATH="$top_srcdir/bindings/python"
 # The source tree may be read-only (distcheck): no __pycache__ in it.
 export PYTHONDONTWRITEBYTECODE=1
-exec "$python" "$top_srcdir/bindings/python/tests/run.py"
+status=0
+"$python" "$top_srcdir/bindings/python/tests/run.py" || status=$?
+remove_default_keel_parent
+exit $status
