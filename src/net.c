@@ -20,6 +20,18 @@
  *
  * Every public function locks the handle: one nl_sock must not be used by
  * two threads at once.
+ *
+ * libnl is not linked: libkeel opens libnl-3 and libnl-route-3 with dlopen
+ * the first time a keel_netns is opened (util/dl.h), so that a program that
+ * never configures a network does not map them (keel-run: ~0.7 MiB of its
+ * peak RSS). The functions used are listed once, in NL_FUNCTIONS, and
+ * called through the table `nl` as nl.rtnl_link_alloc(); the compiler still
+ * checks every call against libnl's own prototypes (typeof). `nl` is the
+ * one piece of global state here: filled once under pthread_once, read-only
+ * after. Every function that takes a keel_netns may use it without a
+ * check, because a handle exists only once the load has succeeded. A
+ * missing library is an error of the open call ("cannot load
+ * libnl-route-3.so.200: ..."), never a crash.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +46,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +66,7 @@
 
 #include "error.h"
 #include "net.h"
+#include "util/dl.h"
 
 #define KEEL_IFNAME_MAX 15  /* IFNAMSIZ - 1 */
 
@@ -64,6 +78,76 @@ struct keel_netns {
 	char kernel_msg[160];     /* its extended-ack text, "" if none */
 	char what[48];            /* "netns of pid 123", for messages */
 };
+
+/* ------------------------------------------------------- libnl, lazily --- */
+
+#define NL3_SONAME "libnl-3.so.200"          /* the soname of every libnl 3.2+ */
+#define ROUTE_SONAME "libnl-route-3.so.200"
+
+/* Every libnl function this file calls, by the library that defines it. */
+#define NL_FUNCTIONS(NL3, ROUTE) \
+	NL3(nl_addr_build) NL3(nl_addr_get_binary_addr) NL3(nl_addr_get_len) \
+	NL3(nl_addr_put) NL3(nl_addr_set_prefixlen) NL3(nl_cache_free) \
+	NL3(nl_cache_get_first) NL3(nl_cache_get_next) NL3(nl_connect) NL3(nl_geterror) \
+	NL3(nl_socket_alloc) NL3(nl_socket_free) NL3(nl_socket_get_fd) \
+	NL3(nl_socket_modify_err_cb) \
+	ROUTE(rtnl_addr_add) ROUTE(rtnl_addr_alloc) ROUTE(rtnl_addr_alloc_cache) \
+	ROUTE(rtnl_addr_delete) ROUTE(rtnl_addr_get_family) ROUTE(rtnl_addr_get_ifindex) \
+	ROUTE(rtnl_addr_get_local) ROUTE(rtnl_addr_get_prefixlen) ROUTE(rtnl_addr_put) \
+	ROUTE(rtnl_addr_set_family) ROUTE(rtnl_addr_set_flags) ROUTE(rtnl_addr_set_ifindex) \
+	ROUTE(rtnl_addr_set_local) ROUTE(rtnl_addr_set_prefixlen) ROUTE(rtnl_link_add) \
+	ROUTE(rtnl_link_alloc) ROUTE(rtnl_link_change) ROUTE(rtnl_link_delete) \
+	ROUTE(rtnl_link_get_addr) ROUTE(rtnl_link_get_flags) ROUTE(rtnl_link_get_ifindex) \
+	ROUTE(rtnl_link_get_kernel) ROUTE(rtnl_link_get_mtu) ROUTE(rtnl_link_get_stat) \
+	ROUTE(rtnl_link_get_type) ROUTE(rtnl_link_put) ROUTE(rtnl_link_set_addr) \
+	ROUTE(rtnl_link_set_flags) ROUTE(rtnl_link_set_master) ROUTE(rtnl_link_set_mtu) \
+	ROUTE(rtnl_link_set_name) ROUTE(rtnl_link_set_ns_fd) ROUTE(rtnl_link_set_type) \
+	ROUTE(rtnl_link_unset_flags) ROUTE(rtnl_link_veth_alloc) \
+	ROUTE(rtnl_link_veth_get_peer) ROUTE(rtnl_link_veth_release) ROUTE(rtnl_route_add) \
+	ROUTE(rtnl_route_add_nexthop) ROUTE(rtnl_route_alloc) ROUTE(rtnl_route_delete) \
+	ROUTE(rtnl_route_nh_alloc) ROUTE(rtnl_route_nh_set_gateway) \
+	ROUTE(rtnl_route_nh_set_ifindex) ROUTE(rtnl_route_put) ROUTE(rtnl_route_set_dst) \
+	ROUTE(rtnl_route_set_family) ROUTE(rtnl_route_set_protocol) \
+	ROUTE(rtnl_route_set_scope) ROUTE(rtnl_route_set_table) ROUTE(rtnl_route_set_type)
+
+/* The table: one pointer per function, of the function's own type. */
+static struct nl_api {
+#define NL_SLOT(f) typeof(&f) f;
+	NL_FUNCTIONS(NL_SLOT, NL_SLOT)
+#undef NL_SLOT
+} nl;
+
+#define NL_SYM(f) { #f, offsetof(struct nl_api, f) },
+#define NL_SKIP(f)
+static const struct keel_dl_sym nl3_syms[] = { NL_FUNCTIONS(NL_SYM, NL_SKIP) };
+static const struct keel_dl_sym route_syms[] = { NL_FUNCTIONS(NL_SKIP, NL_SYM) };
+#undef NL_SYM
+#undef NL_SKIP
+
+static pthread_once_t nl_once = PTHREAD_ONCE_INIT;
+static int nl_status;        /* 0 loaded, or -ELIBACC; set once */
+static char nl_why[256];     /* why not, for every later error message */
+
+static void nl_load(void)
+{
+	/* libnl-route-3 needs libnl-3: open it first, so a missing libnl-3
+	 * is reported under its own name. */
+	nl_status = keel_dl_load(NL3_SONAME, nl3_syms, sizeof(nl3_syms) / sizeof(nl3_syms[0]), &nl,
+				 nl_why, sizeof(nl_why));
+	if (nl_status == 0)
+		nl_status = keel_dl_load(ROUTE_SONAME, route_syms, sizeof(route_syms) / sizeof(route_syms[0]),
+					 &nl, nl_why, sizeof(nl_why));
+}
+
+/* Load libnl if this is the first use; what fails is "<what>: network: why". */
+static int nl_ready(const char *what, keel_error **err)
+{
+	pthread_once(&nl_once, nl_load);
+	if (nl_status < 0)
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -nl_status, "open %s: network: %s",
+					what, nl_why);
+	return 0;
+}
 
 /* ------------------------------------------------------------ errors --- */
 
@@ -160,7 +244,7 @@ static int KEEL_PRINTF(4, 5) net_fail(keel_netns *ns, keel_error **err, int nler
 	if (ns->kernel_msg[0])
 		snprintf(why, sizeof(why), " (kernel: %s)", ns->kernel_msg);
 	else if (!ns->kernel_errno && errnum == EIO)
-		snprintf(why, sizeof(why), " (libnl: %s)", nl_geterror(nlerr));
+		snprintf(why, sizeof(why), " (libnl: %s)", nl.nl_geterror(nlerr));
 	return keel_error_set(err, code_for(errnum), errnum, "%s in %s%s", op, ns->what, why);
 }
 
@@ -246,10 +330,10 @@ static int parse_ip(const char *s, int with_prefix, struct ip *ip)
 
 static struct nl_addr *ip_to_nl(const struct ip *ip)
 {
-	struct nl_addr *a = nl_addr_build(ip->family, ip->bytes, ip->len);
+	struct nl_addr *a = nl.nl_addr_build(ip->family, ip->bytes, ip->len);
 
 	if (a)
-		nl_addr_set_prefixlen(a, ip->prefixlen);
+		nl.nl_addr_set_prefixlen(a, ip->prefixlen);
 	return a;
 }
 
@@ -276,7 +360,7 @@ static void *connect_in_netns(void *arg)
 		job->setns_errno = errno;
 		return NULL;
 	}
-	job->nlerr = nl_connect(job->sk, NETLINK_ROUTE);
+	job->nlerr = nl.nl_connect(job->sk, NETLINK_ROUTE);
 	return NULL;
 }
 
@@ -287,12 +371,12 @@ static int connect_there(keel_netns *ns, int same_thread, keel_error **err)
 	pthread_t t;
 	int one = 1, r;
 
-	ns->sk = nl_socket_alloc();
+	ns->sk = nl.nl_socket_alloc();
 	if (!ns->sk)
 		return keel_error_sys(err, ENOMEM, "open %s: allocate netlink socket", ns->what);
 	job.sk = ns->sk;
 	if (same_thread) {
-		job.nlerr = nl_connect(ns->sk, NETLINK_ROUTE);
+		job.nlerr = nl.nl_connect(ns->sk, NETLINK_ROUTE);
 	} else {
 		/* The helper must not run the caller's signal handlers while it
 		 * sits in another namespace: it starts with all signals blocked. */
@@ -309,11 +393,11 @@ static int connect_there(keel_netns *ns, int same_thread, keel_error **err)
 	if (job.nlerr < 0) {
 		int e = keel_nl_errno(job.nlerr);
 		return keel_error_sys(err, e, "open %s: connect rtnetlink socket (libnl: %s)",
-				      ns->what, nl_geterror(job.nlerr));
+				      ns->what, nl.nl_geterror(job.nlerr));
 	}
 	/* Ask for the kernel's own explanation with each error (best effort). */
-	setsockopt(nl_socket_get_fd(ns->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	nl_socket_modify_err_cb(ns->sk, NL_CB_CUSTOM, record_kernel_error, ns);
+	setsockopt(nl.nl_socket_get_fd(ns->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl.nl_socket_modify_err_cb(ns->sk, NL_CB_CUSTOM, record_kernel_error, ns);
 	return 0;
 }
 
@@ -327,6 +411,10 @@ static int netns_new(keel_netns **out, int nsfd, int same_thread, const char *wh
 	if (type != CLONE_NEWNET) {
 		close(nsfd);
 		return keel_error_invalid(err, "open %s: not a network namespace", what);
+	}
+	if ((r = nl_ready(what, err)) < 0) {
+		close(nsfd);
+		return r;
 	}
 	ns = calloc(1, sizeof(*ns));
 	if (!ns) {
@@ -472,7 +560,7 @@ KEEL_PUBLIC void keel_netns_free(keel_netns *ns)
 	if (!ns)
 		return;
 	if (ns->sk)
-		nl_socket_free(ns->sk);  /* closes the socket */
+		nl.nl_socket_free(ns->sk);  /* closes the socket */
 	if (ns->nsfd >= 0)
 		close(ns->nsfd);
 	pthread_mutex_destroy(&ns->lock);
@@ -485,7 +573,7 @@ KEEL_PUBLIC void keel_netns_free(keel_netns *ns)
  * The caller holds the lock and drops *out with rtnl_link_put(). */
 static int link_get(keel_netns *ns, const char *name, const char *op, struct rtnl_link **out, keel_error **err)
 {
-	int r = rtnl_link_get_kernel(ns->sk, 0, name, out);
+	int r = nl.rtnl_link_get_kernel(ns->sk, 0, name, out);
 
 	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
 		return keel_error_set(err, KEEL_ERROR_NOT_FOUND, ENODEV, "%s: no link named %s in %s",
@@ -497,7 +585,7 @@ static int link_get(keel_netns *ns, const char *name, const char *op, struct rtn
 
 static int link_is_bridge(struct rtnl_link *link)
 {
-	const char *type = rtnl_link_get_type(link);
+	const char *type = nl.rtnl_link_get_type(link);
 
 	return type && !strcmp(type, "bridge");
 }
@@ -511,8 +599,8 @@ static int link_change(keel_netns *ns, const char *name, struct rtnl_link *chang
 	r = link_get(ns, name, op, &link, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_change(ns->sk, link, changes, 0);
-	rtnl_link_put(link);
+	r = nl.rtnl_link_change(ns->sk, link, changes, 0);
+	nl.rtnl_link_put(link);
 	if (r < 0)
 		return net_fail(ns, err, r, "%s", op);
 	return 0;
@@ -521,13 +609,13 @@ static int link_change(keel_netns *ns, const char *name, struct rtnl_link *chang
 static int exists_locked(keel_netns *ns, const char *name, const char *op, keel_error **err)
 {
 	struct rtnl_link *link = NULL;
-	int r = rtnl_link_get_kernel(ns->sk, 0, name, &link);
+	int r = nl.rtnl_link_get_kernel(ns->sk, 0, name, &link);
 
 	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
 		return 0;
 	if (r < 0)
 		return net_fail(ns, err, r, "%s: look up link %s", op, name);
-	rtnl_link_put(link);
+	nl.rtnl_link_put(link);
 	return 1;
 }
 
@@ -546,19 +634,19 @@ KEEL_PUBLIC int keel_net_bridge_create(keel_netns *ns, const char *name, keel_er
 	snprintf(op, sizeof(op), "create bridge %.20s", name ? name : "");
 	if ((r = check_handle(ns, op, err)) < 0 || (r = check_name(name, op, err)) < 0)
 		return r;
-	link = rtnl_link_alloc();
+	link = nl.rtnl_link_alloc();
 	if (!link)
 		return keel_error_sys(err, ENOMEM, "%s", op);
-	rtnl_link_set_name(link, name);
-	r = rtnl_link_set_type(link, "bridge");
+	nl.rtnl_link_set_name(link, name);
+	r = nl.rtnl_link_set_type(link, "bridge");
 	begin(ns);
 	if (r >= 0)
-		r = rtnl_link_add(ns->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+		r = nl.rtnl_link_add(ns->sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	if (r == -NLE_EXIST)
 		r = link_exists_error(ns, name, op, err);
 	else if (r < 0)
 		r = net_fail(ns, err, r, "%s", op);
-	rtnl_link_put(link);
+	nl.rtnl_link_put(link);
 	return end(ns, r);
 }
 
@@ -578,13 +666,13 @@ static int delete_link(keel_netns *ns, const char *name, int bridge_only, keel_e
 		return end(ns, r);
 	if (bridge_only && !link_is_bridge(link)) {
 		r = keel_error_invalid(err, "%s: link %s in %s is a %s, not a bridge", op, name, ns->what,
-				       rtnl_link_get_type(link) ? rtnl_link_get_type(link) : "device");
+				       nl.rtnl_link_get_type(link) ? nl.rtnl_link_get_type(link) : "device");
 	} else {
-		r = rtnl_link_delete(ns->sk, link);
+		r = nl.rtnl_link_delete(ns->sk, link);
 		if (r < 0)
 			r = net_fail(ns, err, r, "%s", op);
 	}
-	rtnl_link_put(link);
+	nl.rtnl_link_put(link);
 	return end(ns, r);
 }
 
@@ -617,8 +705,8 @@ KEEL_PUBLIC int keel_net_link_find(keel_netns *ns, const char *name, int *ifinde
 	begin(ns);
 	r = link_get(ns, name, op, &link, err);
 	if (r == 0) {
-		*ifindex = rtnl_link_get_ifindex(link);
-		rtnl_link_put(link);
+		*ifindex = nl.rtnl_link_get_ifindex(link);
+		nl.rtnl_link_put(link);
 	}
 	return end(ns, r);
 }
@@ -654,15 +742,15 @@ static int set_updown(keel_netns *ns, const char *name, int up, keel_error **err
 	snprintf(op, sizeof(op), "bring link %.20s %s", name ? name : "", up ? "up" : "down");
 	if ((r = check_handle(ns, op, err)) < 0 || (r = check_name(name, op, err)) < 0)
 		return r;
-	if (!(chg = rtnl_link_alloc()))
+	if (!(chg = nl.rtnl_link_alloc()))
 		return keel_error_sys(err, ENOMEM, "%s", op);
 	if (up)
-		rtnl_link_set_flags(chg, IFF_UP);
+		nl.rtnl_link_set_flags(chg, IFF_UP);
 	else
-		rtnl_link_unset_flags(chg, IFF_UP);
+		nl.rtnl_link_unset_flags(chg, IFF_UP);
 	begin(ns);
 	r = link_change(ns, name, chg, op, err);
-	rtnl_link_put(chg);
+	nl.rtnl_link_put(chg);
 	return end(ns, r);
 }
 
@@ -687,12 +775,12 @@ KEEL_PUBLIC int keel_net_link_set_mtu(keel_netns *ns, const char *name, unsigned
 		return r;
 	if (mtu == 0)
 		return keel_error_invalid(err, "%s: MTU must be > 0", op);
-	if (!(chg = rtnl_link_alloc()))
+	if (!(chg = nl.rtnl_link_alloc()))
 		return keel_error_sys(err, ENOMEM, "%s", op);
-	rtnl_link_set_mtu(chg, mtu);
+	nl.rtnl_link_set_mtu(chg, mtu);
 	begin(ns);
 	r = link_change(ns, name, chg, op, err);
-	rtnl_link_put(chg);
+	nl.rtnl_link_put(chg);
 	return end(ns, r);
 }
 
@@ -717,17 +805,17 @@ KEEL_PUBLIC int keel_net_link_set_mac(keel_netns *ns, const char *name, const ch
 		ea.ether_addr_octet[i] = (unsigned char)v[i];
 	if (ea.ether_addr_octet[0] & 1)
 		return keel_error_invalid(err, "%s: %s is a multicast address (low bit of the first byte set)", op, mac);
-	if (!(chg = rtnl_link_alloc()))
+	if (!(chg = nl.rtnl_link_alloc()))
 		return keel_error_sys(err, ENOMEM, "%s", op);
-	if (!(a = nl_addr_build(AF_LLC, ea.ether_addr_octet, 6))) {
-		rtnl_link_put(chg);
+	if (!(a = nl.nl_addr_build(AF_LLC, ea.ether_addr_octet, 6))) {
+		nl.rtnl_link_put(chg);
 		return keel_error_sys(err, ENOMEM, "%s", op);
 	}
-	rtnl_link_set_addr(chg, a);
-	nl_addr_put(a);
+	nl.rtnl_link_set_addr(chg, a);
+	nl.nl_addr_put(a);
 	begin(ns);
 	r = link_change(ns, name, chg, op, err);
-	rtnl_link_put(chg);
+	nl.rtnl_link_put(chg);
 	return end(ns, r);
 }
 
@@ -744,7 +832,7 @@ KEEL_PUBLIC int keel_net_link_set_master(keel_netns *ns, const char *name, const
 	if ((r = check_handle(ns, op, err)) < 0 || (r = check_name(name, op, err)) < 0 ||
 	    (bridge && (r = check_name(bridge, op, err)) < 0))
 		return r;
-	if (!(chg = rtnl_link_alloc()))
+	if (!(chg = nl.rtnl_link_alloc()))
 		return keel_error_sys(err, ENOMEM, "%s", op);
 	begin(ns);
 	if (bridge) {
@@ -755,14 +843,14 @@ KEEL_PUBLIC int keel_net_link_set_master(keel_netns *ns, const char *name, const
 			r = keel_error_invalid(err, "%s: link %s in %s is not a bridge", op, bridge, ns->what);
 			goto out;
 		}
-		master = rtnl_link_get_ifindex(br);
+		master = nl.rtnl_link_get_ifindex(br);
 	}
-	rtnl_link_set_master(chg, master);
+	nl.rtnl_link_set_master(chg, master);
 	r = link_change(ns, name, chg, op, err);
 out:
 	if (br)
-		rtnl_link_put(br);
-	rtnl_link_put(chg);
+		nl.rtnl_link_put(br);
+	nl.rtnl_link_put(chg);
 	return end(ns, r);
 }
 
@@ -805,19 +893,19 @@ static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, co
 			snprintf(n2, sizeof(n2), "%s", peer_name);
 		else
 			gen_name(n2, sizeof(n2), "kp");
-		if (!(link = rtnl_link_veth_alloc())) {
+		if (!(link = nl.rtnl_link_veth_alloc())) {
 			r = keel_error_sys(err, ENOMEM, "%s", op);
 			break;
 		}
-		rtnl_link_set_name(link, n1);
+		nl.rtnl_link_set_name(link, n1);
 		/* libnl >= 3.2.28 hands out a reference to the peer: drop it. */
-		peer = rtnl_link_veth_get_peer(link);
-		rtnl_link_set_name(peer, n2);
+		peer = nl.rtnl_link_veth_get_peer(link);
+		nl.rtnl_link_set_name(peer, n2);
 		if (peer_ns)
-			rtnl_link_set_ns_fd(peer, peer_ns->nsfd);
-		rtnl_link_put(peer);
-		r = rtnl_link_add(ns->sk, link, NLM_F_CREATE | NLM_F_EXCL);
-		rtnl_link_veth_release(link);
+			nl.rtnl_link_set_ns_fd(peer, peer_ns->nsfd);
+		nl.rtnl_link_put(peer);
+		r = nl.rtnl_link_add(ns->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+		nl.rtnl_link_veth_release(link);
 		link = NULL;
 		if (r != -NLE_EXIST)
 			break;
@@ -843,9 +931,9 @@ static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, co
 		/* Could not report the names: do not leave an unknown pair behind. */
 		struct rtnl_link *l = NULL;
 
-		if (rtnl_link_get_kernel(ns->sk, 0, n1, &l) == 0) {
-			rtnl_link_delete(ns->sk, l);
-			rtnl_link_put(l);
+		if (nl.rtnl_link_get_kernel(ns->sk, 0, n1, &l) == 0) {
+			nl.rtnl_link_delete(ns->sk, l);
+			nl.rtnl_link_put(l);
 		}
 		if (name_out) {
 			free(*name_out);
@@ -895,15 +983,15 @@ KEEL_PUBLIC int keel_net_link_move(keel_netns *ns, const char *name, keel_netns 
 		if (r < 0)
 			return r;
 	}
-	if (!(chg = rtnl_link_alloc()))
+	if (!(chg = nl.rtnl_link_alloc()))
 		return keel_error_sys(err, ENOMEM, "%s", op);
-	rtnl_link_set_ns_fd(chg, target->nsfd);
-	rtnl_link_set_name(chg, new_name);
+	nl.rtnl_link_set_ns_fd(chg, target->nsfd);
+	nl.rtnl_link_set_name(chg, new_name);
 	begin(ns);
 	r = link_change(ns, name, chg, op, err);
 	if (r == -EEXIST)
 		r = link_exists_error(target, new_name, op, err);
-	rtnl_link_put(chg);
+	nl.rtnl_link_put(chg);
 	return end(ns, r);
 }
 
@@ -924,7 +1012,7 @@ static int addr_op(keel_netns *ns, const char *name, const char *cidr, int add, 
 		return r;
 	if (parse_ip(cidr, 1, &ip) < 0)
 		return bad_addr(err, op, "address", cidr, "10.0.0.2/24 or fd00::2/64");
-	if (!(a = rtnl_addr_alloc()) || !(local = ip_to_nl(&ip))) {
+	if (!(a = nl.rtnl_addr_alloc()) || !(local = ip_to_nl(&ip))) {
 		r = keel_error_sys(err, ENOMEM, "%s", op);
 		goto out_free;
 	}
@@ -932,17 +1020,17 @@ static int addr_op(keel_netns *ns, const char *name, const char *cidr, int add, 
 	r = link_get(ns, name, op, &link, err);
 	if (r < 0)
 		goto out;
-	rtnl_addr_set_ifindex(a, rtnl_link_get_ifindex(link));
-	rtnl_addr_set_family(a, ip.family);
-	rtnl_addr_set_local(a, local);
-	rtnl_addr_set_prefixlen(a, ip.prefixlen);
+	nl.rtnl_addr_set_ifindex(a, nl.rtnl_link_get_ifindex(link));
+	nl.rtnl_addr_set_family(a, ip.family);
+	nl.rtnl_addr_set_local(a, local);
+	nl.rtnl_addr_set_prefixlen(a, ip.prefixlen);
 	if (add) {
 		/* Usable at once, as a container expects of its own interface. */
 		if (ip.family == AF_INET6)
-			rtnl_addr_set_flags(a, IFA_F_NODAD);
-		r = rtnl_addr_add(ns->sk, a, NLM_F_EXCL);
+			nl.rtnl_addr_set_flags(a, IFA_F_NODAD);
+		r = nl.rtnl_addr_add(ns->sk, a, NLM_F_EXCL);
 	} else {
-		r = rtnl_addr_delete(ns->sk, a, 0);
+		r = nl.rtnl_addr_delete(ns->sk, a, 0);
 	}
 	if (r == -NLE_EXIST)
 		r = keel_error_set(err, KEEL_ERROR_EXISTS, EEXIST, "%s: link %s has address %s already in %s",
@@ -955,12 +1043,12 @@ static int addr_op(keel_netns *ns, const char *name, const char *cidr, int add, 
 out:
 	end(ns, 0);
 	if (link)
-		rtnl_link_put(link);
+		nl.rtnl_link_put(link);
 out_free:
 	if (local)
-		nl_addr_put(local);
+		nl.nl_addr_put(local);
 	if (a)
-		rtnl_addr_put(a);
+		nl.rtnl_addr_put(a);
 	return r;
 }
 
@@ -1005,25 +1093,25 @@ KEEL_PUBLIC int keel_net_addr_list(keel_netns *ns, const char *name, char ***out
 	r = link_get(ns, name, op, &link, err);
 	if (r < 0)
 		return end(ns, r);
-	ifindex = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	r = rtnl_addr_alloc_cache(ns->sk, &cache);
+	ifindex = nl.rtnl_link_get_ifindex(link);
+	nl.rtnl_link_put(link);
+	r = nl.rtnl_addr_alloc_cache(ns->sk, &cache);
 	if (r < 0) {
 		r = net_fail(ns, err, r, "%s", op);
 		return end(ns, r);
 	}
 	if (!(v = calloc(1, sizeof(*v))))
 		goto nomem;
-	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+	for (obj = nl.nl_cache_get_first(cache); obj; obj = nl.nl_cache_get_next(obj)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)obj;
-		struct nl_addr *local = rtnl_addr_get_local(a);
-		int fam = rtnl_addr_get_family(a);
+		struct nl_addr *local = nl.rtnl_addr_get_local(a);
+		int fam = nl.rtnl_addr_get_family(a);
 
-		if (rtnl_addr_get_ifindex(a) != ifindex || !local || (fam != AF_INET && fam != AF_INET6))
+		if (nl.rtnl_addr_get_ifindex(a) != ifindex || !local || (fam != AF_INET && fam != AF_INET6))
 			continue;
-		if (!inet_ntop(fam, nl_addr_get_binary_addr(local), text, sizeof(text)))
+		if (!inet_ntop(fam, nl.nl_addr_get_binary_addr(local), text, sizeof(text)))
 			continue;
-		snprintf(buf, sizeof(buf), "%s/%d", text, rtnl_addr_get_prefixlen(a));
+		snprintf(buf, sizeof(buf), "%s/%d", text, nl.rtnl_addr_get_prefixlen(a));
 		if (!(nv = realloc(v, (n + 2) * sizeof(*v))))
 			goto nomem;
 		v = nv;
@@ -1031,11 +1119,11 @@ KEEL_PUBLIC int keel_net_addr_list(keel_netns *ns, const char *name, char ***out
 			goto nomem;
 		v[++n] = NULL;
 	}
-	nl_cache_free(cache);
+	nl.nl_cache_free(cache);
 	*out = v;
 	return end(ns, 0);
 nomem:
-	nl_cache_free(cache);
+	nl.nl_cache_free(cache);
 	keel_net_strv_free(v);
 	return end(ns, keel_error_sys(err, ENOMEM, "%s", op));
 }
@@ -1073,39 +1161,39 @@ static int route_op(keel_netns *ns, const char *dst, const char *gateway, const 
 		return keel_error_invalid(err, "%s: destination and gateway are of different families", op);
 	if (add && !gateway && !ifname)
 		return keel_error_invalid(err, "%s: give a gateway, a link, or both", op);
-	if (!(route = rtnl_route_alloc()) || !(d = ip_to_nl(&dip)) || (gateway && !(g = ip_to_nl(&gip)))) {
+	if (!(route = nl.rtnl_route_alloc()) || !(d = ip_to_nl(&dip)) || (gateway && !(g = ip_to_nl(&gip)))) {
 		r = keel_error_sys(err, ENOMEM, "%s", op);
 		goto out_free;
 	}
 	begin(ns);
-	rtnl_route_set_family(route, (uint8_t)dip.family);
-	rtnl_route_set_table(route, RT_TABLE_MAIN);
-	rtnl_route_set_type(route, RTN_UNICAST);
-	if ((r = rtnl_route_set_dst(route, d)) < 0) {
+	nl.rtnl_route_set_family(route, (uint8_t)dip.family);
+	nl.rtnl_route_set_table(route, RT_TABLE_MAIN);
+	nl.rtnl_route_set_type(route, RTN_UNICAST);
+	if ((r = nl.rtnl_route_set_dst(route, d)) < 0) {
 		r = net_fail(ns, err, r, "%s", op);
 		goto out;
 	}
 	if (add) {
-		rtnl_route_set_protocol(route, RTPROT_BOOT);
-		rtnl_route_set_scope(route, gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+		nl.rtnl_route_set_protocol(route, RTPROT_BOOT);
+		nl.rtnl_route_set_scope(route, gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	} else {
-		rtnl_route_set_protocol(route, RTPROT_UNSPEC);
-		rtnl_route_set_scope(route, RT_SCOPE_NOWHERE);  /* match any scope */
+		nl.rtnl_route_set_protocol(route, RTPROT_UNSPEC);
+		nl.rtnl_route_set_scope(route, RT_SCOPE_NOWHERE);  /* match any scope */
 	}
 	if (ifname || g) {
 		if (ifname && (r = link_get(ns, ifname, op, &link, err)) < 0)
 			goto out;
-		if (!(nh = rtnl_route_nh_alloc())) {
+		if (!(nh = nl.rtnl_route_nh_alloc())) {
 			r = keel_error_sys(err, ENOMEM, "%s", op);
 			goto out;
 		}
 		if (link)
-			rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
+			nl.rtnl_route_nh_set_ifindex(nh, nl.rtnl_link_get_ifindex(link));
 		if (g)
-			rtnl_route_nh_set_gateway(nh, g);
-		rtnl_route_add_nexthop(route, nh);  /* the route owns nh now */
+			nl.rtnl_route_nh_set_gateway(nh, g);
+		nl.rtnl_route_add_nexthop(route, nh);  /* the route owns nh now */
 	}
-	r = add ? rtnl_route_add(ns->sk, route, NLM_F_EXCL) : rtnl_route_delete(ns->sk, route, 0);
+	r = add ? nl.rtnl_route_add(ns->sk, route, NLM_F_EXCL) : nl.rtnl_route_delete(ns->sk, route, 0);
 	if (r == -NLE_EXIST)
 		r = keel_error_set(err, KEEL_ERROR_EXISTS, EEXIST, "%s: the route exists already in %s", op, ns->what);
 	else if (!add && r == -NLE_OBJ_NOTFOUND)
@@ -1115,14 +1203,14 @@ static int route_op(keel_netns *ns, const char *dst, const char *gateway, const 
 out:
 	end(ns, 0);
 	if (link)
-		rtnl_link_put(link);
+		nl.rtnl_link_put(link);
 out_free:
 	if (d)
-		nl_addr_put(d);
+		nl.nl_addr_put(d);
 	if (g)
-		nl_addr_put(g);
+		nl.nl_addr_put(g);
 	if (route)
-		rtnl_route_put(route);
+		nl.rtnl_route_put(route);
 	return r;
 }
 
@@ -1156,7 +1244,7 @@ KEEL_PUBLIC int keel_net_link_state(keel_netns *ns, const char *name, int *up, i
 	r = link_get(ns, name, op, &link, err);
 	if (r < 0)
 		return end(ns, r);
-	flags = rtnl_link_get_flags(link);
+	flags = nl.rtnl_link_get_flags(link);
 	if (up)
 		*up = !!(flags & IFF_UP);
 	/*
@@ -1169,21 +1257,21 @@ KEEL_PUBLIC int keel_net_link_state(keel_netns *ns, const char *name, int *up, i
 	if (running)
 		*running = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 	if (mtu)
-		*mtu = rtnl_link_get_mtu(link);
+		*mtu = nl.rtnl_link_get_mtu(link);
 	if (mac) {
 		char buf[18] = "";
 		const unsigned char *b;
 
-		a = rtnl_link_get_addr(link);
-		if (a && nl_addr_get_len(a) == 6) {
-			b = nl_addr_get_binary_addr(a);
+		a = nl.rtnl_link_get_addr(link);
+		if (a && nl.nl_addr_get_len(a) == 6) {
+			b = nl.nl_addr_get_binary_addr(a);
 			snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
 				 b[0], b[1], b[2], b[3], b[4], b[5]);
 		}
 		if (!(*mac = strdup(buf)))
 			r = keel_error_sys(err, ENOMEM, "%s", op);
 	}
-	rtnl_link_put(link);
+	nl.rtnl_link_put(link);
 	return end(ns, r);
 }
 
@@ -1203,14 +1291,14 @@ KEEL_PUBLIC int keel_net_link_stats(keel_netns *ns, const char *name, uint64_t *
 	if (r < 0)
 		return end(ns, r);
 	if (rx_bytes)
-		*rx_bytes = rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES);
+		*rx_bytes = nl.rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES);
 	if (tx_bytes)
-		*tx_bytes = rtnl_link_get_stat(link, RTNL_LINK_TX_BYTES);
+		*tx_bytes = nl.rtnl_link_get_stat(link, RTNL_LINK_TX_BYTES);
 	if (rx_packets)
-		*rx_packets = rtnl_link_get_stat(link, RTNL_LINK_RX_PACKETS);
+		*rx_packets = nl.rtnl_link_get_stat(link, RTNL_LINK_RX_PACKETS);
 	if (tx_packets)
-		*tx_packets = rtnl_link_get_stat(link, RTNL_LINK_TX_PACKETS);
-	rtnl_link_put(link);
+		*tx_packets = nl.rtnl_link_get_stat(link, RTNL_LINK_TX_PACKETS);
+	nl.rtnl_link_put(link);
 	return end(ns, 0);
 }
 

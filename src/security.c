@@ -7,8 +7,8 @@
  * (the contract is in security.h):
  *
  *  - in the parent, keel_security_plan_prepare() turns it into a plan:
- *    capability names are already numbers in 64-bit masks (libcap-ng is
- *    used only here), the seccomp filter is already BPF, sysctl names are
+ *    capability names are already numbers in 64-bit masks (libcap-ng,
+ *    opened at the first name lookup, is used only here), the seccomp filter is already BPF, sysctl names are
  *    /proc/sys paths, and every check that can be made early is made there;
  *  - in the child, the apply_* steps replay the plan with raw system calls
  *    only: prctl, capset, setrlimit, open/write, seccomp. Nothing in them
@@ -29,8 +29,11 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -45,6 +48,7 @@
 #include "error.h"
 #include "security.h"
 #include "security-seccomp.h"
+#include "util/dl.h"
 #include "util/fs.h"
 
 #define CAP_MAX_NUM 63          /* the masks are 64 bits wide */
@@ -99,6 +103,41 @@ struct keel_security {
 
 /* ----------------------------------------------------------- capabilities --- */
 
+/*
+ * Capability names are libcap-ng's, but libkeel does not link it: it is
+ * opened the first time a name is translated (util/dl.h), so a program that
+ * only uses the default set or numbers never maps it nor runs its
+ * constructor (~0.2 MiB of keel-run's peak RSS). `capng` is filled once
+ * under pthread_once and only read after: the one global state here.
+ */
+#define CAPNG_SONAME "libcap-ng.so.0"
+
+static struct capng_api {
+	typeof(&capng_name_to_capability) name_to_capability;
+	typeof(&capng_capability_to_name) capability_to_name;
+} capng;
+
+static const struct keel_dl_sym capng_syms[] = {
+	{ "capng_name_to_capability", offsetof(struct capng_api, name_to_capability) },
+	{ "capng_capability_to_name", offsetof(struct capng_api, capability_to_name) },
+};
+
+static pthread_once_t capng_once = PTHREAD_ONCE_INIT;
+static int capng_status;        /* 0 loaded, or -ELIBACC; set once */
+static char capng_why[256];
+
+static void capng_load(void)
+{
+	capng_status = keel_dl_load(CAPNG_SONAME, capng_syms, sizeof(capng_syms) / sizeof(capng_syms[0]),
+				    &capng, capng_why, sizeof(capng_why));
+}
+
+static bool capng_ready(void)
+{
+	pthread_once(&capng_once, capng_load);
+	return capng_status == 0;
+}
+
 /* "NET_RAW", "cap_net_raw", "CAP_NET_RAW" -> 13; -1 if unknown. */
 static int cap_from_name(const char *name)
 {
@@ -106,7 +145,7 @@ static int cap_from_name(const char *name)
 		name += 4;
 	if (!*name)
 		return -1;
-	return capng_name_to_capability(name);
+	return capng.name_to_capability(name);
 }
 
 static int cap_lookup(const char *name, keel_error **err)
@@ -115,17 +154,25 @@ static int cap_lookup(const char *name, keel_error **err)
 
 	if (!name)
 		return keel_error_invalid(err, "capability: no name given");
+	if (!capng_ready())
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -capng_status, "capability %s: %s", name,
+					capng_why);
 	cap = cap_from_name(name);
 	if (cap < 0 || cap > CAP_MAX_NUM)
 		return keel_error_invalid(err, "unknown capability '%s'", name);
 	return cap;
 }
 
-static const char *cap_name(int cap)
+/* A capability's name for a message ("net_raw"), or its number when
+ * libcap-ng does not know it or cannot be loaded. */
+static const char *cap_name(int cap, char *buf, size_t len)
 {
-	const char *n = capng_capability_to_name((unsigned int)cap);
+	const char *n = capng_ready() ? capng.capability_to_name((unsigned int)cap) : NULL;
 
-	return n ? n : "?";
+	if (n)
+		return n;
+	snprintf(buf, len, "capability %d", cap);
+	return buf;
 }
 
 /* The highest capability number the running kernel knows. */
@@ -589,6 +636,7 @@ static int prepare_caps(const keel_security *sec, struct keel_security_plan *pla
 	static const char *const set_names[N_SETS] = { "bounding", "permitted", "effective", "inheritable",
 						       "ambient" };
 	uint64_t known, all = 0, bad;
+	char num[24];
 	int i;
 
 	plan->last_cap = kernel_last_cap();
@@ -615,7 +663,7 @@ static int prepare_caps(const keel_security *sec, struct keel_security_plan *pla
 		bad = (a) & ~(b);                                                                         \
 		if (bad)                                                                                  \
 			return keel_error_invalid(err, "capabilities: %s is in the %s set but not in the %s set", \
-						  cap_name(__builtin_ctzll(bad)), an, bn);              \
+						  cap_name(__builtin_ctzll(bad), num, sizeof(num)), an, bn); \
 	} while (0)
 	SUBSET(plan->effective, plan->permitted, set_names[SET_EFFECTIVE], set_names[SET_PERMITTED]);
 	SUBSET(plan->permitted, plan->bounding, set_names[SET_PERMITTED], set_names[SET_BOUNDING]);

@@ -14,6 +14,7 @@
  * /proc/net/route, a freshly mounted sysfs, real UDP and busybox ping.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -25,6 +26,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +502,132 @@ START_TEST(open_reports_gone_and_wrong_namespaces)
 }
 END_TEST
 
+/* ------------------------------------------------- libnl at first use --- */
+
+/* 1 if a library whose file name starts with name is mapped in this process. */
+static int mapped(const char *name)
+{
+	char line[512], *slash;
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = (slash = strrchr(line, '/')) && !strncmp(slash + 1, name, strlen(name));
+	fclose(f);
+	return found;
+}
+
+struct load_job {
+	const char *empty;   /* an empty file, to hide libnl-3 under */
+	int hide;            /* hide libnl-3 before the first network call */
+	int msg;             /* pipe: what the child saw */
+};
+
+/* Say what went wrong on the pipe and return a distinct exit code. */
+static int __attribute__((format(printf, 3, 4))) load_fail(struct load_job *j, int code, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (write(j->msg, buf, strlen(buf)) < 0) { /* the exit code still says it */ }
+	return code;
+}
+
+/*
+ * In a fresh child: libnl is not mapped until the first keel_netns is
+ * opened. With hide, libnl-3's file is covered by an empty one in a private
+ * mount namespace first (nothing outside this child sees it), and the open
+ * must fail with the clear error, twice the same, with libnl-route-3 never
+ * mapped; without, it must succeed and map libnl-route-3.
+ */
+static int child_first_open(void *arg)
+{
+	struct load_job *j = arg;
+	char lib[4096], *slash;
+	keel_netns *ns = NULL;
+	keel_error *err = NULL;
+	Dl_info libc;
+	int i, r;
+
+	if (mapped("libnl-") != 0)
+		return load_fail(j, 2, "libnl is mapped before any network call");
+	if (j->hide) {
+		/* libnl-3 sits next to libc in Debian's multiarch directory. */
+		if (!dladdr((void *)getpid, &libc) || !libc.dli_fname || !(slash = strrchr(libc.dli_fname, '/')))
+			return load_fail(j, 3, "cannot find libc's directory");
+		snprintf(lib, sizeof(lib), "%.*s/libnl-3.so.200", (int)(slash - libc.dli_fname), libc.dli_fname);
+		if (access(lib, F_OK) < 0)
+			return load_fail(j, 3, "%s: %s", lib, strerror(errno));
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount(j->empty, lib, NULL, MS_BIND, NULL) < 0)
+			return load_fail(j, 4, "hide %s: %s", lib, strerror(errno));
+		for (i = 0; i < 2; i++) {
+			r = keel_netns_open_current(&ns, &err);
+			if (r != -ELIBACC || keel_error_code(err) != KEEL_ERROR_UNSUPPORTED || ns ||
+			    !strstr(keel_error_message(err), "network: cannot load libnl-3.so.200: "))
+				return load_fail(j, 5, "open #%d: %d (code %d): %s", i + 1, r, keel_error_code(err),
+						 keel_error_message(err));
+			if (getenv("KEEL_TEST_SHOW_ERRORS"))
+				fprintf(stderr, "%s\n", keel_error_message(err));
+			keel_error_free(err);
+			err = NULL;
+		}
+		if (mapped("libnl-") != 0)
+			return load_fail(j, 6, "libnl is mapped after the failed load");
+		return 0;
+	}
+	r = keel_netns_open_current(&ns, &err);
+	if (r < 0)
+		return load_fail(j, 7, "open: %s", keel_error_message(err));
+	keel_netns_free(ns);
+	if (mapped("libnl-route-3.so") != 1 || mapped("libnl-3.so") != 1)
+		return load_fail(j, 8, "libnl-3 and libnl-route-3 are not mapped after an open");
+	return 0;
+}
+
+static void run_first_open(int hide)
+{
+	char path[4096], msg[512] = "";
+	struct load_job j = { .empty = path, .hide = hide };
+	int p[2], status, fd;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/empty", kt_tmpdir());
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	j.msg = p[1];
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child_first_open(&j));
+	close(p[1]);
+	n = read(p[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x: %s", status, msg);
+}
+
+START_TEST(libnl_is_loaded_at_the_first_open)
+{
+	run_first_open(0);
+}
+END_TEST
+
+START_TEST(missing_libnl_is_a_clear_error)
+{
+	run_first_open(1);
+}
+END_TEST
+
 START_TEST(bridge_create_find_delete)
 {
 	const char *br = kt_name("br"), *vx = kt_name("vx");
@@ -914,6 +1042,8 @@ int main(void)
 	tcase_add_test(tc, open_current_uses_the_callers_namespace);
 	tcase_add_test(tc, handle_made_in_one_thread_works_in_another);
 	tcase_add_test(tc, open_reports_gone_and_wrong_namespaces);
+	tcase_add_test(tc, libnl_is_loaded_at_the_first_open);
+	tcase_add_test(tc, missing_libnl_is_a_clear_error);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("links", 60);
 	tcase_add_test(tc, bridge_create_find_delete);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -425,6 +426,62 @@ START_TEST(capability_bad_input_is_refused_early)
 	ck_assert_int_eq(keel_security_plan_prepare(sec, &plan, &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "capability 62 is not known to this kernel"));
 	keel_error_free(err);
+}
+END_TEST
+
+/* 1 if a library whose file name starts with name is mapped in this process. */
+static int mapped(const char *name)
+{
+	char line[512], *slash;
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = (slash = strrchr(line, '/')) && !strncmp(slash + 1, name, strlen(name));
+	fclose(f);
+	return found;
+}
+
+/* In a fresh process: the default set, numbers and a plan need no
+ * libcap-ng; the first capability name loads it. Exit code: which step. */
+static int child_capng_at_first_name(void)
+{
+	struct keel_security_plan *plan = NULL;
+	keel_security *sec = NULL;
+
+	if (mapped("libcap-ng.so") != 0)
+		return 2;
+	if (keel_security_new(&sec, NULL) < 0)
+		return 3;
+	keel_security_caps_set_default(sec);
+	if (keel_security_cap_drop_num(sec, CAP_NET_RAW, NULL) < 0 ||
+	    keel_security_plan_prepare(sec, &plan, NULL) < 0)
+		return 4;
+	keel_security_plan_free(plan);
+	if (mapped("libcap-ng.so") != 0)
+		return 5;
+	if (keel_security_cap_add(sec, "CAP_NET_ADMIN", NULL) < 0 ||
+	    keel_security_cap_get(sec, KEEL_CAPSET_EFFECTIVE, "net_admin", NULL) != 1)
+		return 6;
+	if (mapped("libcap-ng.so") != 1)
+		return 7;
+	keel_security_free(sec);
+	return 0;
+}
+
+START_TEST(libcap_ng_is_loaded_at_the_first_capability_name)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child_capng_at_first_name());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* 2: mapped at start, 5: mapped by the default set or a plan, 7: not by a name */
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
 }
 END_TEST
 
@@ -1072,6 +1129,7 @@ int main(void)
 	tcase_add_test(tc, non_root_user_has_empty_effective_caps);
 	tcase_add_test(tc, keep_caps_makes_them_ambient_for_non_root);
 	tcase_add_test(tc, capability_bad_input_is_refused_early);
+	tcase_add_test(tc, libcap_ng_is_loaded_at_the_first_capability_name);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("seccomp", 30);
 	tcase_add_test(tc, default_profile_denies_keyctl_and_runs_programs);

@@ -71,10 +71,20 @@ echo "check-in-vm: every suite passed in the VM"
 GUEST
 chmod +x "$pack/run-suites.sh"
 
+# the libraries libkeel dlopen()s at first use ($KEEL_VM_DLOPEN, sonames):
+# ldd cannot see them, so name their host paths to run-in-vm.sh
+extra_libs=
+for so in ${KEEL_VM_DLOPEN:-}; do
+	lib=$(/sbin/ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }')
+	[ -n "$lib" ] || fail "library $so (dlopen()ed by libkeel) not found by ldconfig -p"
+	extra_libs="$extra_libs $lib"
+done
+
 start=$(date +%s.%N)
 # the host tools the suites run: the uidmap helpers, and util-linux's
 # unshare and nsenter (busybox's lack options)
 VM_EXTRA_BINS=${VM_EXTRA_BINS:-$(for b in newuidmap newgidmap unshare nsenter; do command -v $b; done | tr '\n' ' ')} \
+VM_EXTRA_LIBS="${VM_EXTRA_LIBS:-}$extra_libs" \
 VM_MEM=${VM_MEM:-1024} VM_TIMEOUT=${VM_TIMEOUT:-900} \
 	bash "$here/run-in-vm.sh" "$pack" ./run-suites.sh
 rc=$?

@@ -15,7 +15,7 @@
 #        streamed live to this script's stdout through a virtio console.
 #        Every dynamically linked ELF file in DIR gets its shared libraries
 #        (found with ldd) copied into the guest too; dlopen()ed ones are not
-#        found that way (add them to DIR or to VM_EXTRA_BINS).  Symlinks in
+#        found that way (add them to DIR or to VM_EXTRA_LIBS).  Symlinks in
 #        DIR are copied as symlinks.  CMD is looked up in the guest's PATH, or
 #        give a path (./t/foo).  Shell syntax needs an explicit shell:
 #          run-in-vm.sh DIR sh -c 'make check && ./t/cgroup-tests'
@@ -55,6 +55,8 @@
 #   VM_MODULES_EXTRA  more modules to load on top of VM_MODULES
 #   VM_EXTRA_BINS host programs to copy in with their libraries, by name or
 #                path, e.g. "ip unshare strace" (they shadow busybox applets)
+#   VM_EXTRA_LIBS host shared libraries to copy in with theirs, by absolute
+#                path, at the same path: the ones a program dlopen()s
 #   VM_MEM       guest RAM in MiB (default 2048)
 #   VM_CPUS      guest CPUs (default: host CPUs, at most 4)
 #   VM_TIMEOUT   seconds before the VM is killed (default 600)
@@ -162,6 +164,12 @@ mkdir -p "$ROOT"/{usr/bin,usr/sbin}
 for b in ${VM_EXTRA_BINS:-}; do
   p=$(command -v "$b") || die "VM_EXTRA_BINS: $b not found on host"
   p=$(realpath -s "$p"); rm -f "$ROOT$p"; stage "$p"; stage_libs "$p"
+done
+
+# dlopen()ed libraries, which ldd cannot see
+for l in ${VM_EXTRA_LIBS:-}; do
+  [ -e "$l" ] || die "VM_EXTRA_LIBS: $l not found on host"
+  stage "$l"; stage_libs "$l"
 done
 
 # shared libraries of every ELF file in DIR
