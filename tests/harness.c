@@ -396,6 +396,20 @@ char *kt_read(const char *path)
 	return u.path;
 }
 
+int kt_mapped(const char *name)
+{
+	char line[512], *slash;
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = (slash = strrchr(line, '/')) && !strncmp(slash + 1, name, strlen(name));
+	fclose(f);
+	return found;
+}
+
 int kt_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -57,4 +57,8 @@ int kt_run(Suite *s);
  * harness frees at cleanup; NULL on error. */
 char *kt_read(const char *path);
 
+/* 1 if a library whose file name starts with name is mapped in this
+ * process (/proc/self/maps), 0 if not, -1 if that cannot be read. */
+int kt_mapped(const char *name);
+
 #endif

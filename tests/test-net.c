@@ -504,21 +504,6 @@ END_TEST
 
 /* ------------------------------------------------- libnl at first use --- */
 
-/* 1 if a library whose file name starts with name is mapped in this process. */
-static int mapped(const char *name)
-{
-	char line[512], *slash;
-	int found = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = (slash = strrchr(line, '/')) && !strncmp(slash + 1, name, strlen(name));
-	fclose(f);
-	return found;
-}
-
 struct load_job {
 	const char *empty;   /* an empty file, to hide libnl-3 under */
 	int hide;            /* hide libnl-3 before the first network call */
@@ -554,7 +539,7 @@ static int child_first_open(void *arg)
 	Dl_info libc;
 	int i, r;
 
-	if (mapped("libnl-") != 0)
+	if (kt_mapped("libnl-") != 0)
 		return load_fail(j, 2, "libnl is mapped before any network call");
 	if (j->hide) {
 		/* libnl-3 sits next to libc in Debian's multiarch directory. */
@@ -577,7 +562,7 @@ static int child_first_open(void *arg)
 			keel_error_free(err);
 			err = NULL;
 		}
-		if (mapped("libnl-") != 0)
+		if (kt_mapped("libnl-") != 0)
 			return load_fail(j, 6, "libnl is mapped after the failed load");
 		return 0;
 	}
@@ -585,7 +570,7 @@ static int child_first_open(void *arg)
 	if (r < 0)
 		return load_fail(j, 7, "open: %s", keel_error_message(err));
 	keel_netns_free(ns);
-	if (mapped("libnl-route-3.so") != 1 || mapped("libnl-3.so") != 1)
+	if (kt_mapped("libnl-route-3.so") != 1 || kt_mapped("libnl-3.so") != 1)
 		return load_fail(j, 8, "libnl-3 and libnl-route-3 are not mapped after an open");
 	return 0;
 }

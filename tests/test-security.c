@@ -429,21 +429,6 @@ START_TEST(capability_bad_input_is_refused_early)
 }
 END_TEST
 
-/* 1 if a library whose file name starts with name is mapped in this process. */
-static int mapped(const char *name)
-{
-	char line[512], *slash;
-	int found = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = (slash = strrchr(line, '/')) && !strncmp(slash + 1, name, strlen(name));
-	fclose(f);
-	return found;
-}
-
 /* In a fresh process: the default set, numbers and a plan need no
  * libcap-ng; the first capability name loads it. Exit code: which step. */
 static int child_capng_at_first_name(void)
@@ -451,7 +436,7 @@ static int child_capng_at_first_name(void)
 	struct keel_security_plan *plan = NULL;
 	keel_security *sec = NULL;
 
-	if (mapped("libcap-ng.so") != 0)
+	if (kt_mapped("libcap-ng.so") != 0)
 		return 2;
 	if (keel_security_new(&sec, NULL) < 0)
 		return 3;
@@ -460,12 +445,12 @@ static int child_capng_at_first_name(void)
 	    keel_security_plan_prepare(sec, &plan, NULL) < 0)
 		return 4;
 	keel_security_plan_free(plan);
-	if (mapped("libcap-ng.so") != 0)
+	if (kt_mapped("libcap-ng.so") != 0)
 		return 5;
 	if (keel_security_cap_add(sec, "CAP_NET_ADMIN", NULL) < 0 ||
 	    keel_security_cap_get(sec, KEEL_CAPSET_EFFECTIVE, "net_admin", NULL) != 1)
 		return 6;
-	if (mapped("libcap-ng.so") != 1)
+	if (kt_mapped("libcap-ng.so") != 1)
 		return 7;
 	keel_security_free(sec);
 	return 0;
