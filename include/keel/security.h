@@ -315,7 +315,10 @@ KEEL_PUBLIC int keel_security_set_sysctl(keel_security *sec, const char *key, co
 /**
  * Use a seccomp filter. The filter is compiled to BPF here (once per
  * version of @p filter: attaching the same unchanged filter again reuses
- * the compiled program) and @p sec keeps its own copy of the program, so
+ * the compiled program; libseccomp's program is rewritten into a smaller
+ * one with the same verdicts, a binary search over ranges of system call
+ * numbers, which the kernel installs faster) and @p sec keeps its own
+ * copy of the program, so
  * @p filter may be changed or freed afterwards without affecting @p sec.
  * The filter is loaded in the container as the last step before execve.
  * If it has NOTIFY rules, the spawn hands the user-notification fd back.
