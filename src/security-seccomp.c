@@ -467,6 +467,13 @@ static const struct sock_filter *prebuilt_default(size_t *len)
 	return NULL;
 }
 
+bool keel_seccomp_is_static(const struct sock_filter *prog)
+{
+	size_t len;
+
+	return prog && prog == prebuilt_default(&len);
+}
+
 /* libseccomp 2.5 exports only to an fd: export into a memfd, read it back.
  * *prog is malloc'd. */
 int keel_seccomp_export(keel_seccomp *f, struct sock_filter **prog, size_t *len, keel_error **err)

@@ -4,6 +4,7 @@
 #ifndef KEEL_PRIV_SECURITY_SECCOMP_H
 #define KEEL_PRIV_SECURITY_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/filter.h>
@@ -45,6 +46,9 @@ int keel_seccomp_build_default(keel_seccomp **out, keel_error **err);
  * (a cross build); keel_seccomp_new_default() then compiles at run time.
  */
 extern const uint32_t keel_seccomp_default_arch;
+/* Is prog the precompiled default profile above (constant data, which a
+ * holder may point at instead of copying)? */
+bool keel_seccomp_is_static(const struct sock_filter *prog);
 extern const size_t keel_seccomp_default_len;
 extern const struct sock_filter keel_seccomp_default_bpf[];
 

@@ -95,7 +95,8 @@ struct keel_security {
 	char *hostname, *domainname;
 	struct sysctl *sysctls;
 	size_t n_sysctls;
-	struct sock_filter *bpf;    /* our own copy of the compiled filter */
+	const struct sock_filter *bpf; /* the compiled filter: our own copy, or */
+	bool bpf_static;               /* the library's precompiled default profile */
 	size_t bpf_len;
 	bool bpf_notify;
 	char *apparmor, *selinux;
@@ -336,6 +337,17 @@ KEEL_PUBLIC int keel_security_new(keel_security **out, keel_error **err)
 	return 0;
 }
 
+/* Forget the compiled filter, freeing it if it is our copy. */
+static void drop_bpf(keel_security *sec)
+{
+	if (!sec->bpf_static)
+		free((void *)sec->bpf);
+	sec->bpf = NULL;
+	sec->bpf_static = false;
+	sec->bpf_len = 0;
+	sec->bpf_notify = false;
+}
+
 KEEL_PUBLIC void keel_security_free(keel_security *sec)
 {
 	size_t i;
@@ -349,7 +361,7 @@ KEEL_PUBLIC void keel_security_free(keel_security *sec)
 	free(sec->sysctls);
 	free(sec->hostname);
 	free(sec->domainname);
-	free(sec->bpf);
+	drop_bpf(sec);
 	free(sec->apparmor);
 	free(sec->selinux);
 	free(sec);
@@ -493,10 +505,7 @@ KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filt
 	if (!sec)
 		return keel_error_invalid(err, "seccomp: no security handle");
 	if (!filter) {
-		free(sec->bpf);
-		sec->bpf = NULL;
-		sec->bpf_len = 0;
-		sec->bpf_notify = false;
+		drop_bpf(sec);
 		return 0;
 	}
 	ret = keel_seccomp_compile(filter, &prog, &len, err);
@@ -506,12 +515,20 @@ KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filt
 		return keel_error_set(err, KEEL_ERROR_INVALID, E2BIG,
 				      "seccomp: the filter compiles to %zu instructions, more than the kernel's %d",
 				      len, BPF_MAXINSNS);
-	copy = malloc(len * sizeof(*copy));
-	if (!copy)
-		return keel_error_sys(err, ENOMEM, "seccomp: attach the filter");
-	memcpy(copy, prog, len * sizeof(*copy));
-	free(sec->bpf);
-	sec->bpf = copy;
+	if (keel_seccomp_is_static(prog)) {
+		/* constant data of the library: nothing to copy (3 KiB less
+		 * per container handle) */
+		drop_bpf(sec);
+		sec->bpf = prog;
+		sec->bpf_static = true;
+	} else {
+		copy = malloc(len * sizeof(*copy));
+		if (!copy)
+			return keel_error_sys(err, ENOMEM, "seccomp: attach the filter");
+		memcpy(copy, prog, len * sizeof(*copy));
+		drop_bpf(sec);
+		sec->bpf = copy;
+	}
 	sec->bpf_len = len;
 	sec->bpf_notify = keel_seccomp_has_notify(filter);
 	return 0;
@@ -589,6 +606,7 @@ struct keel_security_plan {
 	uint64_t permitted, effective, inheritable, ambient;
 	bool no_new_privs;
 	struct sock_fprog prog;   /* filter NULL when there is no seccomp */
+	bool prog_static;         /* filter is the library's constant, not ours */
 	bool notify;
 	const char *lsm_path[2];  /* candidates, the first that exists is used */
 	char *lsm_value;
@@ -610,7 +628,8 @@ void keel_security_plan_free(struct keel_security_plan *plan)
 		free((char *)plan->sysctls[i].value);
 	}
 	free(plan->sysctls);
-	free(plan->prog.filter);
+	if (!plan->prog_static)
+		free(plan->prog.filter);
 	free(plan->lsm_value);
 	free(plan->owned_hostname);
 	free(plan->owned_domainname);
@@ -816,13 +835,19 @@ int keel_security_plan_prepare(const keel_security *sec, struct keel_security_pl
 	}
 
 	plan->no_new_privs = sec->no_new_privs;
-	if (sec->bpf) {
+	if (sec->bpf && sec->bpf_static) {
+		/* seccomp(2) only reads it */
+		plan->prog.filter = (struct sock_filter *)sec->bpf;
+		plan->prog_static = true;
+	} else if (sec->bpf) {
 		plan->prog.filter = malloc(sec->bpf_len * sizeof(*sec->bpf));
 		if (!plan->prog.filter) {
 			ret = keel_error_sys(err, ENOMEM, "seccomp: prepare");
 			goto fail;
 		}
 		memcpy(plan->prog.filter, sec->bpf, sec->bpf_len * sizeof(*sec->bpf));
+	}
+	if (sec->bpf) {
 		plan->prog.len = (unsigned short)sec->bpf_len;
 		plan->notify = sec->bpf_notify;
 	}

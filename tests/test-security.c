@@ -549,6 +549,32 @@ START_TEST(kill_rule_kills_with_sigsys)
 }
 END_TEST
 
+/* The precompiled default profile is constant data that security handles
+ * point at rather than copy: each handle must keep working after the
+ * filter is freed, and free only programs that are its own (the ASan
+ * build would catch a wrong free). */
+START_TEST(security_handles_share_the_default_profile_and_free_only_their_own)
+{
+	keel_security *a = new_sec(), *b = new_sec();
+	keel_seccomp *f = NULL, *custom = NULL;
+
+	ck_assert_int_eq(keel_seccomp_new_default(&f, NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(a, f, NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(b, f, NULL), 0);
+	keel_seccomp_free(f);
+	ck_assert_int_eq(probe_errno(a, 0, -1, "keyctl"), EPERM);
+	/* b: replaced by a program of its own, which it copies */
+	ck_assert_int_eq(keel_seccomp_new(&custom, KEEL_SECCOMP_ALLOW, NULL), 0);
+	ck_assert_int_eq(keel_seccomp_add_rule_errno(custom, "keyctl", ENOKEY, NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(b, custom, NULL), 0);
+	keel_seccomp_free(custom);
+	ck_assert_int_eq(probe_errno(b, 0, -1, "keyctl"), ENOKEY);
+	/* a: removed */
+	ck_assert_int_eq(keel_security_set_seccomp(a, NULL, NULL), 0);
+	ck_assert_int_eq(probe_errno(a, 0, -1, "keyctl"), 0);
+}
+END_TEST
+
 START_TEST(errno_and_argument_rules)
 {
 	keel_security *sec = new_sec();
@@ -1122,6 +1148,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("seccomp", 30);
 	tcase_add_test(tc, default_profile_denies_keyctl_and_runs_programs);
+	tcase_add_test(tc, security_handles_share_the_default_profile_and_free_only_their_own);
 	tcase_add_test(tc, default_profile_denies_user_namespaces_to_unprivileged);
 	tcase_add_test(tc, kill_rule_kills_with_sigsys);
 	tcase_add_test(tc, errno_and_argument_rules);
