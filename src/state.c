@@ -24,11 +24,12 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,12 @@ int keel_cstrv_push(char ***v, const char *s)
 	return 0;
 }
 
+/* The locale-independent test an id needs (no ctype table). */
+static bool ascii_alnum(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
 int keel_state_check_id(const char *id, keel_error **err)
 {
 	size_t i, len;
@@ -88,15 +95,15 @@ int keel_state_check_id(const char *id, keel_error **err)
 	if (len > ID_MAX)
 		return keel_error_invalid(err, "container id '%.20s...' is too long (%zu characters, at most %d)",
 					  id, len, ID_MAX);
-	if (!isalnum((unsigned char)id[0]) || !isascii((unsigned char)id[0]))
+	if (!ascii_alnum((unsigned char)id[0]))
 		return keel_error_invalid(err, "container id '%s' must start with a letter or a digit", id);
 	for (i = 1; i < len; i++) {
 		unsigned char ch = (unsigned char)id[i];
 
-		if (!isascii(ch) || !(isalnum(ch) || ch == '_' || ch == '.' || ch == '-'))
+		if (!(ascii_alnum(ch) || ch == '_' || ch == '.' || ch == '-'))
 			return keel_error_invalid(err, "container id '%s': character '%c' is not allowed "
 						  "(use letters, digits, '_', '.' and '-')",
-						  id, isprint(ch) ? ch : '?');
+						  id, ch >= 0x20 && ch < 0x7f ? ch : '?');
 	}
 	return 0;
 }
@@ -124,35 +131,76 @@ int keel_state_default_root(char **out, keel_error **err)
 
 /* ---------------------------------------------------------- state file -- */
 
-static void put_str(FILE *f, const char *key, const char *value)
+/* The state file's text, built in memory: a string that grows, and
+ * remembers running out of memory. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
 {
-	if (value)
-		fprintf(f, "%s=%s\n", key, value);
+	va_list ap;
+	int n;
+
+	if (t->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->failed = true;
+			return;
+		}
+		if (t->buf && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap * 2 : 512;
+		while (cap <= t->len + (size_t)n)
+			cap *= 2;
+		char *grown = realloc(t->buf, cap);
+		if (!grown) {
+			t->failed = true;
+			return;
+		}
+		t->buf = grown;
+		t->cap = cap;
+	}
 }
 
-static int format_state(FILE *f, const struct keel_cstate *st)
+static void put_str(struct text *t, const char *key, const char *value)
+{
+	if (value)
+		put(t, "%s=%s\n", key, value);
+}
+
+static void format_state(struct text *t, const struct keel_cstate *st)
 {
 	char **l;
 
-	fprintf(f, "status=%d\n", st->status);
-	fprintf(f, "pid=%d\n", (int)st->pid);
-	fprintf(f, "pid_start_time=%llu\n", st->start_time);
-	fprintf(f, "created=%" PRId64 "\n", st->created);
-	fprintf(f, "started=%" PRId64 "\n", st->started);
+	put(t, "status=%d\n", st->status);
+	put(t, "pid=%d\n", (int)st->pid);
+	put(t, "pid_start_time=%llu\n", st->start_time);
+	put(t, "created=%" PRId64 "\n", st->created);
+	put(t, "started=%" PRId64 "\n", st->started);
 	if (st->has_exit) {
-		fprintf(f, "exit_code=%d\n", st->exit_code);
-		fprintf(f, "term_signal=%d\n", st->term_signal);
+		put(t, "exit_code=%d\n", st->exit_code);
+		put(t, "term_signal=%d\n", st->term_signal);
 	}
-	fprintf(f, "namespaces=%u\n", st->ns_flags);
-	put_str(f, "upper_dir", st->upper_dir);
-	fprintf(f, "keep_upper=%d\n", st->keep_upper);
+	put(t, "namespaces=%u\n", st->ns_flags);
+	put_str(t, "upper_dir", st->upper_dir);
+	put(t, "keep_upper=%d\n", st->keep_upper);
 	for (l = st->layers; l && *l; l++)
-		put_str(f, "layer", *l);
-	put_str(f, "cgroup", st->cgroup);
-	put_str(f, "net_host", st->net_host);
-	put_str(f, "host_veth", st->host_veth);
-	put_str(f, "bridge", st->bridge);
-	return ferror(f) ? -EIO : 0;
+		put_str(t, "layer", *l);
+	put_str(t, "cgroup", st->cgroup);
+	put_str(t, "net_host", st->net_host);
+	put_str(t, "host_veth", st->host_veth);
+	put_str(t, "bridge", st->bridge);
 }
 
 /*
@@ -172,22 +220,21 @@ static int format_state(FILE *f, const struct keel_cstate *st)
  */
 int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err)
 {
-	char path[4096], *buf = NULL;
-	size_t len = 0, want;
+	struct text t = { 0 };
+	char path[4096], *buf;
+	size_t len, want;
 	struct stat sb;
-	FILE *f;
 	ssize_t n;
-	int fd, ret;
+	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/state", dir);
-	f = open_memstream(&buf, &len);
-	if (!f)
-		return keel_error_sys(err, ENOMEM, "write state %s", path);
-	ret = format_state(f, st);
-	if (fclose(f) != 0 || ret < 0) {
-		free(buf);
+	format_state(&t, st);
+	if (t.failed) {
+		free(t.buf);
 		return keel_error_sys(err, ENOMEM, "write state %s", path);
 	}
+	buf = t.buf;
+	len = t.len;
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;

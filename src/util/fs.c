@@ -189,19 +189,23 @@ static void unescape_octal(char *s)
 
 int keel_find_mount(const char *fstype, char **out, keel_error **err)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int ret = -ENOENT;
+	char *text = NULL, *line, *next;
+	int ret;
 
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return keel_error_sys(err, errno, "open /proc/self/mountinfo");
-	while (getline(&line, &cap, f) > 0) {
+	/* One read of the whole file rather than stdio: fewer system calls,
+	 * and no FILE machinery on a container's start path. */
+	ret = keel_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &text, NULL, err);
+	if (ret < 0)
+		return ret;
+	ret = -ENOENT;
+	for (line = text; line && *line; line = next) {
 		/* id parent maj:min root mountpoint options [optional...] - fstype source super */
 		char *mnt = NULL, *sep, *type, *save = NULL, *tok;
 		int field = 0;
 
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		sep = strstr(line, " - ");
 		if (!sep)
 			continue;
@@ -222,8 +226,7 @@ int keel_find_mount(const char *fstype, char **out, keel_error **err)
 		ret = *out ? 0 : keel_error_sys(err, ENOMEM, "find %s mount", fstype);
 		break;
 	}
-	free(line);
-	fclose(f);
+	free(text);
 	if (ret == -ENOENT)
 		keel_error_set(err, KEEL_ERROR_NOT_FOUND, ENOENT,
 			       "no %s filesystem is mounted (looked in /proc/self/mountinfo)", fstype);
