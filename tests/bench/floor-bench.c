@@ -30,6 +30,7 @@ struct floor_state {
 	enum floor_level level;
 	int cgroup;		/* each container gets its own cgroup */
 	int no_net;		/* no network namespace */
+	const void *seccomp;	/* FLOOR_KEEL: libkeel's default profile */
 	char *const *argv;
 	/* concurrency run */
 	unsigned n;
@@ -77,6 +78,31 @@ static int setup_full_nonet(const struct bench_env *env, void **state, char *why
 	return ret;
 }
 
+#ifdef BENCH_WITH_KEEL
+/* libkeel's default seccomp profile as the library loads it: the
+ * precompiled program (src/security-seccomp-default.c, built into this
+ * program too) flattened the way libkeel flattens it. */
+#include <linux/filter.h>
+#include "security-seccomp.h"
+
+static struct sock_fprog keel_prog;
+
+static int setup_keel(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	int ret;
+
+	if (keel_seccomp_default_len == 0)
+		return snprintf(why, len, "this build has no precompiled default seccomp profile"), -ENOTSUP;
+	ret = floor_setup(env, FLOOR_KEEL, 1, state, why, len);
+	if (ret == 0) {
+		keel_prog.filter = (struct sock_filter *)keel_seccomp_default_bpf;
+		keel_prog.len = (unsigned short)keel_seccomp_default_len;
+		((struct floor_state *)*state)->seccomp = &keel_prog;
+	}
+	return ret;
+}
+#endif
+
 static void cgroup_path(const struct floor_state *st, char prefix, unsigned seq, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%c%u", st->env->cgroup_parent, prefix, seq);
@@ -104,7 +130,7 @@ static int floor_run_once(void *state, unsigned seq, struct bench_sample *s, cha
 {
 	static char *const true_argv[] = { "/bin/true", NULL };
 	struct floor_state *st = state;
-	struct floor_plan plan = { st->env->rootfs, st->level, -1, true_argv, st->no_net };
+	struct floor_plan plan = { st->env->rootfs, st->level, -1, true_argv, st->no_net, st->seccomp };
 	char cg[4096];
 	int status, ret = 0;
 	pid_t pid;
@@ -238,6 +264,10 @@ const struct bench_candidate floor_candidates[] = {
 	  setup_full_nonet, floor_run_once, floor_leftovers, floor_teardown },
 	{ "floor-exec", "floor-full through the keel-floor program (fork+exec, own RSS)",
 	  exec_setup, exec_run_once, exec_leftovers, exec_teardown },
+#ifdef BENCH_WITH_KEEL
+	{ "floor-keel", "floor-full + what keel's defaults add: ro sysfs, masked/ro paths, lo up, its seccomp",
+	  setup_keel, floor_run_once, floor_leftovers, floor_teardown },
+#endif
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -266,7 +296,7 @@ static int conc_setup(const struct bench_env *env, unsigned n, void **state, cha
 static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len)
 {
 	struct floor_state *st = state;
-	struct floor_plan plan = { st->env->rootfs, st->level, -1, st->argv, 0 };
+	struct floor_plan plan = { st->env->rootfs, st->level, -1, st->argv, 0, NULL };
 	char cg[4096];
 	pid_t p;
 

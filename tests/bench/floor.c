@@ -8,7 +8,8 @@
  * onto itself, pivot_root into it with the pivot_root(".", ".") trick,
  * detach the old root and exec. FLOOR_FULL adds what the OCI default
  * config asks of crun and runc (see floor.h), so that the comparison with
- * them, and later with libkeel, is like for like.
+ * them is like for like; FLOOR_KEEL adds what libkeel's defaults do beyond
+ * that, so that the comparison with libkeel is too.
  *
  * The child is made fork-style (no CLONE_VM) and, until execve, only makes
  * system calls on memory the parent prepared: the same rule libkeel's
@@ -29,7 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -49,7 +53,7 @@
 enum floor_step {
 	ST_PRIVATE, ST_BIND, ST_CHDIR, ST_PROC, ST_DEV, ST_DEVNODE, ST_DEVLINK,
 	ST_DEVPTS, ST_SHM, ST_MQUEUE, ST_PIVOT, ST_UMOUNT, ST_HOSTNAME, ST_RLIMIT,
-	ST_CAPBSET, ST_CAPSET, ST_NNP, ST_SECCOMP, ST_EXEC,
+	ST_CAPBSET, ST_CAPSET, ST_NNP, ST_SECCOMP, ST_SYSFS, ST_MASK, ST_RO, ST_LO, ST_EXEC,
 };
 
 static const char *const step_names[] = {
@@ -62,7 +66,8 @@ static const char *const step_names[] = {
 	[ST_HOSTNAME] = "sethostname", [ST_RLIMIT] = "setrlimit NOFILE",
 	[ST_CAPBSET] = "drop the capability bounding set", [ST_CAPSET] = "capset",
 	[ST_NNP] = "set no_new_privs", [ST_SECCOMP] = "load the seccomp filter",
-	[ST_EXEC] = "execve",
+	[ST_SYSFS] = "mount /sys", [ST_MASK] = "mask a path", [ST_RO] = "make a path read-only",
+	[ST_LO] = "bring lo up", [ST_EXEC] = "execve",
 };
 
 struct floor_fail {
@@ -118,6 +123,57 @@ static void child_mount_full(int fd)
 		child_fail(fd, ST_MQUEUE);
 }
 
+/* What libkeel's defaults add (src/mount.c: default_masked, default_readonly),
+ * relative to the rootfs, before pivot_root. */
+static const char *const keel_masked[] = {
+	"proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats",
+	"proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi",
+	"sys/firmware", "sys/devices/virtual/powercap",
+};
+static const char *const keel_readonly[] = {
+	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+static void child_mount_keel(int fd)
+{
+	const unsigned long nsd = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct stat st;
+	size_t i;
+
+	if (mount("sysfs", "sys", "sysfs", nsd | MS_RDONLY, NULL))
+		child_fail(fd, ST_SYSFS);
+	for (i = 0; i < BENCH_ARRAY_SIZE(keel_masked); i++) {
+		if (stat(keel_masked[i], &st))
+			continue;
+		if (S_ISDIR(st.st_mode) ?
+		    mount("tmpfs", keel_masked[i], "tmpfs", nsd | MS_RDONLY, "size=0,mode=555") :
+		    mount("/dev/null", keel_masked[i], NULL, MS_BIND, NULL))
+			child_fail(fd, ST_MASK);
+	}
+	for (i = 0; i < BENCH_ARRAY_SIZE(keel_readonly); i++) {
+		if (stat(keel_readonly[i], &st))
+			continue;
+		if (mount(keel_readonly[i], keel_readonly[i], NULL, MS_BIND | MS_REC, NULL) ||
+		    mount(NULL, keel_readonly[i], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL))
+			child_fail(fd, ST_RO);
+	}
+}
+
+static void child_lo_up(int fd)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		child_fail(fd, ST_LO);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		child_fail(fd, ST_LO);
+	close(s);
+}
+
 /* The capabilities the OCI default config (runc spec) keeps. */
 #define KEEP_CAPS ((1ULL << CAP_AUDIT_WRITE) | (1ULL << CAP_KILL) | (1ULL << CAP_NET_BIND_SERVICE))
 
@@ -156,6 +212,8 @@ static _Noreturn void floor_child(const struct floor_plan *p, const struct sock_
 		child_fail(fd, ST_CHDIR);
 	if (p->level >= FLOOR_FULL)
 		child_mount_full(fd);
+	if (p->level >= FLOOR_KEEL)
+		child_mount_keel(fd);
 	/* pivot_root(".", "."): the old root ends up stacked on the new one and
 	 * is detached at once; no directory for it inside the rootfs. */
 	if (syscall(SYS_pivot_root, ".", "."))
@@ -164,6 +222,8 @@ static _Noreturn void floor_child(const struct floor_plan *p, const struct sock_
 		child_fail(fd, ST_UMOUNT);
 	if (chdir("/"))
 		child_fail(fd, ST_CHDIR);
+	if (p->level >= FLOOR_KEEL && !p->no_net)
+		child_lo_up(fd);
 	if (p->level >= FLOOR_FULL)
 		child_security(fd, prog);
 	execve(p->argv[0], p->argv, (char *const[]){ "PATH=/bin:/sbin:/usr/bin:/usr/sbin", NULL });
@@ -219,7 +279,7 @@ static const struct sock_fprog *floor_filter(void)
 
 pid_t floor_spawn(const struct floor_plan *p, char *why, size_t len)
 {
-	const struct sock_fprog *prog = floor_filter();
+	const struct sock_fprog *prog = p->seccomp ? p->seccomp : floor_filter();
 	struct clone_args args;
 	struct floor_fail f;
 	int pfd[2], status;

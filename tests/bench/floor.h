@@ -19,6 +19,13 @@ enum floor_level {
 	 * the capability bounding set cut to AUDIT_WRITE KILL NET_BIND_SERVICE,
 	 * no_new_privs and a small deny-list seccomp filter. */
 	FLOOR_FULL = 1,
+	/* FLOOR_FULL, plus what libkeel's defaults do beyond it: a read-only
+	 * sysfs, the masked paths (a read-only empty tmpfs on a directory,
+	 * /dev/null on a file) and the read-only /proc paths of
+	 * keel_rootfs_add_defaults(), lo up, and the seccomp program the plan
+	 * gives (libkeel's default profile): the same work as keel's, in
+	 * plain C. */
+	FLOOR_KEEL = 2,
 };
 
 struct floor_plan {
@@ -27,6 +34,7 @@ struct floor_plan {
 	int cgroup_fd;		/* cgroup2 directory for CLONE_INTO_CGROUP, or -1 */
 	char *const *argv;	/* argv[0] is the path inside the rootfs */
 	int no_net;		/* 1: no network namespace (the floor of keel-nonet) */
+	const void *seccomp;	/* a struct sock_fprog for FLOOR_KEEL; NULL: the deny-list */
 };
 
 /* Start a container as the plan says and return once its process has
