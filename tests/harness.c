@@ -410,6 +410,18 @@ int kt_mapped(const char *name)
 	return found;
 }
 
+char *kt_read_tty(int master)
+{
+	static char buf[4096];
+	size_t used = 0;
+	ssize_t n;
+
+	while (used < sizeof(buf) - 1 && (n = read(master, buf + used, sizeof(buf) - 1 - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	return buf;
+}
+
 int kt_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -61,4 +61,8 @@ char *kt_read(const char *path);
  * process (/proc/self/maps), 0 if not, -1 if that cannot be read. */
 int kt_mapped(const char *name);
 
+/* Everything written to a terminal until its slave side is gone (EIO),
+ * up to 4 KiB, in a static buffer that the next call overwrites. */
+char *kt_read_tty(int master);
+
 #endif

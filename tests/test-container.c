@@ -789,19 +789,6 @@ END_TEST
 
 /* ------------------------------------------------------------ terminal -- */
 
-/* Everything written to a terminal until its slave side is gone (EIO). */
-static char *read_tty(int master)
-{
-	static char buf[4096];
-	size_t used = 0;
-	ssize_t n;
-
-	while (used < sizeof(buf) - 1 && (n = read(master, buf + used, sizeof(buf) - 1 - used)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
-	return buf;
-}
-
 /* Is the master a ptmx of the container's own devpts (the one at
  * /dev/pts inside process pid), not of the host's? NULL if so, else why
  * not: the caller asserts once its processes are reaped (a failed
@@ -843,7 +830,7 @@ START_TEST(tty_of_the_init_comes_from_the_containers_devpts)
 	why = master_of_containers_devpts(keel_container_tty_fd(c), keel_container_pid(c));
 	ck_assert_msg(why == NULL, "%s", why);
 	ck_assert_msg(keel_container_start(c, &err) == 0, "%s", keel_error_message(err));
-	out = read_tty(keel_container_tty_fd(c));
+	out = kt_read_tty(keel_container_tty_fd(c));
 	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
 	ck_assert_msg(code == 0, "exit %d, signal %d, output: %s", code, sig, out);
 	/* its devpts is new: the first pty in it is 0 */
@@ -878,7 +865,7 @@ START_TEST(tty_of_an_exec_comes_from_the_containers_devpts)
 	kt_defer_kill(keel_child_pid(child));
 	why = keel_child_tty_fd(child) < 0 ? "no terminal"
 					   : master_of_containers_devpts(keel_child_tty_fd(child), keel_container_pid(c));
-	out = keel_child_tty_fd(child) < 0 ? "" : read_tty(keel_child_tty_fd(child));
+	out = keel_child_tty_fd(child) < 0 ? "" : kt_read_tty(keel_child_tty_fd(child));
 	ck_assert_int_eq(keel_child_wait(child, 0, &code, &sig, NULL), 1);
 	ck_assert_msg(why == NULL, "%s", why);
 	ck_assert_msg(code == 0, "exit %d, signal %d, output: %s", code, sig, out);

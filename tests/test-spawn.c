@@ -350,20 +350,6 @@ START_TEST(pty_master_reads_what_the_program_writes)
 }
 END_TEST
 
-/* Everything the program writes to its terminal, until the slave side
- * is gone (EIO). */
-static char *read_tty(int master)
-{
-	static char buf[4096];
-	size_t used = 0;
-	ssize_t n;
-
-	while (used < sizeof(buf) - 1 && (n = read(master, buf + used, sizeof(buf) - 1 - used)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
-	return buf;
-}
-
 /* In a mount namespace of its own, the child opens its terminal from the
  * /dev/ptmx it sees, and the master reaches us before spawn returns, even
  * while the program still waits on its start FIFO. */
@@ -392,7 +378,7 @@ START_TEST(pty_in_a_new_mount_namespace_is_opened_by_the_child)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "x", 1), 1);
 	close(fd);
-	out = read_tty(keel_child_tty_fd(c));
+	out = kt_read_tty(keel_child_tty_fd(c));
 	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
 	ck_assert_msg(code == 0, "exit %d, output: %s", code, out);
 	ck_assert_msg(strncmp(out, "/dev/pts/", 9) == 0, "tty printed: %s", out);
