@@ -835,19 +835,19 @@ int keel_security_plan_prepare(const keel_security *sec, struct keel_security_pl
 	}
 
 	plan->no_new_privs = sec->no_new_privs;
-	if (sec->bpf && sec->bpf_static) {
-		/* seccomp(2) only reads it */
-		plan->prog.filter = (struct sock_filter *)sec->bpf;
-		plan->prog_static = true;
-	} else if (sec->bpf) {
-		plan->prog.filter = malloc(sec->bpf_len * sizeof(*sec->bpf));
-		if (!plan->prog.filter) {
-			ret = keel_error_sys(err, ENOMEM, "seccomp: prepare");
-			goto fail;
-		}
-		memcpy(plan->prog.filter, sec->bpf, sec->bpf_len * sizeof(*sec->bpf));
-	}
 	if (sec->bpf) {
+		if (sec->bpf_static) {
+			/* seccomp(2) only reads it */
+			plan->prog.filter = (struct sock_filter *)sec->bpf;
+			plan->prog_static = true;
+		} else {
+			plan->prog.filter = malloc(sec->bpf_len * sizeof(*sec->bpf));
+			if (!plan->prog.filter) {
+				ret = keel_error_sys(err, ENOMEM, "seccomp: prepare");
+				goto fail;
+			}
+			memcpy(plan->prog.filter, sec->bpf, sec->bpf_len * sizeof(*sec->bpf));
+		}
 		plan->prog.len = (unsigned short)sec->bpf_len;
 		plan->notify = sec->bpf_notify;
 	}
