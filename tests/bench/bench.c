@@ -706,25 +706,25 @@ static int conc_start_all(const struct bench_conc *c, void *state, unsigned n, u
 {
 	struct conc_worker w[16];
 	atomic_int stop = 0;
-	unsigned j, made = 0;
+	unsigned j, made;
 	int ret = 0;
 
 	if (jobs > BENCH_ARRAY_SIZE(w))
 		jobs = BENCH_ARRAY_SIZE(w);
-	for (j = 0; j < jobs; j++) {
-		w[j] = (struct conc_worker){ c, state, n, j, jobs, pids, &stop, 0, "", 0 };
+	for (made = 0; made < jobs; made++) {
+		w[made] = (struct conc_worker){ c, state, n, made, jobs, pids, &stop, 0, "", 0 };
 		if (jobs == 1) {
-			conc_work(&w[j]);
-		} else if (pthread_create(&w[j].thread, NULL, conc_work, &w[j])) {
+			conc_work(&w[made]);
+		} else if (pthread_create(&w[made].thread, NULL, conc_work, &w[made])) {
 			atomic_store(&stop, 1);
-			w[j].ret = -EAGAIN;
-			snprintf(w[j].why, sizeof(w[j].why), "pthread_create failed");
+			ret = -EAGAIN;
+			snprintf(why, len, "pthread_create failed");
 			break;
 		}
-		made = j + 1;
 	}
-	for (j = 0; j < made || (j < jobs && w[j].ret); j++) {
-		if (jobs > 1 && j < made)
+	/* w[0..made) ran: join them and keep the first failure */
+	for (j = 0; j < made; j++) {
+		if (jobs > 1)
 			pthread_join(w[j].thread, NULL);
 		if (w[j].ret && !ret) {
 			ret = w[j].ret;
