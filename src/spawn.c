@@ -34,6 +34,15 @@
  *                        <---------------  FAIL + report, at any failing step
  *   EOF <--------------------------------  execve
  *
+ * When the parent has nothing to do between STAGE1 and GO (no id maps, no
+ * grandchild, no hook, no start FIFO, the cgroup joined by clone3 itself:
+ * a plain container start), there is no handshake at all: the child is
+ * cloned with CLONE_VM | CLONE_VFORK onto a stack of its own, so nothing
+ * of the caller's memory is copied, the calling thread sleeps until the
+ * child has exec'd or exited, and then reads what it sent (a FAIL report,
+ * a pty master, a seccomp listener) before the EOF. See util/vfork.h for
+ * the rules that child lives by and where the path is not taken.
+ *
  * Joining a pid namespace (or making one after joining others) only
  * affects children, so the first child forks a grandchild with
  * CLONE_PARENT: the caller is its real parent and reaps it, and the
