@@ -602,6 +602,12 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 	return 0;
 }
 
+static int needs_parent_hook(const keel_container *c)
+{
+	return c->bridge || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
+	       c->hooks[KEEL_HOOK_START_CONTAINER].fn;
+}
+
 static int make_cgroup(keel_container *c, keel_error **err)
 {
 	char path[128];
@@ -638,7 +644,11 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	keel_spawn_attr_set_ns(attr, ns);
 	keel_spawn_attr_set_rootfs(attr, c->rootfs);
 	keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
-	keel_spawn_attr_set_parent_hook(attr, create_parent_hook, c);
+	/* Only when there is parent work between the clone and the exec:
+	 * without a hook, spawn may clone a child that shares our memory,
+	 * which costs no page-table copy (src/util/vfork.h). */
+	if (needs_parent_hook(c))
+		keel_spawn_attr_set_parent_hook(attr, create_parent_hook, c);
 	/* A container without --net still has a working lo, as Docker's
 	 * does. The init brings it up itself: the caller could not setns()
 	 * into a network namespace of the container's user namespace

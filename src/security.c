@@ -176,19 +176,29 @@ static const char *cap_name(int cap, char *buf, size_t len)
 	return buf;
 }
 
-/* The highest capability number the running kernel knows. */
-static int kernel_last_cap(void)
+/* The highest capability number the running kernel knows. It cannot
+ * change while the kernel runs, so it is read once per process, not on
+ * every container start. */
+static pthread_once_t last_cap_once = PTHREAD_ONCE_INIT;
+static int last_cap_value = CAP_LAST_CAP;
+
+static void read_last_cap(void)
 {
 	char *s = NULL;
-	int last = CAP_LAST_CAP;
+	int last;
 
 	if (keel_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", &s, NULL, NULL) == 0) {
 		last = atoi(s);
-		if (last <= 0 || last > CAP_MAX_NUM)
-			last = CAP_LAST_CAP;
+		if (last > 0 && last <= CAP_MAX_NUM)
+			last_cap_value = last;
 	}
 	free(s);
-	return last;
+}
+
+static int kernel_last_cap(void)
+{
+	pthread_once(&last_cap_once, read_last_cap);
+	return last_cap_value;
 }
 
 static void caps_update(keel_security *sec, unsigned int sets, int cap, bool on)

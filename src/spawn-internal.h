@@ -25,4 +25,11 @@ void keel_spawn_attr_force_legacy_clone(keel_spawn_attr *attr, int on);
  */
 void keel_spawn_attr_set_loopback_up(keel_spawn_attr *attr, int on);
 
+/*
+ * 1 if the child was cloned sharing the caller's memory (CLONE_VM |
+ * CLONE_VFORK, src/util/vfork.h), 0 if fork-like. For tests: which path a
+ * spawn took is otherwise invisible, which is the point.
+ */
+int keel_child_shared_memory(const keel_child *child);
+
 #endif

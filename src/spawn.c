@@ -34,6 +34,15 @@
  *                        <---------------  FAIL + report, at any failing step
  *   EOF <--------------------------------  execve
  *
+ * When the parent has nothing to do between STAGE1 and GO (no id maps, no
+ * grandchild, no hook, no start FIFO, the cgroup joined by clone3 itself:
+ * a plain container start), there is no handshake at all: the child is
+ * cloned with CLONE_VM | CLONE_VFORK onto a stack of its own, so nothing
+ * of the caller's memory is copied, the calling thread sleeps until the
+ * child has exec'd or exited, and then reads what it sent (a FAIL report,
+ * a pty master, a seccomp listener) before the EOF. See util/vfork.h for
+ * the rules that child lives by and where the path is not taken.
+ *
  * Joining a pid namespace (or making one after joining others) only
  * affects children, so the first child forks a grandchild with
  * CLONE_PARENT: the caller is its real parent and reaps it, and the
@@ -82,6 +91,7 @@
 #include "spawn-internal.h"
 #include "util/child.h"
 #include "util/fs.h"
+#include "util/vfork.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -118,6 +128,7 @@ struct keel_child {
 	int reaped;
 	int exit_code;
 	int term_signal;
+	int shared_vm;                /* started by run_shared_vm() */
 };
 
 enum msg_kind {
@@ -175,8 +186,8 @@ struct plan {
 	int fifo_fd;
 	int cgroup_fd;                /* borrowed */
 	int legacy_clone;
+	int share_vm;                 /* cloned with CLONE_VM | CLONE_VFORK: no STAGE1/GO */
 	int loopback_up;              /* bring lo up in the new network namespace */
-	unsigned fd_limit;
 	const char *label;
 	const keel_spawn_attr *attr;
 };
@@ -517,14 +528,17 @@ static int child_ids(const struct plan *pl, struct keel_child_report *rep)
 	return 0;
 }
 
-static void close_fds_between(unsigned lo, unsigned hi, unsigned limit)
+/* close_range (5.9), or one close per fd below the fd limit before it. */
+static void close_fds_between(unsigned lo, unsigned hi)
 {
-	unsigned fd;
+	struct rlimit rl;
+	unsigned fd, limit;
 
 	if (lo > hi)
 		return;
 	if (syscall(SYS_close_range, lo, hi, 0) == 0)
 		return;
+	limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 1048576;
 	for (fd = lo; fd <= hi && fd < limit; fd++)
 		close((int)fd);
 }
@@ -542,9 +556,9 @@ static void child_close_fds(const struct plan *pl, int sock)
 		a = b;
 		b = t;
 	}
-	close_fds_between(3, a - 1, pl->fd_limit);
-	close_fds_between(a + 1, b - 1, pl->fd_limit);
-	close_fds_between(b + 1, UINT_MAX, pl->fd_limit);
+	close_fds_between(3, a - 1);
+	close_fds_between(a + 1, b - 1);
+	close_fds_between(b + 1, UINT_MAX);
 }
 
 /* lo of the new network namespace, up: what `ip link set lo up` does,
@@ -655,24 +669,23 @@ static void child_exec(const struct plan *pl, struct keel_child_report *rep)
 		keel_report_fail(rep, KEEL_ERROR_EXEC, ENOENT, "exec", pl->argv[0]);
 }
 
-/* The whole life of the new process up to execve; never returns. */
-static __attribute__((noreturn)) void child_main(const struct plan *pl)
+/*
+ * STAGE1 and GO: tell the parent we are in our namespaces, and wait until
+ * it has done its part (id maps, cgroup, hook). An intermediate hands its
+ * grandchild over and leaves here. Returns once GO has come.
+ */
+static void child_handshake(const struct plan *pl, int sock, pid_t gc, int gc_pidfd)
 {
-	int sock = pl->sock[1], gc_pidfd = -1, dumpable;
 	struct spawn_msg m;
-	pid_t gc;
+	int dumpable;
 
-	memset(&m, 0, sizeof(m));
-	child_reset_signals();
-	close(pl->sock[0]);
-	if (child_enter_namespaces(pl, &m.rep, &gc, &gc_pidfd) < 0)
-		goto fail;
 	/* The parent writes our id maps through /proc/PID, which needs us
 	 * dumpable; a caller that changed its ids (setuid) is not, and we
 	 * inherited that. Restored after GO; execve resets it anyway. */
 	dumpable = (int)prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	if (pl->new_user && dumpable != 1)
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	memset(&m, 0, sizeof(m));
 	if (gc > 0 || !pl->double_fork) {
 		/* The intermediate hands over the grandchild and leaves; a
 		 * single child says it is in its namespaces. */
@@ -687,13 +700,36 @@ static __attribute__((noreturn)) void child_main(const struct plan *pl)
 		_exit(127); /* the parent failed, or went away: it reaps us */
 	if (pl->new_user && dumpable == 0)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* The whole life of the new process up to execve; never returns. A child
+ * that shares the caller's memory (share_vm) has no handshake: the parent
+ * sleeps until it execs or exits, then reads what it sent. */
+static __attribute__((noreturn)) void child_main(const struct plan *pl)
+{
+	int sock = pl->sock[1], gc_pidfd = -1;
+	struct spawn_msg m;
+	pid_t gc;
+
 	memset(&m, 0, sizeof(m));
+	child_reset_signals();
+	close(pl->sock[0]);
+	if (child_enter_namespaces(pl, &m.rep, &gc, &gc_pidfd) < 0)
+		goto fail;
+	if (!pl->share_vm)
+		child_handshake(pl, sock, gc, gc_pidfd);
 	if (child_setup(pl, sock, &m.rep) == 0)
 		child_exec(pl, &m.rep);
 fail:
 	m.kind = MSG_FAIL;
 	send_msg(sock, &m, -1);
 	_exit(127);
+}
+
+/* The entry of a child cloned onto its own stack (keel_clone3_vfork). */
+static int child_entry(void *arg)
+{
+	child_main(arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -940,7 +976,6 @@ static int fd_above_stdio(int *fd)
 static int plan_prepare(struct plan *pl, const keel_process *p, const keel_spawn_attr *attr,
 			keel_error **err)
 {
-	struct rlimit rl;
 	int ret;
 
 	pl->attr = attr;
@@ -957,7 +992,6 @@ static int plan_prepare(struct plan *pl, const keel_process *p, const keel_spawn
 	pl->cgroup_fd = attr ? attr->cgroup_fd : -1;
 	pl->legacy_clone = attr ? attr->legacy_clone : 0;
 	pl->loopback_up = attr ? attr->loopback_up : 0;
-	pl->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 1048576;
 	if ((ret = keel_process_build_env(p, &pl->envp, err)) < 0 ||
 	    (ret = prepare_exec_paths(pl, err)) < 0 ||
 	    (ret = prepare_ns(pl, attr ? attr->ns : NULL, err)) < 0 ||
@@ -1233,6 +1267,81 @@ static int await_exec(struct plan *pl, struct proc_ref *final, keel_child *child
 	}
 }
 
+/*
+ * May the child share our memory (util/vfork.h)? Only when the parent has
+ * nothing to do between the clone and the exec, since it sleeps through
+ * them: no id maps to write, no grandchild to take over, no hook, no start
+ * FIFO to wait on, and the cgroup joined by the clone itself. And not for
+ * a user or time namespace: the kernel lets only a process whose memory
+ * no other process shares make or join those (EINVAL, EUSERS).
+ */
+static int can_share_vm(const struct plan *pl)
+{
+	const keel_spawn_attr *attr = pl->attr;
+
+	return KEEL_HAVE_VFORK_CLONE && !pl->legacy_clone && !pl->double_fork && pl->fifo_fd < 0 &&
+	       !(attr && attr->hook) && !pl->new_user && !(pl->unshare_ns & CLONE_NEWUSER) &&
+	       pl->join_fd[keel_ns_index(KEEL_NS_USER)] < 0 && !pl->new_time &&
+	       pl->join_fd[keel_ns_index(KEEL_NS_TIME)] < 0;
+}
+
+/*
+ * The child shares our memory and this thread sleeps until it has exec'd
+ * or exited; then its messages (a FAIL report, a pty master, a seccomp
+ * listener: at most three, well below the socket's queue limit of ten, so
+ * the child never blocks on a parent that cannot read yet) wait in the
+ * socket, followed by EOF. Returns -ENOSYS, with no error set and nothing
+ * started, where clone3 is missing: the caller takes the fork-like path.
+ */
+static int run_shared_vm(struct plan *pl, keel_child *child, keel_error **err)
+{
+	struct proc_ref final = { 0, -1 };
+	struct clone_args args;
+	sigset_t all, old;
+	void *stack;
+	long pid;
+	int ret;
+
+	stack = keel_vfork_stack_new();
+	if (!stack)
+		return keel_error_sys(err, errno, "spawn %s: a stack for the new process", pl->argv[0]);
+	memset(&args, 0, sizeof(args));
+	args.flags = pl->clone_ns | CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)&final.pidfd;
+	args.exit_signal = SIGCHLD;
+	args.stack = (uint64_t)(uintptr_t)stack;
+	args.stack_size = KEEL_VFORK_STACK_SIZE;
+	if (pl->cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)pl->cgroup_fd;
+	}
+	pl->share_vm = 1;
+	/* As on the fork-like path: no handler of ours may run in the child
+	 * (here it would run on our memory) before it has reset them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = keel_clone3_vfork(&args, sizeof(args), child_entry, pl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	keel_vfork_stack_free(stack);
+	pl->share_vm = 0;
+	if (pid == -ENOSYS)
+		return -ENOSYS;
+	if (pid < 0)
+		return clone_error(pl, (int)-pid, err);
+	final.pid = (pid_t)pid;
+	close_fd(&pl->sock[1]);
+	if ((ret = await_exec(pl, &final, child, err)) < 0) {
+		kill_and_reap(&final);
+		close_fd(&child->seccomp_fd);
+		close_fd(&child->tty_fd);
+		return ret;
+	}
+	child->pid = final.pid;
+	child->pidfd = final.pidfd;
+	child->shared_vm = 1;
+	return 0;
+}
+
 static int run(struct plan *pl, keel_child *child, keel_error **err)
 {
 	struct proc_ref first = { 0, -1 }, final = { 0, -1 };
@@ -1240,6 +1349,9 @@ static int run(struct plan *pl, keel_child *child, keel_error **err)
 	sigset_t all, old;
 	struct spawn_msg go;
 	int used_clone3, e, ret;
+
+	if (can_share_vm(pl) && (ret = run_shared_vm(pl, child, err)) != -ENOSYS)
+		return ret;
 
 	/* No signal handler of the caller may run in the child before it
 	 * has reset them all: block everything around the clone. */
@@ -1454,6 +1566,11 @@ void keel_spawn_attr_set_loopback_up(keel_spawn_attr *attr, int on)
 {
 	if (attr)
 		attr->loopback_up = on ? 1 : 0;
+}
+
+int keel_child_shared_memory(const keel_child *child)
+{
+	return child ? child->shared_vm : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -23,6 +23,7 @@
 
 #include "error.h"
 #include "spawn-internal.h"
+#include "util/vfork.h"
 #include "harness.h"
 #include "spawn-util.h"
 
@@ -474,6 +475,7 @@ START_TEST(parent_hook_runs_before_the_program_and_its_failure_cleans_up)
 
 	keel_spawn_attr_set_parent_hook(a, record_hook, &seen);
 	c = st_spawn(p, a);
+	ck_assert_int_eq(keel_child_shared_memory(c), 0); /* the hook runs while it waits */
 	ck_assert_int_eq(seen.pid, keel_child_pid(c));
 	ck_assert(seen.pidfd_ok);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -520,6 +522,9 @@ static void check_cgroup_placement(int legacy)
 	keel_spawn_attr_set_cgroup_fd(a, fd);
 	keel_spawn_attr_force_legacy_clone(a, legacy);
 	c = st_spawn(p, a);
+	/* clone3 puts the child in the cgroup itself, so it may share our
+	 * memory; the fallback joins it by pid, which needs the handshake. */
+	ck_assert_int_eq(keel_child_shared_memory(c), legacy ? 0 : KEEL_HAVE_VFORK_CLONE);
 	snprintf(want, sizeof(want), "0::/%s\n", strrchr(cg, '/') + 1);
 	ck_assert_ptr_nonnull(strstr(st_proc(keel_child_pid(c), "cgroup"), want));
 	/* and the test process itself stayed where it was */
@@ -557,6 +562,49 @@ START_TEST(clone_fallback_makes_namespaces_and_a_working_handle)
 	ck_assert_int_eq(keel_child_kill(c, SIGKILL, NULL), 0);
 	ck_assert_int_eq(keel_child_wait(c, 0, NULL, &sig, NULL), 1);
 	ck_assert_int_eq(sig, SIGKILL);
+}
+END_TEST
+
+/* Which spawns may clone a child that shares our memory (util/vfork.h),
+ * and that each kind works: those with parent work between clone and
+ * exec, and those the kernel refuses to a shared mm, take the fork-like
+ * path. */
+static keel_child *spawn_in(unsigned create, const char *fifo)
+{
+	keel_spawn_attr *a = new_attr();
+	keel_ns *ns = NULL;
+
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, create, NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	if (fifo)
+		ck_assert_int_eq(keel_spawn_attr_set_start_fifo(a, fifo, NULL), 0);
+	return st_spawn(st_process("/bin/sleep", "1000", NULL), a);
+}
+
+START_TEST(memory_is_shared_only_when_the_parent_has_nothing_to_do)
+{
+	char fifo[4200];
+	keel_child *c;
+
+	c = spawn_in(KEEL_NS_PID | KEEL_NS_NET | KEEL_NS_MOUNT | KEEL_NS_UTS | KEEL_NS_IPC, NULL);
+	ck_assert_int_eq(keel_child_shared_memory(c), KEEL_HAVE_VFORK_CLONE);
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "pid"), st_ns_inode(0, "pid"));
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "mnt"), st_ns_inode(0, "mnt"));
+
+	c = spawn_in(KEEL_NS_USER | KEEL_NS_NET, NULL); /* id maps to write */
+	ck_assert_int_eq(keel_child_shared_memory(c), 0);
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "user"), st_ns_inode(0, "user"));
+
+	c = spawn_in(KEEL_NS_TIME, NULL); /* setns(time) refuses a shared mm */
+	ck_assert_int_eq(keel_child_shared_memory(c), 0);
+	ck_assert_uint_ne(st_ns_inode(keel_child_pid(c), "time"), st_ns_inode(0, "time"));
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", kt_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	c = spawn_in(KEEL_NS_NET, fifo); /* it waits on the FIFO before exec */
+	ck_assert_int_eq(keel_child_shared_memory(c), 0);
 }
 END_TEST
 
@@ -697,6 +745,7 @@ int main(void)
 	tcase_add_test(tc, cgroup_fd_places_the_process_with_the_clone_fallback);
 	tcase_add_test(tc, clone_fallback_makes_namespaces_and_a_working_handle);
 	tcase_add_test(tc, loopback_up_brings_lo_up_inside_the_new_netns);
+	tcase_add_test(tc, memory_is_shared_only_when_the_parent_has_nothing_to_do);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("failures", 30);
 	tcase_add_test(tc, exec_missing_program_is_enoent);

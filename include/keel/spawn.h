@@ -179,7 +179,12 @@ KEEL_PUBLIC int keel_spawn_attr_set_label(keel_spawn_attr *attr, const char *lab
  * The new process is the caller's child (SIGCHLD on exit); reap it with
  * keel_child_wait() (or waitpid()/waitid() on keel_child_pid()).
  * Signals: all signal dispositions are reset to default and the signal
- * mask is emptied in the new process.
+ * mask is emptied in the new process. In the calling thread, all signals
+ * are blocked from the clone until the new process has exec'd (as
+ * posix_spawn does): when nothing is to be done in the caller during the
+ * setup (no user or time namespace, no parent hook, no start FIFO) the
+ * new process shares the caller's memory until its exec, instead of
+ * copying it, and the calling thread sleeps meanwhile. Other threads run on.
  *
  * @param proc what to run
  * @param attr where to run it; NULL for the caller's namespaces and cgroup

@@ -30,6 +30,7 @@ struct floor_state {
 	enum floor_level level;
 	int cgroup;		/* each container gets its own cgroup */
 	int no_net;		/* no network namespace */
+	int share_vm;		/* clone sharing our memory (floor-vm) */
 	const void *seccomp;	/* FLOOR_KEEL: libkeel's default profile */
 	char *const *argv;
 	/* concurrency run */
@@ -67,6 +68,15 @@ static int setup_min_cg(const struct bench_env *env, void **state, char *why, si
 static int setup_full(const struct bench_env *env, void **state, char *why, size_t len)
 {
 	return floor_setup(env, FLOOR_FULL, 1, state, why, len);
+}
+
+static int setup_full_vm(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	int ret = floor_setup(env, FLOOR_FULL, 1, state, why, len);
+
+	if (ret == 0)
+		((struct floor_state *)*state)->share_vm = 1;
+	return ret;
 }
 
 static int setup_full_nonet(const struct bench_env *env, void **state, char *why, size_t len)
@@ -130,7 +140,8 @@ static int floor_run_once(void *state, unsigned seq, struct bench_sample *s, cha
 {
 	static char *const true_argv[] = { "/bin/true", NULL };
 	struct floor_state *st = state;
-	struct floor_plan plan = { st->env->rootfs, st->level, -1, true_argv, st->no_net, st->seccomp };
+	struct floor_plan plan = { st->env->rootfs, st->level, -1, true_argv, st->no_net, st->seccomp,
+				   st->share_vm };
 	char cg[4096];
 	int status, ret = 0;
 	pid_t pid;
@@ -260,6 +271,8 @@ const struct bench_candidate floor_candidates[] = {
 	  setup_min_cg, floor_run_once, floor_leftovers, floor_teardown },
 	{ "floor-full", "floor-cg + /proc, OCI /dev, hostname, rlimit, caps, nnp, seccomp (in-process)",
 	  setup_full, floor_run_once, floor_leftovers, floor_teardown },
+	{ "floor-vm", "floor-full, cloned sharing the runner's memory (CLONE_VM|CLONE_VFORK) as keel does",
+	  setup_full_vm, floor_run_once, floor_leftovers, floor_teardown },
 	{ "floor-nonet", "floor-full without a network namespace (the floor of keel-nonet)",
 	  setup_full_nonet, floor_run_once, floor_leftovers, floor_teardown },
 	{ "floor-exec", "floor-full through the keel-floor program (fork+exec, own RSS)",
@@ -296,7 +309,7 @@ static int conc_setup(const struct bench_env *env, unsigned n, void **state, cha
 static int conc_start(void *state, unsigned i, pid_t *pid, char *why, size_t len)
 {
 	struct floor_state *st = state;
-	struct floor_plan plan = { st->env->rootfs, st->level, -1, st->argv, 0, NULL };
+	struct floor_plan plan = { st->env->rootfs, st->level, -1, st->argv, 0, NULL, 0 };
 	char cg[4096];
 	pid_t p;
 

@@ -28,7 +28,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	struct floor_plan plan = { NULL, FLOOR_MIN, -1, NULL, 0, NULL };
+	struct floor_plan plan = { NULL, FLOOR_MIN, -1, NULL, 0, NULL, 0 };
 	const char *cgroup = NULL;
 	char why[512];
 	int i = 1, status, ret = 125;

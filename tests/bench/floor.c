@@ -11,9 +11,10 @@
  * them is like for like; FLOOR_KEEL adds what libkeel's defaults do beyond
  * that, so that the comparison with libkeel is too.
  *
- * The child is made fork-style (no CLONE_VM) and, until execve, only makes
- * system calls on memory the parent prepared: the same rule libkeel's
- * spawn follows. A failing step writes {step, errno} into a close-on-exec
+ * The child is made fork-style (no CLONE_VM), or with share_vm as libkeel
+ * makes it where it can (CLONE_VM | CLONE_VFORK on a stack of its own, no
+ * page-table copy); either way, until execve, it only makes system calls
+ * on memory the parent prepared: the same rule libkeel's spawn follows. A failing step writes {step, errno} into a close-on-exec
  * pipe; end-of-file on that pipe means execve succeeded. The bench
  * candidates built on it are in floor-bench.c.
  */
@@ -26,6 +27,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@
 
 #define BENCH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #include "floor.h"
+#include "util/vfork.h"
 
 #define FLOOR_NS_FLAGS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
 
@@ -277,9 +280,49 @@ static const struct sock_fprog *floor_filter(void)
 
 /* ----------------------------------------------------------- the parent --- */
 
+/* The child of a shared-memory clone: floor_child on the stack that
+ * keel_clone3_vfork switched to. */
+struct floor_vm_args {
+	const struct floor_plan *plan;
+	const struct sock_fprog *prog;
+	int pfd[2];
+};
+
+static int floor_vm_child(void *arg)
+{
+	struct floor_vm_args *a = arg;
+
+	close(a->pfd[0]);
+	floor_child(a->plan, a->prog, a->pfd[1]);
+}
+
+/* clone3 as args says, fork-like or (share_vm) sharing our memory. */
+static long floor_clone(const struct floor_plan *p, struct clone_args *args, struct floor_vm_args *vm)
+{
+	void *stack;
+	long pid;
+
+	if (!p->share_vm)
+		return syscall(SYS_clone3, args, sizeof(*args));
+	stack = keel_vfork_stack_new();
+	if (!stack)
+		return -1;
+	args->flags |= CLONE_VM | CLONE_VFORK;
+	args->stack = (uint64_t)(uintptr_t)stack;
+	args->stack_size = KEEL_VFORK_STACK_SIZE;
+	pid = keel_clone3_vfork(args, sizeof(*args), floor_vm_child, vm);
+	keel_vfork_stack_free(stack);
+	if (pid < 0) {
+		errno = (int)-pid;
+		return -1;
+	}
+	return pid;
+}
+
 pid_t floor_spawn(const struct floor_plan *p, char *why, size_t len)
 {
 	const struct sock_fprog *prog = p->seccomp ? p->seccomp : floor_filter();
+	struct floor_vm_args vm;
 	struct clone_args args;
 	struct floor_fail f;
 	int pfd[2], status;
@@ -297,7 +340,11 @@ pid_t floor_spawn(const struct floor_plan *p, char *why, size_t len)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (unsigned)p->cgroup_fd;
 	}
-	pid = syscall(SYS_clone3, &args, sizeof(args));
+	vm.plan = p;
+	vm.prog = prog;
+	vm.pfd[0] = pfd[0];
+	vm.pfd[1] = pfd[1];
+	pid = floor_clone(p, &args, &vm);
 	if (pid < 0) {
 		int e = errno;
 

@@ -35,6 +35,8 @@ struct floor_plan {
 	char *const *argv;	/* argv[0] is the path inside the rootfs */
 	int no_net;		/* 1: no network namespace (the floor of keel-nonet) */
 	const void *seccomp;	/* a struct sock_fprog for FLOOR_KEEL; NULL: the deny-list */
+	int share_vm;		/* 1: clone3(CLONE_VM | CLONE_VFORK) on a stack of its own,
+				 * as libkeel does where it can (src/util/vfork.h) */
 };
 
 /* Start a container as the plan says and return once its process has
