@@ -98,13 +98,51 @@ static int add_to(const char **list, int *n, const char *v)
 	return 0;
 }
 
+/*
+ * Plain decimal digits, by hand: strtoull() and strtod() below are the
+ * fallback for every other form they accept (leading blanks, a sign,
+ * exponents, hex), so that the answer is always theirs. The fast path keeps
+ * their code and libc's ctype tables out of a short-lived program's pages
+ * (see "keel-run's peak RSS" in tests/bench/README.md). Returns the first
+ * character after the digits, or NULL when there is no digit or the value
+ * does not fit.
+ */
+static const char *decimal(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return NULL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return p == s ? NULL : p;
+}
+
+/* A number as strtoull(s, &end, 10) reads it: *end is where it stopped;
+ * errno is ERANGE on overflow. */
+static uint64_t to_u64(const char *s, const char **end)
+{
+	char *e;
+	uint64_t v;
+
+	*end = decimal(s, &v);
+	if (*end)
+		return v;
+	v = strtoull(s, &e, 10);
+	*end = e;
+	return v;
+}
+
 static int parse_size(const char *s, uint64_t *out)
 {
-	char *end;
+	const char *end;
 	unsigned long long v;
 
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	v = to_u64(s, &end);
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
@@ -119,65 +157,181 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+/*
+ * --cpus as strtod() reads it, then as a share of the CPU period (100000
+ * us); 0 when it is not a number of CPUs from 0.01 to 1024. "N" and "N.D"
+ * with at most 15 digits are read by hand: M / 10^k with M and 10^k exact
+ * doubles is one correctly rounded division, which is the double strtod()
+ * returns for that text.
+ */
+static uint64_t cpu_quota(const char *s)
 {
-	enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
-	       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM };
-	static const struct option longopts[] = {
-		{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
-		{ "hostname", 1, 0, O_HOSTNAME }, { "memory", 1, 0, O_MEMORY }, { "pids", 1, 0, O_PIDS },
-		{ "cpus", 1, 0, O_CPUS }, { "net", 1, 0, O_NET }, { "cap-add", 1, 0, O_CAP_ADD },
-		{ "cap-drop", 1, 0, O_CAP_DROP }, { "seccomp", 1, 0, O_SECCOMP }, { "user", 1, 0, O_USER },
-		{ "read-only", 0, 0, O_READ_ONLY }, { "rm", 0, 0, O_RM }, { "help", 0, 0, 'h' },
-		{ 0, 0, 0, 0 }
-	};
-	double cpus;
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+					 1e13, 1e14, 1e15 };
+	uint64_t m = 0;
+	const char *p, *dot = NULL;
+	int digits = 0;
 	char *end;
-	int opt;
+	double cpus;
 
-	while ((opt = getopt_long(argc, argv, "+v:e:tdh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_ROOTFS: o->rootfs = optarg; break;
-		case O_LAYER: if (add_to(o->layers, &o->n_layers, optarg) < 0) return -1; break;
-		case O_NAME: o->name = optarg; break;
-		case O_HOSTNAME: o->hostname = optarg; break;
-		case O_NET: o->net = optarg; break;
-		case O_SECCOMP: o->seccomp = optarg; break;
-		case O_USER: o->user = optarg; break;
-		case O_READ_ONLY: o->read_only = 1; break;
-		case O_RM: o->rm = 1; break;
-		case 't': o->tty = 1; break;
-		case 'd': o->detach = 1; break;
-		case 'v': if (add_to(o->volumes, &o->n_volumes, optarg) < 0) return -1; break;
-		case 'e': if (add_to(o->env, &o->n_env, optarg) < 0) return -1; break;
-		case O_CAP_ADD: if (add_to(o->cap_add, &o->n_cap_add, optarg) < 0) return -1; break;
-		case O_CAP_DROP: if (add_to(o->cap_drop, &o->n_cap_drop, optarg) < 0) return -1; break;
-		case O_MEMORY:
-			if (parse_size(optarg, &o->memory) < 0) {
-				fprintf(stderr, "%s: --memory %s: not a size (use 64m, 1g ...)\n", prog, optarg);
-				return -1;
-			}
+	for (p = s; *p; p++) {
+		if (*p == '.' && !dot && digits) {
+			dot = p;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || ++digits > 15)
 			break;
-		case O_PIDS:
-			o->pids = strtoull(optarg, &end, 10);
-			if (*end || end == optarg || o->pids == 0) {
-				fprintf(stderr, "%s: --pids %s: not a positive number\n", prog, optarg);
+		m = m * 10 + (uint64_t)(*p - '0');
+	}
+	if (!*p && digits && (!dot || p > dot + 1)) {
+		cpus = (double)m / pow10[dot ? p - dot - 1 : 0];
+	} else {
+		cpus = strtod(s, &end);
+		if (*end || end == s)
+			return 0;
+	}
+	if (cpus < 0.01 || cpus > 1024)
+		return 0;
+	return (uint64_t)(cpus * 100000);
+}
+
+enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
+       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM };
+
+static const struct option longopts[] = {
+	{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
+	{ "hostname", 1, 0, O_HOSTNAME }, { "memory", 1, 0, O_MEMORY }, { "pids", 1, 0, O_PIDS },
+	{ "cpus", 1, 0, O_CPUS }, { "net", 1, 0, O_NET }, { "cap-add", 1, 0, O_CAP_ADD },
+	{ "cap-drop", 1, 0, O_CAP_DROP }, { "seccomp", 1, 0, O_SECCOMP }, { "user", 1, 0, O_USER },
+	{ "read-only", 0, 0, O_READ_ONLY }, { "rm", 0, 0, O_RM }, { "help", 0, 0, 'h' },
+	{ 0, 0, 0, 0 }
+};
+#define SHORTOPTS "+v:e:tdh"
+
+/* What one option does; -1 (with a message) when its value is wrong. */
+static int take_option(struct options *o, int opt, const char *arg)
+{
+	const char *end;
+
+	switch (opt) {
+	case O_ROOTFS: o->rootfs = arg; break;
+	case O_LAYER: return add_to(o->layers, &o->n_layers, arg);
+	case O_NAME: o->name = arg; break;
+	case O_HOSTNAME: o->hostname = arg; break;
+	case O_NET: o->net = arg; break;
+	case O_SECCOMP: o->seccomp = arg; break;
+	case O_USER: o->user = arg; break;
+	case O_READ_ONLY: o->read_only = 1; break;
+	case O_RM: o->rm = 1; break;
+	case 't': o->tty = 1; break;
+	case 'd': o->detach = 1; break;
+	case 'v': return add_to(o->volumes, &o->n_volumes, arg);
+	case 'e': return add_to(o->env, &o->n_env, arg);
+	case O_CAP_ADD: return add_to(o->cap_add, &o->n_cap_add, arg);
+	case O_CAP_DROP: return add_to(o->cap_drop, &o->n_cap_drop, arg);
+	case O_MEMORY:
+		if (parse_size(arg, &o->memory) < 0) {
+			fprintf(stderr, "%s: --memory %s: not a size (use 64m, 1g ...)\n", prog, arg);
+			return -1;
+		}
+		break;
+	case O_PIDS:
+		o->pids = to_u64(arg, &end);
+		if (*end || end == arg || o->pids == 0) {
+			fprintf(stderr, "%s: --pids %s: not a positive number\n", prog, arg);
+			return -1;
+		}
+		break;
+	case O_CPUS:
+		o->cpu_quota = cpu_quota(arg);
+		if (!o->cpu_quota) {
+			fprintf(stderr, "%s: --cpus %s: not a number of CPUs (0.01 to 1024)\n", prog, arg);
+			return -1;
+		}
+		break;
+	case 'h': usage(stdout); exit(0);
+	default: usage(stderr); return -1;
+	}
+	return 0;
+}
+
+/*
+ * The common forms, read without getopt_long(): "--name VALUE",
+ * "--name=VALUE" and "--flag" with a long option's full name, "-v VALUE",
+ * "-vVALUE", "-td", up to the first operand or "--". These mean the same to
+ * getopt_long(), whose code (with its error messages) is then not run, nor
+ * mapped in. Returns the index of the first operand, or 0 at the first
+ * argument it does not read exactly like getopt_long() would (an
+ * abbreviation, an unknown option, a missing value), which means: start
+ * over with getopt_long(). On -1 the option's value was wrong (said).
+ */
+static int parse_common(int argc, char **argv, struct options *o)
+{
+	const struct option *lo;
+	const char *a, *eq, *val;
+	int i, opt;
+	size_t len;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (a[0] != '-' || !a[1])
+			return i;
+		if (!strcmp(a, "--"))
+			return i + 1;
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+			for (lo = longopts; lo->name; lo++)
+				if (strlen(lo->name) == len && !strncmp(lo->name, a + 2, len))
+					break;
+			if (!lo->name || (lo->has_arg && !eq && i + 1 >= argc) || (!lo->has_arg && eq))
+				return 0;
+			val = !lo->has_arg ? NULL : eq ? eq + 1 : argv[++i];
+			if (take_option(o, lo->val, val) < 0)
 				return -1;
+			continue;
+		}
+		for (a++; *a; a++) {
+			opt = *a;
+			if (opt == 'v' || opt == 'e') {
+				if (!a[1] && i + 1 >= argc)
+					return 0;
+				if (take_option(o, opt, a[1] ? a + 1 : argv[++i]) < 0)
+					return -1;
+				break;
 			}
-			break;
-		case O_CPUS:
-			cpus = strtod(optarg, &end);
-			if (*end || end == optarg || cpus < 0.01 || cpus > 1024) {
-				fprintf(stderr, "%s: --cpus %s: not a number of CPUs (0.01 to 1024)\n", prog, optarg);
+			if (opt != 't' && opt != 'd' && opt != 'h')
+				return 0;
+			if (take_option(o, opt, NULL) < 0)
 				return -1;
-			}
-			o->cpu_quota = (uint64_t)(cpus * 100000);
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
 		}
 	}
-	if (optind >= argc) {
+	return i;
+}
+
+static int parse_with_getopt(int argc, char **argv, struct options *o)
+{
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1)
+		if (take_option(o, opt, optarg) < 0)
+			return -1;
+	return optind;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int first = parse_common(argc, argv, o);
+
+	if (first < 0)
+		return -1;
+	if (first == 0) { /* the general case, from the start */
+		memset(o, 0, sizeof(*o));
+		first = parse_with_getopt(argc, argv, o);
+		if (first < 0)
+			return -1;
+	}
+	if (first >= argc) {
 		fprintf(stderr, "%s: no command given\n", prog);
 		usage(stderr);
 		return -1;
@@ -190,7 +344,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "%s: --seccomp %s: use default or none\n", prog, o->seccomp);
 		return -1;
 	}
-	o->argv = argv + optind;
+	o->argv = argv + first;
 	return 0;
 }
 
@@ -202,10 +356,19 @@ static const char *absolute(const char *path)
 	static int next;
 	char cwd[PATH_MAX], *buf;
 
+	size_t n, m;
+
 	if (path[0] == '/' || next > MAX_LIST || !getcwd(cwd, sizeof(cwd)))
 		return path;
 	buf = bufs[next++];
-	snprintf(buf, sizeof(bufs[0]), "%s/%s", cwd, path);
+	/* "cwd/path", cut to the buffer as snprintf would (not with it: see
+	 * decimal() above) */
+	n = strlen(cwd);
+	memcpy(buf, cwd, n);
+	buf[n++] = '/';
+	m = strnlen(path, sizeof(bufs[0]) - 1 - n);
+	memcpy(buf + n, path, m);
+	buf[n + m] = '\0';
 	return buf;
 }
 
@@ -251,8 +414,11 @@ static int configure_rootfs(keel_container *c, const struct options *o, keel_err
 	for (i = 0; i < o->n_volumes && ret == 0; i++) {
 		char spec[PATH_MAX * 2], *dest, *mode;
 		unsigned flags = 0;
+		size_t len;
 
-		snprintf(spec, sizeof(spec), "%s", o->volumes[i]);
+		len = strnlen(o->volumes[i], sizeof(spec) - 1);
+		memcpy(spec, o->volumes[i], len);
+		spec[len] = '\0';
 		dest = strchr(spec, ':');
 		if (!dest) {
 			fprintf(stderr, "%s: -v %s: use HOST:DEST[:ro]\n", prog, o->volumes[i]);
@@ -306,10 +472,10 @@ static int configure_process(keel_container *c, const struct options *o, keel_er
 			return ret;
 	}
 	if (o->user) {
-		char *end;
-		unsigned long uid = strtoul(o->user, &end, 10), gid = uid;
+		const char *end;
+		unsigned long uid = to_u64(o->user, &end), gid = uid;
 
-		if (end == o->user || (*end && *end != ':') || (*end == ':' && (gid = strtoul(end + 1, &end, 10), *end))) {
+		if (end == o->user || (*end && *end != ':') || (*end == ':' && (gid = to_u64(end + 1, &end), *end))) {
 			fprintf(stderr, "%s: --user %s: use numeric UID[:GID]\n", prog, o->user);
 			return -EINVAL;
 		}
@@ -491,8 +657,9 @@ int main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	unsigned char rnd[6];
-	char random_id[16];
+	char random_id[2 * sizeof(rnd) + 1];
 	const char *id = NULL;
+	size_t i;
 
 	if (parse_options(argc, argv, &o) < 0)
 		return EXIT_SETUP;
@@ -502,8 +669,11 @@ int main(int argc, char **argv)
 			perror("keel-run: getrandom");
 			return EXIT_SETUP;
 		}
-		snprintf(random_id, sizeof(random_id), "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
-			 rnd[4], rnd[5]);
+		for (i = 0; i < sizeof(rnd); i++) {
+			random_id[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+			random_id[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+		}
+		random_id[2 * sizeof(rnd)] = '\0';
 		id = random_id;
 	}
 	return o.detach ? run_detached(&o, id) : run_foreground(&o, id);

@@ -29,12 +29,27 @@
  * precompiled program is only used when the build's architecture is this
  * machine's native one; otherwise, and in a cross build, the default
  * profile is compiled at run time as before.
+ *
+ * libseccomp itself is not linked: it is opened with dlopen the first time
+ * a filter is built from rules (util/dl.h), so that a program that only
+ * uses the precompiled default profile never maps it nor relocates it
+ * (keel-run: ~0.1 MiB of its peak RSS). Its functions are listed once, in
+ * SCMP_FUNCTIONS, and called through the table `scmp`, typed by
+ * libseccomp's own prototypes. `scmp` is filled once under pthread_once
+ * and only read after: the one global state here. A keel_seccomp
+ * handle has a libseccomp context only once the load has succeeded, so the
+ * functions that take one use the table without a check; the entry points
+ * that make a context or resolve a name call scmp_ready() first. A missing
+ * libseccomp is an error of those calls, never a crash, and leaves the
+ * precompiled default profile working.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +63,7 @@
 #include "error.h"
 #include "security-bpf.h"
 #include "security-seccomp.h"
+#include "util/dl.h"
 
 /* The errno range a seccomp action can carry (SECCOMP_RET_DATA, MAX_ERRNO). */
 #define ERRNO_ACTION_BASE 0x10000u
@@ -73,6 +89,67 @@ struct keel_seccomp {
 	struct sock_filter *bpf;  /* cached compiled program, NULL when stale */
 	size_t bpf_len;
 };
+
+/* --------------------------------------------------- libseccomp, lazily --- */
+
+#define SCMP_SONAME "libseccomp.so.2"
+
+/* Every libseccomp function this file calls. */
+#define SCMP_FUNCTIONS(F) \
+	F(seccomp_arch_add) F(seccomp_arch_native) F(seccomp_arch_resolve_name) F(seccomp_attr_set) \
+	F(seccomp_export_bpf) F(seccomp_init) F(seccomp_release) F(seccomp_rule_add_array) \
+	F(seccomp_syscall_resolve_name)
+
+/* The table: one pointer per function, of the function's own type. */
+static struct scmp_api {
+#define SCMP_SLOT(f) typeof(&f) f;
+	SCMP_FUNCTIONS(SCMP_SLOT)
+#undef SCMP_SLOT
+} scmp;
+
+#define SCMP_SYM(f) { #f, offsetof(struct scmp_api, f) },
+static const struct keel_dl_sym scmp_syms[] = { SCMP_FUNCTIONS(SCMP_SYM) };
+#undef SCMP_SYM
+
+static pthread_once_t scmp_once = PTHREAD_ONCE_INIT;
+static int scmp_status;         /* 0 loaded, or -ELIBACC; set once */
+static char scmp_why[256];      /* why not, for every later error message */
+
+static void scmp_load(void)
+{
+	scmp_status = keel_dl_load(SCMP_SONAME, scmp_syms, sizeof(scmp_syms) / sizeof(scmp_syms[0]), &scmp,
+				   scmp_why, sizeof(scmp_why));
+}
+
+/* Load libseccomp if this is the first use; fails with "seccomp: why". */
+static int scmp_ready(keel_error **err)
+{
+	pthread_once(&scmp_once, scmp_load);
+	if (scmp_status < 0)
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -scmp_status, "seccomp: %s", scmp_why);
+	return 0;
+}
+
+/*
+ * The architecture libseccomp calls native (the one it was built for, which
+ * is ours: it is the same process), known at compile time where we can
+ * tell, so that asking needs no libseccomp. Elsewhere ask it; 0 (no
+ * architecture) when it cannot be loaded.
+ */
+static uint32_t native_arch(void)
+{
+#if defined(__x86_64__) && defined(__ILP32__)
+	return SCMP_ARCH_X32;
+#elif defined(__x86_64__)
+	return SCMP_ARCH_X86_64;
+#elif defined(__i386__)
+	return SCMP_ARCH_X86;
+#elif defined(__aarch64__)
+	return SCMP_ARCH_AARCH64;
+#else
+	return scmp_ready(NULL) == 0 ? scmp.seccomp_arch_native() : 0;
+#endif
+}
 
 /* ---------------------------------------------------------------- actions --- */
 
@@ -129,9 +206,9 @@ static int ctx_add_rule(keel_seccomp *f, const struct rule *r, keel_error **err)
 	if (r->action == f->default_action)
 		return 0;
 	if (r->has_arg)
-		ret = seccomp_rule_add_array(f->ctx, action_to_scmp(r->action), r->nr, 1, &r->arg);
+		ret = scmp.seccomp_rule_add_array(f->ctx, action_to_scmp(r->action), r->nr, 1, &r->arg);
 	else
-		ret = seccomp_rule_add_array(f->ctx, action_to_scmp(r->action), r->nr, 0, NULL);
+		ret = scmp.seccomp_rule_add_array(f->ctx, action_to_scmp(r->action), r->nr, 0, NULL);
 	if (ret == -EACCES)
 		return 0;
 	if (ret < 0)
@@ -147,7 +224,10 @@ static int ctx_rebuild(keel_seccomp *f, keel_error **err)
 	size_t i;
 	int ret;
 
-	ctx = seccomp_init(action_to_scmp(f->default_action));
+	ret = scmp_ready(err);
+	if (ret < 0)
+		return ret;
+	ctx = scmp.seccomp_init(action_to_scmp(f->default_action));
 	if (!ctx)
 		return keel_error_sys(err, ENOMEM, "seccomp: create a filter");
 	/* A binary tree over the system call numbers rather than libseccomp's
@@ -156,20 +236,20 @@ static int ctx_rebuild(keel_seccomp *f, keel_error **err)
 	 * of every architecture to fill its allow cache, goes from ~1.6 to
 	 * ~0.5 ms per container, and each call the container makes walks a
 	 * few compares instead of up to some 300. Same verdicts. */
-	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	ret = scmp.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (ret < 0) {
-		seccomp_release(ctx);
+		scmp.seccomp_release(ctx);
 		return keel_error_sys(err, -ret, "seccomp: ask for a binary-tree filter");
 	}
 	for (i = 0; i < f->n_arches; i++) {
-		ret = seccomp_arch_add(ctx, f->arches[i]);
+		ret = scmp.seccomp_arch_add(ctx, f->arches[i]);
 		if (ret < 0 && ret != -EEXIST) {
-			seccomp_release(ctx);
+			scmp.seccomp_release(ctx);
 			return keel_error_sys(err, -ret, "seccomp: add architecture 0x%x", f->arches[i]);
 		}
 	}
 	if (f->ctx)
-		seccomp_release(f->ctx);
+		scmp.seccomp_release(f->ctx);
 	f->ctx = ctx;
 	f->notify = f->default_action == KEEL_SECCOMP_NOTIFY;
 	for (i = 0; i < f->n_rules; i++) {
@@ -188,7 +268,7 @@ static int record_arch(keel_seccomp *f, uint32_t arch, keel_error **err)
 	uint32_t *a;
 	size_t i;
 
-	if (arch == seccomp_arch_native())
+	if (arch == native_arch())
 		return 0;
 	for (i = 0; i < f->n_arches; i++)
 		if (f->arches[i] == arch)
@@ -210,7 +290,7 @@ KEEL_PUBLIC void keel_seccomp_free(keel_seccomp *f)
 	if (!f)
 		return;
 	if (f->ctx)
-		seccomp_release(f->ctx);
+		scmp.seccomp_release(f->ctx);
 	for (i = 0; i < f->n_rules; i++)
 		free(f->rules[i].name);
 	free(f->rules);
@@ -239,7 +319,7 @@ static int filter_alloc(keel_seccomp **out, uint32_t default_action, keel_error 
 	f->notify = default_action == KEEL_SECCOMP_NOTIFY;
 	/* The compat architectures of the native one, so that a 32-bit call
 	 * (int 0x80, x32) meets the same rules. */
-	switch (seccomp_arch_native()) {
+	switch (native_arch()) {
 	case SCMP_ARCH_X86_64:
 		ret = record_arch(f, SCMP_ARCH_X86, err);
 		if (ret >= 0)
@@ -291,7 +371,7 @@ static int materialize(keel_seccomp *f, keel_error **err)
 		ret = add_default_rules(f, err);
 	if (ret < 0) {
 		if (f->ctx)
-			seccomp_release(f->ctx);
+			scmp.seccomp_release(f->ctx);
 		f->ctx = NULL;
 		for (i = 0; i < f->n_rules; i++)
 			free(f->rules[i].name);
@@ -311,7 +391,10 @@ KEEL_PUBLIC int keel_seccomp_add_arch(keel_seccomp *f, const char *arch, keel_er
 
 	if (!f || !arch)
 		return keel_error_invalid(err, "seccomp: add architecture: filter and name are required");
-	token = seccomp_arch_resolve_name(arch);
+	ret = scmp_ready(err);
+	if (ret < 0)
+		return ret;
+	token = scmp.seccomp_arch_resolve_name(arch);
 	if (!token)
 		return keel_error_invalid(err, "seccomp: unknown architecture '%s'", arch);
 	ret = record_arch(f, token, err);
@@ -360,9 +443,11 @@ static int add_rule(keel_seccomp *f, uint32_t action, const char *name, const st
 	if (!f || !name)
 		return keel_error_invalid(err, "seccomp: add rule: filter and system call name are required");
 	ret = check_action(action, err);
+	if (ret >= 0)
+		ret = scmp_ready(err);
 	if (ret < 0)
 		return ret;
-	r.nr = seccomp_syscall_resolve_name(name);
+	r.nr = scmp.seccomp_syscall_resolve_name(name);
 	if (r.nr == __NR_SCMP_ERROR)
 		return keel_error_invalid(err, "seccomp: unknown system call '%s'", name);
 	if (arg) {
@@ -458,7 +543,7 @@ KEEL_PUBLIC int keel_seccomp_has_notify(const keel_seccomp *f)
 static const struct sock_filter *prebuilt_default(size_t *len)
 {
 #ifndef KEEL_SECCOMP_GENERATOR
-	if (keel_seccomp_default_len > 0 && keel_seccomp_default_arch == seccomp_arch_native()) {
+	if (keel_seccomp_default_len > 0 && keel_seccomp_default_arch == native_arch()) {
 		*len = keel_seccomp_default_len;
 		return keel_seccomp_default_bpf;
 	}
@@ -486,7 +571,7 @@ int keel_seccomp_export(keel_seccomp *f, struct sock_filter **prog, size_t *len,
 	fd = memfd_create("keel-seccomp", MFD_CLOEXEC);
 	if (fd < 0)
 		return keel_error_sys(err, errno, "seccomp: compile the filter: memfd_create");
-	ret = seccomp_export_bpf(f->ctx, fd);
+	ret = scmp.seccomp_export_bpf(f->ctx, fd);
 	if (ret < 0) {
 		keel_error_sys(err, -ret, "seccomp: compile the filter");
 		goto out;
@@ -660,7 +745,7 @@ static int add_default_rules(keel_seccomp *f, keel_error **err)
 	int ret;
 
 	for (i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++) {
-		if (seccomp_syscall_resolve_name(default_allow[i]) == __NR_SCMP_ERROR)
+		if (scmp.seccomp_syscall_resolve_name(default_allow[i]) == __NR_SCMP_ERROR)
 			continue; /* newer than this libseccomp: stays denied */
 		ret = keel_seccomp_add_rule(f, KEEL_SECCOMP_ALLOW, default_allow[i], err);
 		if (ret < 0)

@@ -9,9 +9,11 @@
  * kernel did: exit codes, terminating signals, /proc/self/status of the
  * exec'd program, files it changed.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/keyctl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -676,6 +678,189 @@ START_TEST(seccomp_bad_input_is_refused_at_build_time)
 }
 END_TEST
 
+/* ------------------------------------------------ libseccomp at first use --- */
+
+/* libseccomp's native architecture, asked of libseccomp itself: the suite
+ * does not link it (libkeel opens it at first use), so open it here; with
+ * RTLD_NOLOAD only if it is loaded already. 0 when it cannot be had. */
+static uint32_t libseccomp_native_arch(int flags)
+{
+	void *h = dlopen("libseccomp.so.2", RTLD_NOW | RTLD_LOCAL | flags);
+	uint32_t (*native)(void) = h ? (uint32_t (*)(void))dlsym(h, "seccomp_arch_native") : NULL;
+
+	return native ? native() : 0;
+}
+
+/*
+ * In a grandchild: the plan's three steps as spawn runs them, then
+ * keyctl(KEYCTL_GET_KEYRING_ID) itself; the errno it met (0: it worked),
+ * 100+ when a step failed.
+ */
+static int keyctl_under(const keel_security *sec)
+{
+	struct keel_security_plan *plan = NULL;
+	struct keel_child_report rep = { 0 };
+	int status, nfd = -1;
+	pid_t pid;
+
+	if (keel_security_plan_prepare(sec, &plan, NULL) < 0)
+		return 100;
+	pid = fork();
+	if (pid < 0)
+		return 101;
+	if (pid == 0) {
+		if (keel_security_plan_apply_early(plan, &rep) < 0 || keel_security_plan_apply_pre_user(plan, &rep) < 0 ||
+		    keel_security_plan_apply_late(plan, &nfd, &rep) < 0)
+			_exit(102);
+		_exit(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) < 0 ? errno : 0);
+	}
+	keel_security_plan_free(plan);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 103;
+	return WEXITSTATUS(status);
+}
+
+/* The precompiled default profile, compiled and applied: keyctl is refused.
+ * Returns 0, or which step failed (10 + ...). */
+static int default_profile_works(keel_security *sec)
+{
+	const struct sock_filter *prog = NULL;
+	keel_seccomp *f = NULL;
+	size_t len = 0;
+	int r;
+
+	if (keel_seccomp_new_default(&f, NULL) < 0)
+		return 10;
+	/* it is the precompiled program, which needs no libseccomp ... */
+	r = keel_seccomp_compile(f, &prog, &len, NULL) < 0 || !keel_seccomp_is_static(prog) ? 11 : 0;
+	/* ... and it works in the kernel */
+	if (!r && keel_security_set_seccomp(sec, f, NULL) < 0)
+		r = 12;
+	if (!r && keyctl_under(sec) != EPERM)
+		r = 13;
+	keel_seccomp_free(f);
+	return r;
+}
+
+/* In a fresh process: the default profile, compiled and applied, maps no
+ * libseccomp; a filter built from rules loads it, and works. Exit code:
+ * which step failed. */
+static int child_libseccomp_at_first_rule(void)
+{
+	keel_security *sec = NULL;
+	keel_seccomp *f = NULL;
+	int r;
+
+	if (kt_mapped("libseccomp.so") != 0)
+		return 2;
+	if (keel_security_new(&sec, NULL) < 0)
+		return 3;
+	r = default_profile_works(sec);
+	if (r)
+		return r;
+	if (kt_mapped("libseccomp.so") != 0)
+		return 4;
+	if (keel_seccomp_new(&f, KEEL_SECCOMP_ALLOW, NULL) < 0 ||
+	    keel_seccomp_add_rule_errno(f, "keyctl", ENOKEY, NULL) < 0)
+		return 5;
+	if (kt_mapped("libseccomp.so") != 1)
+		return 6;
+	if (keel_security_set_seccomp(sec, f, NULL) < 0 || keyctl_under(sec) != ENOKEY)
+		return 7;
+	keel_seccomp_free(f);
+	/* the architecture libkeel takes for native without asking libseccomp
+	 * is libseccomp's, which also made the precompiled program */
+	if (libseccomp_native_arch(RTLD_NOLOAD) != keel_seccomp_default_arch)
+		return 8;
+	keel_security_free(sec);
+	return 0;
+}
+
+/*
+ * In a fresh child whose view of libseccomp is an empty file (a private
+ * mount namespace: nothing outside this child sees it): the default
+ * profile still works, and what needs libseccomp fails with a clear
+ * error, the same every time, leaving the default profile as it was.
+ */
+static int child_without_libseccomp(const char *empty)
+{
+	char lib[4096], *slash;
+	keel_security *sec = NULL;
+	keel_seccomp *f = NULL, *def = NULL;
+	keel_error *err = NULL;
+	Dl_info libc;
+	int i, r;
+
+	/* libseccomp sits next to libc in Debian's multiarch directory. */
+	if (!dladdr((void *)getpid, &libc) || !libc.dli_fname || !(slash = strrchr(libc.dli_fname, '/')))
+		return 20;
+	snprintf(lib, sizeof(lib), "%.*s/libseccomp.so.2", (int)(slash - libc.dli_fname), libc.dli_fname);
+	if (access(lib, F_OK) < 0)
+		return 21;
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(empty, lib, NULL, MS_BIND, NULL) < 0)
+		return 22;
+	if (keel_security_new(&sec, NULL) < 0)
+		return 23;
+	r = default_profile_works(sec);
+	if (r)
+		return r;
+	if (keel_seccomp_new_default(&def, NULL) < 0)
+		return 24;
+	for (i = 0; i < 2; i++) {
+		r = keel_seccomp_new(&f, KEEL_SECCOMP_ALLOW, &err);
+		if (r != -ELIBACC || f || keel_error_code(err) != KEEL_ERROR_UNSUPPORTED ||
+		    !strstr(keel_error_message(err), "seccomp: cannot load libseccomp.so.2: "))
+			return 25;
+		if (getenv("KEEL_TEST_SHOW_ERRORS"))
+			fprintf(stderr, "%s\n", keel_error_message(err));
+		keel_error_free(err);
+		err = NULL;
+		if (keel_seccomp_add_rule(def, KEEL_SECCOMP_ALLOW, "keyctl", NULL) != -ELIBACC ||
+		    keel_seccomp_add_arch(def, "x32", NULL) != -ELIBACC)
+			return 26;
+	}
+	/* the refused changes left the default profile as it was */
+	if (keel_security_set_seccomp(sec, def, NULL) < 0 || keyctl_under(sec) != EPERM)
+		return 27;
+	keel_seccomp_free(def);
+	if (kt_mapped("libseccomp.so") != 0)
+		return 28;
+	keel_security_free(sec);
+	return 0;
+}
+
+static void run_libseccomp_child(int hide)
+{
+	char path[4096];
+	int status, fd;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/empty", kt_tmpdir());
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(hide ? child_without_libseccomp(path) : child_libseccomp_at_first_rule());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* the exit code is the step that failed: see the child functions */
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+
+START_TEST(libseccomp_is_loaded_at_the_first_rule)
+{
+	run_libseccomp_child(0);
+}
+END_TEST
+
+START_TEST(missing_libseccomp_leaves_the_default_profile_working)
+{
+	run_libseccomp_child(1);
+}
+END_TEST
+
 /* Find "ld [4]; jeq #arch" checks in a classic BPF program. */
 /* Does the program know arch: does a call on it (number 0) get another
  * verdict than on an architecture no filter knows? */
@@ -757,7 +942,7 @@ START_TEST(default_profile_is_precompiled_as_libseccomp_compiles_it)
 
 	/* A native build has the precompiled program, and the default profile
 	 * hands it out without compiling anything. */
-	ck_assert_uint_eq(keel_seccomp_default_arch, seccomp_arch_native());
+	ck_assert_uint_eq(keel_seccomp_default_arch, libseccomp_native_arch(0));
 	ck_assert_uint_gt(keel_seccomp_default_len, 0);
 	ck_assert_int_eq(keel_seccomp_compile(pre, &p, &len, NULL), 0);
 	ck_assert_ptr_eq(p, keel_seccomp_default_bpf);
@@ -1161,6 +1346,8 @@ int main(void)
 	tcase_add_test(tc, flatten_refuses_what_it_does_not_model);
 	tcase_add_test(tc, precompiled_default_profile_takes_changes_like_a_built_one);
 	tcase_add_test(tc, rule_added_to_precompiled_default_profile_works_in_the_kernel);
+	tcase_add_test(tc, libseccomp_is_loaded_at_the_first_rule);
+	tcase_add_test(tc, missing_libseccomp_leaves_the_default_profile_working);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("limits", 30);
 	tcase_add_test(tc, rlimit_nofile_reads_back_inside);
