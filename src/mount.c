@@ -1186,6 +1186,37 @@ static int find_anchor(struct keel_mount_plan *p, const char *rel, size_t n_entr
 	return a->slot;
 }
 
+/* Forget an anchor with a single user: opening and closing its root costs
+ * more than that one lookup beneath the root (/sys has only
+ * /sys/firmware). Its slot stays unused. */
+static void drop_lone_anchors(struct keel_mount_plan *p)
+{
+	unsigned users[MAX_ANCHORS] = { 0 };
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->e[i].anchor >= 0)
+			users[p->e[i].anchor]++;
+	for (i = 0; i < p->n_masked; i++)
+		if (p->masked[i].anchor >= 0)
+			users[p->masked[i].anchor]++;
+	for (i = 0; i < p->n_ro; i++)
+		if (p->ro[i].anchor >= 0)
+			users[p->ro[i].anchor]++;
+	for (i = 0; i < p->n; i++) {
+		if (p->e[i].slot >= 0 && users[p->e[i].slot] < 2)
+			p->e[i].slot = -1;
+		if (p->e[i].anchor >= 0 && users[p->e[i].anchor] < 2)
+			p->e[i].anchor = -1;
+	}
+	for (i = 0; i < p->n_masked; i++)
+		if (p->masked[i].anchor >= 0 && users[p->masked[i].anchor] < 2)
+			p->masked[i].anchor = -1;
+	for (i = 0; i < p->n_ro; i++)
+		if (p->ro[i].anchor >= 0 && users[p->ro[i].anchor] < 2)
+			p->ro[i].anchor = -1;
+}
+
 static void find_anchors(struct keel_mount_plan *p)
 {
 	size_t i;
@@ -1204,6 +1235,7 @@ static void find_anchors(struct keel_mount_plan *p)
 		p->masked[i].anchor = find_anchor(p, p->masked[i].rel, p->n, i, 0);
 	for (i = 0; i < p->n_ro; i++)
 		p->ro[i].anchor = find_anchor(p, p->ro[i].rel, p->n, p->n_masked, i);
+	drop_lone_anchors(p);
 }
 
 int keel_mount_plan_prepare(const keel_rootfs *r, struct keel_mount_plan **out, keel_error **err)
