@@ -46,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -753,6 +754,17 @@ struct plan_entry {
  * component below the root of such a filesystem, and every path whose name
  * there turns out to be a symlink (the plan makes some in /dev): those take
  * the general route, exactly as before.
+ *
+ * The slot's fd is found after the mount by looking its mount point up
+ * again (nothing else crosses into a new mount), so where that mount point
+ * is in an image another writer shares, the fd might be a directory that
+ * writer swapped in. Calls that do not follow a symlink (mknodat, mkdirat,
+ * symlinkat, fstatat, mount_setattr and move_mount without the follow
+ * flags) are safe by name in any slot. mount(2), which follows, is made by
+ * name only in a slot the child trusts: a proc or sysfs (fstatfs says so;
+ * no writer can make a symlink there), or a slot found by name in a
+ * trusted one. In the others, its target is opened RESOLVE_BENEATH the
+ * slot, and masks and read-only paths take the general route.
  */
 #define MAX_ANCHORS 8
 
@@ -780,9 +792,9 @@ struct keel_mount_plan {
 	struct plan_path *masked, *ro;
 	size_t n_masked, n_ro;
 	size_t n_slots;
-	/* per slot: only the kernel writes that filesystem (proc, sysfs),
-	 * so its entries need no symlink check before a bind */
-	unsigned char slot_kernel_only[MAX_ANCHORS];
+	/* per slot: the f_type of a filesystem only the kernel writes (proc,
+	 * sysfs), whose names need no symlink check before a bind; else 0 */
+	unsigned long slot_magic[MAX_ANCHORS];
 };
 
 void keel_mount_plan_free(struct keel_mount_plan *p)
@@ -1181,7 +1193,9 @@ static int find_anchor(struct keel_mount_plan *p, const char *rel, size_t n_entr
 		if (p->n_slots == MAX_ANCHORS)
 			return -1;
 		a->slot = (int)p->n_slots++;
-		p->slot_kernel_only[a->slot] = kind == FRESH_KERNEL;
+		if (kind == FRESH_KERNEL)
+			p->slot_magic[a->slot] = strcmp(a->type, "proc") ? 0x62656572UL /* SYSFS_MAGIC */
+									 : 0x9fa0UL /* PROC_SUPER_MAGIC */;
 	}
 	return a->slot;
 }
@@ -1473,9 +1487,15 @@ static int attach_tree(int tree, int dirfd, const char *path, unsigned to_flags)
  */
 struct anchors {
 	int fd[MAX_ANCHORS];
+	unsigned char trusted[MAX_ANCHORS];     /* mount(2) by name is safe there */
 	int cwd;                /* a slot, or -1 */
-	const unsigned char *kernel_only;
+	const unsigned long *magic;
 };
+
+static int is_trusted(const struct anchors *a, int slot)
+{
+	return slot >= 0 && a->trusted[slot];
+}
 
 static int anchor_chdir(struct anchors *a, int slot)
 {
@@ -1485,6 +1505,16 @@ static int anchor_chdir(struct anchors *a, int slot)
 		return -1;
 	a->cwd = slot;
 	return 0;
+}
+
+/* Whether fd, found by name in the image, is a filesystem of the kernel's
+ * own type magic (proc, sysfs): whatever mount it is, nobody but the kernel
+ * makes names in it (see MAX_ANCHORS). */
+static int anchor_is_kernels(int fd, unsigned long magic)
+{
+	struct statfs sfs;
+
+	return magic && fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == magic;
 }
 
 /*
@@ -1519,14 +1549,29 @@ static int make_at_anchor(int dir, const struct plan_entry *e, struct keel_child
 static int mount_at_anchor(struct anchors *a, const struct plan_entry *e, struct keel_child_report *rep)
 {
 	unsigned flags = AT_SYMLINK_NOFOLLOW | (e->recursive ? AT_RECURSIVE : 0);
-	int dir = a->fd[e->anchor], ret;
+	unsigned long bind = MS_BIND | (e->recursive ? MS_REC : 0);
+	int dir = a->fd[e->anchor], fd, ret;
+	struct fdpath fp;
 
 	if (e->tree_fd >= 0) {
 		ret = attach_tree(e->tree_fd, dir, e->name, 0);
+	} else if (!a->trusted[e->anchor]) {
+		/* mount(2) follows a symlink: not by name here (see MAX_ANCHORS) */
+		if ((fd = open_beneath(dir, e->name)) < 0)
+			return fail_dest(rep, errno, e->step, e->dest);
+		if (e->bind)
+			ret = mount(e->source, fd_path(fd, &fp), NULL, bind, NULL);
+		else
+			ret = mount(e->source, fd_path(fd, &fp), e->type, e->msflags, e->data);
+		if (ret < 0)
+			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, e->step, e->dest);
+		close(fd);
+		if (ret < 0)
+			return ret;
 	} else if (anchor_chdir(a, e->anchor) < 0) {
 		ret = -1;
 	} else if (e->bind) {
-		ret = mount(e->source, e->name, NULL, MS_BIND | (e->recursive ? MS_REC : 0), NULL);
+		ret = mount(e->source, e->name, NULL, bind, NULL);
 	} else {
 		ret = mount(e->source, e->name, e->type, e->msflags, e->data);
 	}
@@ -1580,6 +1625,7 @@ static int apply_mount(int rootfd, struct anchors *a, const struct plan_entry *e
 		if (fd < 0)
 			return fail_dest(rep, errno, "reopen mount", e->dest);
 		a->fd[e->slot] = fd;
+		a->trusted[e->slot] = at ? a->trusted[e->anchor] : anchor_is_kernels(fd, a->magic[e->slot]);
 	} else if (at) {
 		return 0;
 	}
@@ -1785,7 +1831,7 @@ static int readonly_at_anchor(int rootfd, struct anchors *a, const struct plan_p
 			      struct keel_child_report *rep)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-	int kernel_only = a->kernel_only[pp->anchor];
+	int kernel_only = a->magic[pp->anchor] != 0;
 	unsigned nofollow = 0;
 	struct stat st;
 
@@ -1965,7 +2011,7 @@ static int finish_root(const struct keel_mount_plan *p, struct keel_child_report
 int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_report *rep)
 {
 	struct dir_cache dirs = { NULL, -1 };
-	struct anchors anchors = { .cwd = -1, .kernel_only = p->slot_kernel_only };
+	struct anchors anchors = { .cwd = -1, .magic = p->slot_magic };
 	mode_t old_umask;
 	size_t i;
 	int rootfd, ret = 0;
@@ -2010,11 +2056,11 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 	dir_cache_drop(&dirs);
 	umask(old_umask);
 	for (i = 0; i < p->n_masked && ret == 0; i++)
-		ret = p->masked[i].anchor >= 0 ? mask_at_anchor(rootfd, &anchors, &p->masked[i], rep)
-					       : mask_path(rootfd, p->masked[i].rel, rep);
+		ret = is_trusted(&anchors, p->masked[i].anchor) ? mask_at_anchor(rootfd, &anchors, &p->masked[i], rep)
+								: mask_path(rootfd, p->masked[i].rel, rep);
 	for (i = 0; i < p->n_ro && ret == 0; i++)
-		ret = p->ro[i].anchor >= 0 ? readonly_at_anchor(rootfd, &anchors, &p->ro[i], rep)
-					   : readonly_path(rootfd, p->ro[i].rel, rep);
+		ret = is_trusted(&anchors, p->ro[i].anchor) ? readonly_at_anchor(rootfd, &anchors, &p->ro[i], rep)
+							    : readonly_path(rootfd, p->ro[i].rel, rep);
 	for (i = 0; i < MAX_ANCHORS; i++)
 		if (anchors.fd[i] >= 0)
 			close(anchors.fd[i]);
