@@ -21,11 +21,15 @@
  *   keel_mount_plan_apply()    child, already in its own mount namespace:
  *                              system calls only, on the plan's memory.
  *
- * Inside the child, every destination is opened relative to a directory fd
- * of the new root with openat2(RESOLVE_BENEATH), so a symlink in the image
- * can never redirect a mount onto the host; mounts are then made on the
- * opened fd through /proc/self/fd/N. The last step is pivot_root, or
- * MS_MOVE + chroot where the current root cannot be pivoted (initramfs).
+ * Inside the child, every destination in the image is opened relative to a
+ * directory fd of the new root with openat2(RESOLVE_BENEATH), so a symlink
+ * in the image can never redirect a mount onto the host; mounts are then
+ * made on the opened fd through /proc/self/fd/N. A name directly inside a
+ * filesystem the plan itself just mounted fresh (/dev/pts, /proc/kcore,
+ * /sys/firmware) is reached by name from an fd of that filesystem's root
+ * instead (see MAX_ANCHORS): the image has no say there. The last step is
+ * pivot_root, or MS_MOVE + chroot where the current root cannot be pivoted
+ * (initramfs).
  */
 #include "config.h"
 
@@ -42,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -731,7 +736,43 @@ struct plan_entry {
 	int tree_fd;            /* an idmapped detached mount to attach, or -1 */
 	dev_t rdev;
 	mode_t mode;
-	char *dir_rel, *name;   /* device and symlink: parent directory and name */
+	char *dir_rel, *name;   /* parent directory and last component of dest */
+	int anchor;             /* see struct plan_path */
+	int slot;               /* an anchor: where the child keeps its root's fd, or -1 */
+};
+
+/*
+ * Anchors. A filesystem this plan mounts fresh (a new proc, sysfs, tmpfs,
+ * devpts or mqueue instance) holds, at that point, only what the kernel or
+ * the plan itself put there, and is visible only in the child's new mount
+ * namespace: the image cannot have planted a symlink in it, nor swap one
+ * in. The child keeps an fd of its root (a "slot") and reaches a path one
+ * component below it by name, relative to that fd, without a
+ * RESOLVE_BENEATH walk from the rootfs and without an O_PATH fd per step.
+ * The mount point of the filesystem itself is in the image and keeps its
+ * RESOLVE_BENEATH lookup, and so does every path with more than one
+ * component below the root of such a filesystem, and every path whose name
+ * there turns out to be a symlink (the plan makes some in /dev): those take
+ * the general route, exactly as before.
+ *
+ * The slot's fd is found after the mount by looking its mount point up
+ * again (nothing else crosses into a new mount), so where that mount point
+ * is in an image another writer shares, the fd might be a directory that
+ * writer swapped in. Calls that do not follow a symlink (mknodat, mkdirat,
+ * symlinkat, fstatat, mount_setattr and move_mount without the follow
+ * flags) are safe by name in any slot. mount(2), which follows, is made by
+ * name only in a slot the child trusts: a proc or sysfs (fstatfs says so;
+ * no writer can make a symlink there), or a slot found by name in a
+ * trusted one. In the others, its target is opened RESOLVE_BENEATH the
+ * slot, and masks and read-only paths take the general route.
+ */
+#define MAX_ANCHORS 8
+
+struct plan_path {
+	char *rel;              /* no leading '/' */
+	const char *name;       /* its last component, inside rel */
+	int anchor;             /* the slot of the fresh filesystem whose root is
+				 * the parent directory, or -1 */
 };
 
 struct keel_mount_plan {
@@ -748,8 +789,12 @@ struct keel_mount_plan {
 	int readonly;
 	struct plan_entry *e;
 	size_t n;
-	char **masked, **ro;    /* relative to the root, no leading '/' */
+	struct plan_path *masked, *ro;
 	size_t n_masked, n_ro;
+	size_t n_slots;
+	/* per slot: the f_type of a filesystem only the kernel writes (proc,
+	 * sysfs), whose names need no symlink check before a bind; else 0 */
+	unsigned long slot_magic[MAX_ANCHORS];
 };
 
 void keel_mount_plan_free(struct keel_mount_plan *p)
@@ -779,9 +824,9 @@ void keel_mount_plan_free(struct keel_mount_plan *p)
 	free(p->lower_mnt);
 	free(p->lower_fd);
 	for (i = 0; i < p->n_masked; i++)
-		free(p->masked[i]);
+		free(p->masked[i].rel);
 	for (i = 0; i < p->n_ro; i++)
-		free(p->ro[i]);
+		free(p->ro[i].rel);
 	free(p->masked);
 	free(p->ro);
 	if (p->root_tree_fd >= 0)
@@ -1017,12 +1062,16 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 
 	pe->kind = e->kind;
 	pe->tree_fd = -1;
+	pe->anchor = -1;
+	pe->slot = -1;
 	pe->bind = e->kind == ENTRY_MOUNT && !e->type;
 	pe->recursive = !!(e->flags & KEEL_MOUNT_RECURSIVE);
 	if ((e->type && !(pe->type = strdup(e->type))) || (e->source && !(pe->source = strdup(e->source))) ||
 	    (e->data && !(pe->data = strdup(e->data))) || !(pe->dest = strdup(e->dest)))
 		return keel_error_sys(err, ENOMEM, "rootfs: mount on %s", e->dest);
 	pe->dest_rel = pe->dest + 1;
+	if (split_dest(pe) < 0)
+		return keel_error_sys(err, ENOMEM, "rootfs: mount on %s", e->dest);
 	len = strlen(e->dest) + (e->source ? strlen(e->source) : 0) + (e->type ? strlen(e->type) : 0) + 32;
 	if (!(pe->step = malloc(len)))
 		return keel_error_sys(err, ENOMEM, "rootfs: mount on %s", e->dest);
@@ -1032,10 +1081,10 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 		snprintf(pe->step, len, "make device");
 		pe->rdev = makedev(e->major, e->minor);
 		pe->mode = e->mode;
-		return split_dest(pe) < 0 ? keel_error_sys(err, ENOMEM, "rootfs: device %s", e->dest) : 0;
+		return 0;
 	case ENTRY_SYMLINK:
 		snprintf(pe->step, len, "make symlink");
-		return split_dest(pe) < 0 ? keel_error_sys(err, ENOMEM, "rootfs: symlink %s", e->dest) : 0;
+		return 0;
 	case ENTRY_MOUNT:
 		break;
 	}
@@ -1063,7 +1112,7 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 	return 0;
 }
 
-static int copy_rel_list(const struct path_list *l, char ***out, size_t *n, keel_error **err)
+static int copy_rel_list(const struct path_list *l, struct plan_path **out, size_t *n, keel_error **err)
 {
 	size_t i;
 
@@ -1072,11 +1121,135 @@ static int copy_rel_list(const struct path_list *l, char ***out, size_t *n, keel
 	if (!(*out = calloc(l->n, sizeof(**out))))
 		return keel_error_sys(err, ENOMEM, "rootfs: paths");
 	for (i = 0; i < l->n; i++) {
-		if (!((*out)[i] = strdup(l->v[i] + 1)))
+		struct plan_path *pp = &(*out)[i];
+
+		if (!(pp->rel = strdup(l->v[i] + 1)))
 			return keel_error_sys(err, ENOMEM, "rootfs: path %s", l->v[i]);
+		pp->name = strrchr(pp->rel, '/') ? strrchr(pp->rel, '/') + 1 : pp->rel;
+		pp->anchor = -1;
 		*n = i + 1;
 	}
 	return 0;
+}
+
+enum fresh { NOT_FRESH, FRESH_PLAN, FRESH_KERNEL };
+
+/*
+ * Whether e mounts a new instance of a filesystem that the image cannot
+ * write (see MAX_ANCHORS), and who writes it: the kernel alone (proc,
+ * sysfs: their few symlinks are the kernel's own, relative, inside the
+ * filesystem), or the plan too (tmpfs, devpts, mqueue). None of these
+ * takes a path in its source or options, so the child may mount them
+ * with a relative target from any working directory.
+ */
+static enum fresh fresh_kind(const struct plan_entry *e)
+{
+	if (e->kind != ENTRY_MOUNT || e->bind || e->tree_fd >= 0)
+		return NOT_FRESH;
+	if (!strcmp(e->type, "proc") || !strcmp(e->type, "sysfs"))
+		return FRESH_KERNEL;
+	if (!strcmp(e->type, "tmpfs") || !strcmp(e->type, "devpts") || !strcmp(e->type, "mqueue"))
+		return FRESH_PLAN;
+	return NOT_FRESH;
+}
+
+/* Whether the mount point a (no leading '/') is a directory above rel. */
+static int is_above(const char *a, const char *rel)
+{
+	size_t len = strlen(a);
+
+	return strncmp(a, rel, len) == 0 && rel[len] == '/';
+}
+
+/*
+ * The slot of the anchor for rel (no leading '/'), as the child will find
+ * it after the first n_entries entries, n_masked masked and n_ro read-only
+ * paths: the latest of those mounts that lies above rel must be a fresh
+ * filesystem mounted on rel's parent directory. Any later mount above rel
+ * (a mask, a bind over /dev) hides it; then, or when the slots run out, -1.
+ */
+static int find_anchor(struct keel_mount_plan *p, const char *rel, size_t n_entries, size_t n_masked, size_t n_ro)
+{
+	struct plan_entry *a;
+	enum fresh kind;
+	size_t i;
+
+	for (i = 0; i < n_ro; i++)
+		if (is_above(p->ro[i].rel, rel))
+			return -1;
+	for (i = 0; i < n_masked; i++)
+		if (is_above(p->masked[i].rel, rel))
+			return -1;
+	for (i = n_entries; i-- > 0;)
+		if (p->e[i].kind == ENTRY_MOUNT && is_above(p->e[i].dest_rel, rel))
+			break;
+	if (i == (size_t)-1)
+		return -1;
+	a = &p->e[i];
+	kind = fresh_kind(a);
+	if (kind == NOT_FRESH || strchr(rel + strlen(a->dest_rel) + 1, '/'))
+		return -1;
+	if (a->slot < 0) {
+		if (p->n_slots == MAX_ANCHORS)
+			return -1;
+		a->slot = (int)p->n_slots++;
+		if (kind == FRESH_KERNEL)
+			p->slot_magic[a->slot] = strcmp(a->type, "proc") ? 0x62656572UL /* SYSFS_MAGIC */
+									 : 0x9fa0UL /* PROC_SUPER_MAGIC */;
+	}
+	return a->slot;
+}
+
+/* Forget an anchor with a single user: opening and closing its root costs
+ * more than that one lookup beneath the root (/sys has only
+ * /sys/firmware). Its slot stays unused. */
+static void drop_lone_anchors(struct keel_mount_plan *p)
+{
+	unsigned users[MAX_ANCHORS] = { 0 };
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->e[i].anchor >= 0)
+			users[p->e[i].anchor]++;
+	for (i = 0; i < p->n_masked; i++)
+		if (p->masked[i].anchor >= 0)
+			users[p->masked[i].anchor]++;
+	for (i = 0; i < p->n_ro; i++)
+		if (p->ro[i].anchor >= 0)
+			users[p->ro[i].anchor]++;
+	for (i = 0; i < p->n; i++) {
+		if (p->e[i].slot >= 0 && users[p->e[i].slot] < 2)
+			p->e[i].slot = -1;
+		if (p->e[i].anchor >= 0 && users[p->e[i].anchor] < 2)
+			p->e[i].anchor = -1;
+	}
+	for (i = 0; i < p->n_masked; i++)
+		if (p->masked[i].anchor >= 0 && users[p->masked[i].anchor] < 2)
+			p->masked[i].anchor = -1;
+	for (i = 0; i < p->n_ro; i++)
+		if (p->ro[i].anchor >= 0 && users[p->ro[i].anchor] < 2)
+			p->ro[i].anchor = -1;
+}
+
+static void find_anchors(struct keel_mount_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct plan_entry *e = &p->e[i];
+
+		/* The child mounts by a name relative to its working
+		 * directory: only what has no relative path of its own to
+		 * resolve there (a bind's source is absolute). */
+		if (e->kind == ENTRY_MOUNT && !e->bind && fresh_kind(e) == NOT_FRESH)
+			continue;
+		e->anchor = find_anchor(p, e->dest_rel, i, 0, 0);
+	}
+	for (i = 0; i < p->n_masked; i++)
+		p->masked[i].anchor = find_anchor(p, p->masked[i].rel, p->n, i, 0);
+	for (i = 0; i < p->n_ro; i++)
+		p->ro[i].anchor = find_anchor(p, p->ro[i].rel, p->n, p->n_masked, i);
+	drop_lone_anchors(p);
 }
 
 int keel_mount_plan_prepare(const keel_rootfs *r, struct keel_mount_plan **out, keel_error **err)
@@ -1107,6 +1280,7 @@ int keel_mount_plan_prepare(const keel_rootfs *r, struct keel_mount_plan **out, 
 	if ((ret = copy_rel_list(&r->masked, &p->masked, &p->n_masked, err)) < 0 ||
 	    (ret = copy_rel_list(&r->readonly_paths, &p->ro, &p->n_ro, err)) < 0)
 		goto fail;
+	find_anchors(p);
 	*out = p;
 	return 0;
 fail:
@@ -1268,20 +1442,24 @@ static int open_dest(int rootfd, const char *dest, enum create create, const cha
 	return fail_dest(rep, errno, step, dest);
 }
 
-static int set_attr(int rootfd, const struct plan_entry *e, struct keel_child_report *rep)
+/*
+ * The flags of a bind, and propagation, once the mount is made. fd is the
+ * new mount's root when the caller has it open (an anchor), else -1.
+ */
+static int set_attr(int rootfd, int fd, const struct plan_entry *e, struct keel_child_report *rep)
 {
 	unsigned flags = AT_EMPTY_PATH | (e->recursive ? AT_RECURSIVE : 0);
-	int fd, ret = 0;
+	int own = fd < 0, ret = 0;
 
 	if (!e->attr.attr_set && !e->attr.attr_clr && !e->attr.propagation)
 		return 0;
 	/* Reopen: the fd used for the mount refers to what is now underneath. */
-	fd = open_beneath(rootfd, e->dest_rel);
-	if (fd < 0)
+	if (own && (fd = open_beneath(rootfd, e->dest_rel)) < 0)
 		return fail_dest(rep, errno, "reopen mount", e->dest);
 	if (mount_setattr(fd, "", flags, (struct mount_attr *)&e->attr, sizeof(e->attr)) < 0)
 		ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "set the flags of the mount on", e->dest);
-	close(fd);
+	if (own)
+		close(fd);
 	return ret;
 }
 
@@ -1301,7 +1479,113 @@ static int attach_tree(int tree, int dirfd, const char *path, unsigned to_flags)
 	return ret;
 }
 
-static int apply_mount(int rootfd, const struct plan_entry *e, struct keel_child_report *rep)
+/*
+ * The roots of the fresh filesystems the plan mounted (see MAX_ANCHORS),
+ * by slot, and which of them is the working directory: mount(2) takes a
+ * path, and a name relative to the working directory costs no O_PATH fd
+ * and no walk through /proc/self/fd.
+ */
+struct anchors {
+	int fd[MAX_ANCHORS];
+	unsigned char trusted[MAX_ANCHORS];     /* mount(2) by name is safe there */
+	int cwd;                /* a slot, or -1 */
+	const unsigned long *magic;
+};
+
+static int is_trusted(const struct anchors *a, int slot)
+{
+	return slot >= 0 && a->trusted[slot];
+}
+
+static int anchor_chdir(struct anchors *a, int slot)
+{
+	if (a->cwd == slot)
+		return 0;
+	if (fchdir(a->fd[slot]) < 0)
+		return -1;
+	a->cwd = slot;
+	return 0;
+}
+
+/* Whether fd, found by name in the image, is a filesystem of the kernel's
+ * own type magic (proc, sysfs): whatever mount it is, nobody but the kernel
+ * makes names in it (see MAX_ANCHORS). */
+static int anchor_is_kernels(int fd, unsigned long magic)
+{
+	struct statfs sfs;
+
+	return magic && fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == magic;
+}
+
+/*
+ * The mount point of an anchored entry, made by name in its anchor if it
+ * is missing. 1: it is there and is no symlink; 0: it is a symlink, which
+ * the general route resolves (and refuses if it leads out); < 0: failed.
+ */
+static int make_at_anchor(int dir, const struct plan_entry *e, struct keel_child_report *rep)
+{
+	struct stat st;
+	int fd;
+
+	if (e->bind && !e->source_is_dir) {
+		fd = openat(dir, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			close(fd);
+			return 1;
+		}
+	} else if (mkdirat(dir, e->name, 0755) == 0) {
+		return 1;
+	}
+	if (errno != EEXIST)
+		return fail_dest(rep, errno, "create mount destination", e->dest);
+	if (fstatat(dir, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail_dest(rep, errno, e->step, e->dest);
+	return !S_ISLNK(st.st_mode);
+}
+
+/* An anchored entry's mount, on its name in the anchor (the working
+ * directory). Its flags are set through the same name: the lookup crosses
+ * into the mount just made. */
+static int mount_at_anchor(struct anchors *a, const struct plan_entry *e, struct keel_child_report *rep)
+{
+	unsigned flags = AT_SYMLINK_NOFOLLOW | (e->recursive ? AT_RECURSIVE : 0);
+	unsigned long bind = MS_BIND | (e->recursive ? MS_REC : 0);
+	int dir = a->fd[e->anchor], fd, ret;
+	struct fdpath fp;
+
+	if (e->tree_fd >= 0) {
+		ret = attach_tree(e->tree_fd, dir, e->name, 0);
+	} else if (!a->trusted[e->anchor]) {
+		/* mount(2) follows a symlink: not by name here (see MAX_ANCHORS) */
+		if ((fd = open_beneath(dir, e->name)) < 0)
+			return fail_dest(rep, errno, e->step, e->dest);
+		if (e->bind)
+			ret = mount(e->source, fd_path(fd, &fp), NULL, bind, NULL);
+		else
+			ret = mount(e->source, fd_path(fd, &fp), e->type, e->msflags, e->data);
+		if (ret < 0)
+			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, e->step, e->dest);
+		close(fd);
+		if (ret < 0)
+			return ret;
+	} else if (anchor_chdir(a, e->anchor) < 0) {
+		ret = -1;
+	} else if (e->bind) {
+		ret = mount(e->source, e->name, NULL, bind, NULL);
+	} else {
+		ret = mount(e->source, e->name, e->type, e->msflags, e->data);
+	}
+	if (ret < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, e->step, e->dest);
+	if (e->slot < 0 && (e->attr.attr_set || e->attr.attr_clr || e->attr.propagation) &&
+	    mount_setattr(dir, e->name, flags, (struct mount_attr *)&e->attr, sizeof(e->attr)) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "set the flags of the mount on", e->dest);
+	return 0;
+}
+
+/* The general route: dest looked up beneath the root, the mount made on
+ * the O_PATH fd through /proc/self/fd. */
+static int mount_beneath(int rootfd, const struct plan_entry *e, struct keel_child_report *rep)
 {
 	enum create create = e->bind && !e->source_is_dir ? CREATE_FILE : CREATE_DIR;
 	struct fdpath fp;
@@ -1316,13 +1600,36 @@ static int apply_mount(int rootfd, const struct plan_entry *e, struct keel_child
 		ret = mount(e->source, fd_path(fd, &fp), NULL, MS_BIND | (e->recursive ? MS_REC : 0), NULL);
 	else
 		ret = mount(e->source, fd_path(fd, &fp), e->type, e->msflags, e->data);
-	if (ret < 0) {
+	if (ret < 0)
 		ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, e->step, e->dest);
-		close(fd);
-		return ret;
-	}
 	close(fd);
-	return set_attr(rootfd, e, rep);
+	return ret;
+}
+
+static int apply_mount(int rootfd, struct anchors *a, const struct plan_entry *e, struct keel_child_report *rep)
+{
+	int at = 0, fd = -1, ret;
+
+	if (e->anchor >= 0 && (at = make_at_anchor(a->fd[e->anchor], e, rep)) < 0)
+		return at;
+	ret = at ? mount_at_anchor(a, e, rep) : mount_beneath(rootfd, e, rep);
+	if (ret < 0)
+		return ret;
+	if (e->slot >= 0) {
+		/* The root of the new mount, reached the way the mount point
+		 * was: by name in the anchor, or beneath the root. */
+		if (at)
+			fd = openat(a->fd[e->anchor], e->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		else
+			fd = open_beneath(rootfd, e->dest_rel);
+		if (fd < 0)
+			return fail_dest(rep, errno, "reopen mount", e->dest);
+		a->fd[e->slot] = fd;
+		a->trusted[e->slot] = at ? a->trusted[e->anchor] : anchor_is_kernels(fd, a->magic[e->slot]);
+	} else if (at) {
+		return 0;
+	}
+	return set_attr(rootfd, fd, e, rep);
 }
 
 /*
@@ -1343,14 +1650,17 @@ static void dir_cache_drop(struct dir_cache *c)
 	c->rel = NULL;
 }
 
-/* The entry's parent directory, opened (and created) once per run of
- * entries in the same directory. The fd belongs to the cache. */
-static int open_parent(int rootfd, const struct plan_entry *e, struct dir_cache *c,
+/* The entry's parent directory: its anchor (the default /dev), or opened
+ * (and created) once per run of entries in the same directory. The fd
+ * belongs to the anchors or the cache. */
+static int open_parent(int rootfd, const struct anchors *a, const struct plan_entry *e, struct dir_cache *c,
 		       struct keel_child_report *rep)
 {
 	char dir[PATH_MAX];
 	int fd;
 
+	if (e->anchor >= 0)
+		return a->fd[e->anchor];
 	if (c->fd >= 0 && strcmp(c->rel, e->dir_rel) == 0)
 		return c->fd;
 	dir_cache_drop(c);
@@ -1369,13 +1679,13 @@ static int open_parent(int rootfd, const struct plan_entry *e, struct dir_cache 
 
 /* A device node; where mknod is not allowed (a user namespace), an empty
  * file with the host's device bound onto it, as runc does. */
-static int apply_device(int rootfd, const struct plan_entry *e, struct dir_cache *c,
+static int apply_device(int rootfd, const struct anchors *a, const struct plan_entry *e, struct dir_cache *c,
 			struct keel_child_report *rep)
 {
 	struct fdpath fp;
 	int dir, fd, ret = 0;
 
-	if ((dir = open_parent(rootfd, e, c, rep)) < 0)
+	if ((dir = open_parent(rootfd, a, e, c, rep)) < 0)
 		return dir;
 	/* The umask is 0 here (keel_mount_plan_apply()): the node gets
 	 * e->mode exactly. */
@@ -1398,12 +1708,12 @@ static int apply_device(int rootfd, const struct plan_entry *e, struct dir_cache
 	return ret;
 }
 
-static int apply_symlink(int rootfd, const struct plan_entry *e, struct dir_cache *c,
+static int apply_symlink(int rootfd, const struct anchors *a, const struct plan_entry *e, struct dir_cache *c,
 			 struct keel_child_report *rep)
 {
 	int dir, ret = 0;
 
-	if ((dir = open_parent(rootfd, e, c, rep)) < 0)
+	if ((dir = open_parent(rootfd, a, e, c, rep)) < 0)
 		return dir;
 	if (symlinkat(e->source, dir, e->name) < 0 && errno != EEXIST)
 		ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "make symlink", e->dest);
@@ -1482,6 +1792,63 @@ static int readonly_path(int rootfd, const char *rel, struct keel_child_report *
 	ret = mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
 	close(fd);
 	return ret < 0 ? fail_path(rep, errno, "make read-only", rel) : 0;
+}
+
+/*
+ * A masked path one name below a fresh filesystem's root: stat by name
+ * (not following a symlink) to choose a tmpfs or /dev/null, mount by name.
+ * A symlink (the plan's own /dev/fd, a /proc/net) takes the general route,
+ * which follows it as far as it stays inside the rootfs.
+ */
+static int mask_at_anchor(int rootfd, struct anchors *a, const struct plan_path *pp,
+			  struct keel_child_report *rep)
+{
+	struct stat st;
+	int ret;
+
+	if (fstatat(a->fd[pp->anchor], pp->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : fail_path(rep, errno, "mask", pp->rel);
+	if (S_ISLNK(st.st_mode))
+		return mask_path(rootfd, pp->rel, rep);
+	if (anchor_chdir(a, pp->anchor) < 0)
+		ret = -1;
+	else if (S_ISDIR(st.st_mode))
+		ret = mount("tmpfs", pp->name, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			    "size=0,mode=555");
+	else
+		ret = mount("/dev/null", pp->name, NULL, MS_BIND, NULL);
+	return ret < 0 ? fail_path(rep, errno, "mask", pp->rel) : 0;
+}
+
+/*
+ * A read-only path one name below a fresh filesystem's root: a recursive
+ * bind of the name onto itself, then the flag on the new mount, both by
+ * name. In proc and sysfs the names are the kernel's (their symlinks are
+ * relative, inside the filesystem, as the general route would follow
+ * them): no stat first. Elsewhere a symlink takes the general route.
+ */
+static int readonly_at_anchor(int rootfd, struct anchors *a, const struct plan_path *pp,
+			      struct keel_child_report *rep)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	int kernel_only = a->magic[pp->anchor] != 0;
+	unsigned nofollow = 0;
+	struct stat st;
+
+	if (!kernel_only) {
+		if (fstatat(a->fd[pp->anchor], pp->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : fail_path(rep, errno, "make read-only", pp->rel);
+		if (S_ISLNK(st.st_mode))
+			return readonly_path(rootfd, pp->rel, rep);
+		nofollow = AT_SYMLINK_NOFOLLOW;
+	}
+	if (anchor_chdir(a, pp->anchor) < 0)
+		return fail_path(rep, errno, "make read-only", pp->rel);
+	if (mount(pp->name, pp->name, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errno == ENOENT && kernel_only ? 0 : fail_path(rep, errno, "make read-only (bind)", pp->rel);
+	if (mount_setattr(AT_FDCWD, pp->name, AT_RECURSIVE | nofollow, &attr, sizeof(attr)) < 0)
+		return fail_path(rep, errno, "make read-only", pp->rel);
+	return 0;
 }
 
 /*
@@ -1644,6 +2011,7 @@ static int finish_root(const struct keel_mount_plan *p, struct keel_child_report
 int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_report *rep)
 {
 	struct dir_cache dirs = { NULL, -1 };
+	struct anchors anchors = { .cwd = -1, .magic = p->slot_magic };
 	mode_t old_umask;
 	size_t i;
 	int rootfd, ret = 0;
@@ -1664,6 +2032,8 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 	}
 	if ((ret = mount_root(p, rep)) < 0)
 		return ret;
+	for (i = 0; i < MAX_ANCHORS; i++)
+		anchors.fd[i] = -1;
 	rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "open the rootfs", p->root);
@@ -1675,20 +2045,27 @@ int keel_mount_plan_apply(const struct keel_mount_plan *p, struct keel_child_rep
 		const struct plan_entry *e = &p->e[i];
 
 		if (e->kind == ENTRY_DEVICE) {
-			ret = apply_device(rootfd, e, &dirs, rep);
+			ret = apply_device(rootfd, &anchors, e, &dirs, rep);
 		} else if (e->kind == ENTRY_SYMLINK) {
-			ret = apply_symlink(rootfd, e, &dirs, rep);
+			ret = apply_symlink(rootfd, &anchors, e, &dirs, rep);
 		} else {
 			dir_cache_drop(&dirs);
-			ret = apply_mount(rootfd, e, rep);
+			ret = apply_mount(rootfd, &anchors, e, rep);
 		}
 	}
 	dir_cache_drop(&dirs);
 	umask(old_umask);
 	for (i = 0; i < p->n_masked && ret == 0; i++)
-		ret = mask_path(rootfd, p->masked[i], rep);
+		ret = is_trusted(&anchors, p->masked[i].anchor) ? mask_at_anchor(rootfd, &anchors, &p->masked[i], rep)
+								: mask_path(rootfd, p->masked[i].rel, rep);
 	for (i = 0; i < p->n_ro && ret == 0; i++)
-		ret = readonly_path(rootfd, p->ro[i], rep);
+		ret = is_trusted(&anchors, p->ro[i].anchor) ? readonly_at_anchor(rootfd, &anchors, &p->ro[i], rep)
+							    : readonly_path(rootfd, p->ro[i].rel, rep);
+	for (i = 0; i < MAX_ANCHORS; i++)
+		if (anchors.fd[i] >= 0)
+			close(anchors.fd[i]);
+	/* enter_root() starts with fchdir(rootfd): the working directory
+	 * left in an anchor does not outlive the plan. */
 	if (ret == 0)
 		ret = enter_root(p, rootfd, rep);
 	close(rootfd);

@@ -712,6 +712,215 @@ START_TEST(defaults_mask_paths_and_show_only_the_containers_processes)
 }
 END_TEST
 
+/*
+ * Masks and read-only paths one name below a filesystem the plan mounted
+ * (proc, the /dev tmpfs), which the child reaches by name from that
+ * mount's root: a file, a directory, a missing name, the plan's own
+ * relative symlink /dev/ptmx (resolved beneath the root, as before), a
+ * kernel symlink (/proc/self), a path under an earlier mask, a file bound
+ * into /dev.
+ */
+
+static int never_runs(void *arg)
+{
+	(void)arg;
+	return 99;
+}
+
+/* How many mounts /proc/self/mountinfo lists at point. */
+static int mounts_at(const char *point)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192], mnt[4096];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strcmp(mnt, point))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int is_dev_null(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+static int check_anchored(void *arg)
+{
+	static const char *const none[] = { "/proc/keel-none", "/dev/keel-none", "/proc/tty/drivers" };
+	char buf[64];
+	struct statfs sfs;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	(void)arg;
+	/* a masked file: /dev/null over it */
+	if (!is_dev_null("/proc/version") || read_all("/proc/version", buf, sizeof(buf)) != 0)
+		return bad(110, "/proc/version is not masked by /dev/null");
+	/* a masked directory: an empty read-only tmpfs */
+	if (statfs("/proc/tty", &sfs) < 0 || sfs.f_type != 0x01021994 || !(sfs.f_flags & ST_RDONLY) ||
+	    dir_entries("/proc/tty", 0) != 0)
+		return bad(111, "/proc/tty is not an empty read-only tmpfs");
+	/* a masked device in the /dev tmpfs */
+	if (!is_dev_null("/dev/zero") || read_all("/dev/zero", buf, sizeof(buf)) != 0)
+		return bad(112, "/dev/zero is not masked by /dev/null");
+	/* the plan's symlink /dev/ptmx -> pts/ptmx: the mask lands on its
+	 * target, the link stays */
+	if (lstat("/dev/ptmx", &st) < 0 || !S_ISLNK(st.st_mode) || !is_dev_null("/dev/pts/ptmx"))
+		return bad(113, "the mask of /dev/ptmx did not reach /dev/pts/ptmx");
+	/* missing names, and a name under a masked directory: nothing mounted */
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		if (mounts_at(none[i]) != 0)
+			return bad(114, "something is mounted at %s", none[i]);
+	/* read-only: /proc/self follows the kernel's link to /proc/1 */
+	if (open("/proc/1/comm", O_WRONLY | O_CLOEXEC) >= 0 || errno != EROFS)
+		return bad(115, "/proc/1/comm is writable");
+	if (mounts_at("/proc/1") != 1)
+		return bad(116, "/proc/1 is not one read-only mount");
+	/* the rest of /proc stays writable where it was */
+	if ((fd = open("/proc/sys/kernel/hostname", O_RDONLY | O_CLOEXEC)) < 0)
+		return bad(117, "read /proc/sys/kernel/hostname");
+	close(fd);
+	if (open("/dev/shm/x", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) >= 0 || errno != EROFS)
+		return bad(118, "/dev/shm is writable");
+	/* a read-only file bound into /dev */
+	if (!file_is("/dev/keel-file", "hello\n"))
+		return bad(119, "/dev/keel-file is not the host's file");
+	if (open("/dev/keel-file", O_WRONLY | O_CLOEXEC) >= 0 || errno != EROFS)
+		return bad(120, "/dev/keel-file is writable");
+	/* a tmpfs inside /dev, with its mode */
+	if (stat("/dev/keel-tmp", &st) < 0 || (st.st_mode & 07777) != 0700 ||
+	    statfs("/dev/keel-tmp", &sfs) < 0 || sfs.f_type != 0x01021994)
+		return bad(121, "/dev/keel-tmp is not a 0700 tmpfs");
+	/* the default devices are still there */
+	if (!is_dev_null("/dev/null"))
+		return bad(122, "/dev/null");
+	return 0;
+}
+
+START_TEST(masks_and_readonly_paths_inside_the_plans_own_mounts)
+{
+	const char *host = kt_tmpdir();
+	struct keel_mount_plan *plan;
+	struct image img;
+	keel_rootfs *r;
+	size_t i;
+	static const char *const masked[] = {
+		"/proc/version", "/proc/tty", "/proc/keel-none", "/dev/zero", "/dev/ptmx", "/proc/tty/drivers",
+	};
+	static const char *const ro[] = { "/proc/self", "/dev/shm", "/proc/keel-none", "/dev/keel-none" };
+
+	make_image(&img);
+	write_file(path_in(host, "hello"), "hello\n");
+	r = layered_rootfs(&img, "c");
+	ck_assert_int_eq(keel_rootfs_add_defaults(r, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_bind(r, path_in(host, "hello"), "/dev/keel-file", KEEL_MOUNT_RDONLY, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_tmpfs(r, "/dev/keel-tmp", 1 << 20, 0700, NULL), 0);
+	for (i = 0; i < sizeof(masked) / sizeof(masked[0]); i++)
+		ck_assert_int_eq(keel_rootfs_add_masked_path(r, masked[i], NULL), 0);
+	for (i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		ck_assert_int_eq(keel_rootfs_add_readonly_path(r, ro[i], NULL), 0);
+	plan = prepare(r);
+	run_ok(plan, check_anchored, NULL);
+	/* the bind's mount point was made on the /dev tmpfs, not in the image */
+	ck_assert_int_eq(access(path_in(img.dir, "c/upper/dev/keel-file"), F_OK), -1);
+	ck_assert_int_eq(access(path_in(img.dir, "c/upper/dev/keel-tmp"), F_OK), -1);
+	ck_assert_int_eq(host_mounts_under(img.dir), 0);
+	keel_mount_plan_free(plan);
+	keel_rootfs_free(r);
+}
+END_TEST
+
+/* The plan's absolute symlinks in /dev lead out of the rootfs: a mask or a
+ * read-only path through them is refused, as any such symlink is. */
+START_TEST(mask_through_an_absolute_symlink_in_dev_is_refused)
+{
+	static const char *const paths[] = { "/dev/fd", "/dev/stdout" };
+	struct keel_child_report rep;
+	struct image img;
+	size_t i;
+
+	make_image(&img);
+	for (i = 0; i < 2; i++) {
+		struct keel_mount_plan *plan;
+		keel_rootfs *r = layered_rootfs(&img, "c");
+
+		ck_assert_int_eq(keel_rootfs_add_defaults(r, NULL), 0);
+		if (i == 0)
+			ck_assert_int_eq(keel_rootfs_add_masked_path(r, paths[i], NULL), 0);
+		else
+			ck_assert_int_eq(keel_rootfs_add_readonly_path(r, paths[i], NULL), 0);
+		plan = prepare(r);
+		ck_assert_int_eq(run_container(plan, 0, never_runs, NULL, &rep), -1);
+		ck_assert_int_eq(rep.errnum, EXDEV);
+		ck_assert_msg(strstr(rep.msg, paths[i]) && strstr(rep.msg, "leads out of the rootfs through a symlink"),
+			      "unclear refusal: %s", rep.msg);
+		ck_assert_int_eq(host_mounts_under(img.dir), 0);
+		keel_mount_plan_free(plan);
+		keel_rootfs_free(r);
+	}
+}
+END_TEST
+
+/* A mount over /proc after the defaults hides the plan's procfs: the
+ * masks and read-only paths under /proc then find nothing (they are looked
+ * up beneath the root, in the tmpfs), and nothing is mounted on the hidden
+ * procfs. A fresh procfs, mounted aside, lists every mount. */
+static int check_proc_covered(void *arg)
+{
+	char line[8192], mnt[4096];
+	struct statfs sfs;
+	int n_proc = 0;
+	FILE *f;
+
+	(void)arg;
+	if (statfs("/proc", &sfs) < 0 || sfs.f_type != 0x01021994)
+		return bad(130, "/proc is not the tmpfs");
+	if (mkdir("/keel-proc", 0755) < 0 || mount("proc", "/keel-proc", "proc", 0, NULL) < 0)
+		return bad(131, "mount a procfs aside");
+	if (!(f = fopen("/keel-proc/self/mountinfo", "re")))
+		return bad(132, "open mountinfo");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			if (!strncmp(mnt, "/proc/", 6)) {
+				fclose(f);
+				return bad(133, "%s is mounted under the covered /proc", mnt);
+			}
+			n_proc += !strcmp(mnt, "/proc");
+		}
+	fclose(f);
+	if (n_proc != 2)
+		return bad(134, "%d mounts at /proc, expected the procfs and the tmpfs over it", n_proc);
+	/* the rest of the defaults still took effect */
+	if (!is_dev_null("/dev/null") || statfs("/sys/firmware", &sfs) < 0 || sfs.f_type != 0x01021994)
+		return bad(135, "the defaults outside /proc are missing");
+	return 0;
+}
+
+START_TEST(a_mount_over_procfs_hides_it_from_later_masks)
+{
+	struct keel_mount_plan *plan;
+	struct image img;
+	keel_rootfs *r;
+
+	make_image(&img);
+	r = layered_rootfs(&img, "c");
+	ck_assert_int_eq(keel_rootfs_add_defaults(r, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_tmpfs(r, "/proc", 1 << 20, 0755, NULL), 0);
+	plan = prepare(r);
+	run_ok(plan, check_proc_covered, NULL);
+	ck_assert_int_eq(host_mounts_under(img.dir), 0);
+	keel_mount_plan_free(plan);
+	keel_rootfs_free(r);
+}
+END_TEST
+
 /* -------------------------------------------------------- mount table --- */
 
 static int check_table(void *arg)
@@ -815,12 +1024,6 @@ START_TEST(cgroup2_in_a_cgroup_namespace)
 	keel_rootfs_free(r);
 }
 END_TEST
-
-static int never_runs(void *arg)
-{
-	(void)arg;
-	return 99;
-}
 
 START_TEST(symlink_escape_in_a_bind_destination_is_refused)
 {
@@ -1553,6 +1756,9 @@ int main(void)
 	tcase_add_test(run, whiteout_hides_a_deleted_file_but_the_layer_keeps_it);
 	tcase_add_test(run, readonly_rootfs_refuses_writes_with_erofs);
 	tcase_add_test(run, defaults_mask_paths_and_show_only_the_containers_processes);
+	tcase_add_test(run, masks_and_readonly_paths_inside_the_plans_own_mounts);
+	tcase_add_test(run, mask_through_an_absolute_symlink_in_dev_is_refused);
+	tcase_add_test(run, a_mount_over_procfs_hides_it_from_later_masks);
 	tcase_add_test(run, mount_table_binds_and_tmpfs_with_flags);
 	tcase_add_test(run, cgroup2_in_a_cgroup_namespace);
 	tcase_add_test(run, symlink_escape_in_a_bind_destination_is_refused);
