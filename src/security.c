@@ -1067,6 +1067,11 @@ static int apply_seccomp(const struct keel_security_plan *plan, int *notify_fd, 
 	return 0;
 }
 
+int keel_security_plan_has_listener(const struct keel_security_plan *plan)
+{
+	return plan->notify;
+}
+
 int keel_security_plan_apply_late(const struct keel_security_plan *plan, int *notify_fd,
 				  struct keel_child_report *rep)
 {

@@ -32,6 +32,10 @@ int keel_security_plan_apply_pre_user(const struct keel_security_plan *plan, str
 int keel_security_plan_apply_late(const struct keel_security_plan *plan, int *notify_fd,
 				  struct keel_child_report *rep);
 
+/* Whether the child will hand back a seccomp listener fd (apply_late's
+ * *notify_fd), which the spawn must then be able to receive. */
+int keel_security_plan_has_listener(const struct keel_security_plan *plan);
+
 void keel_security_plan_free(struct keel_security_plan *plan);
 
 #endif

@@ -187,6 +187,8 @@ struct plan {
 	int cgroup_fd;                /* borrowed */
 	int legacy_clone;
 	int share_vm;                 /* cloned with CLONE_VM | CLONE_VFORK: no STAGE1/GO */
+	struct spawn_msg *vm_msg;     /* share_vm without a socket: where the child leaves
+				       * its FAIL report, in the sleeping parent's memory */
 	int loopback_up;              /* bring lo up in the new network namespace */
 	const char *label;
 	const keel_spawn_attr *attr;
@@ -549,7 +551,12 @@ static void close_fds_between(unsigned lo, unsigned hi)
  * that spawn's EOF). */
 static void child_close_fds(const struct plan *pl, int sock)
 {
-	unsigned a = (unsigned)sock, b = pl->fifo_fd >= 0 ? (unsigned)pl->fifo_fd : a, t;
+	unsigned a, b, t;
+
+	if (sock < 0) /* a shared-memory child with nothing to send (no FIFO either) */
+		sock = pl->fifo_fd >= 0 ? pl->fifo_fd : 2;
+	a = (unsigned)sock;
+	b = pl->fifo_fd >= 0 ? (unsigned)pl->fifo_fd : a;
 
 	if (a > b) {
 		t = a;
@@ -713,7 +720,8 @@ static __attribute__((noreturn)) void child_main(const struct plan *pl)
 
 	memset(&m, 0, sizeof(m));
 	child_reset_signals();
-	close(pl->sock[0]);
+	if (pl->sock[0] >= 0)
+		close(pl->sock[0]);
 	if (child_enter_namespaces(pl, &m.rep, &gc, &gc_pidfd) < 0)
 		goto fail;
 	if (!pl->share_vm)
@@ -722,7 +730,10 @@ static __attribute__((noreturn)) void child_main(const struct plan *pl)
 		child_exec(pl, &m.rep);
 fail:
 	m.kind = MSG_FAIL;
-	send_msg(sock, &m, -1);
+	if (pl->vm_msg)
+		*pl->vm_msg = m;
+	else
+		send_msg(sock, &m, -1);
 	_exit(127);
 }
 
@@ -1006,9 +1017,17 @@ static int plan_prepare(struct plan *pl, const keel_process *p, const keel_spawn
 		return ret;
 	if (p->security && (ret = keel_security_plan_prepare(p->security, &pl->sec, err)) < 0)
 		return ret;
+	if (fd_above_stdio(&pl->fifo_fd) < 0)
+		return keel_error_sys(err, errno, "spawn: duplicate fd");
+	return 0;
+}
+
+/* The protocol's socketpair (see the top of this file). */
+static int open_sync_socket(struct plan *pl, keel_error **err)
+{
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pl->sock) < 0)
 		return keel_error_sys(err, errno, "spawn: socketpair");
-	if (fd_above_stdio(&pl->sock[1]) < 0 || fd_above_stdio(&pl->fifo_fd) < 0)
+	if (fd_above_stdio(&pl->sock[1]) < 0)
 		return keel_error_sys(err, errno, "spawn: duplicate fd");
 	return 0;
 }
@@ -1285,18 +1304,37 @@ static int can_share_vm(const struct plan *pl)
 	       pl->join_fd[keel_ns_index(KEEL_NS_TIME)] < 0;
 }
 
+/* Must a shared-memory child hand us an fd (a pty master it opened, a
+ * seccomp listener)? Only a socket carries fds; else the child writes its
+ * report into our memory, and no socket is made at all. */
+static int shared_vm_needs_socket(const struct plan *pl)
+{
+	return pl->tty_inside || (pl->sec && keel_security_plan_has_listener(pl->sec));
+}
+
+/* After a shared-memory child without a socket: its report, if it left one. */
+static int shared_vm_result(struct plan *pl, struct spawn_msg *m, keel_error **err)
+{
+	if (m->kind != MSG_FAIL)
+		return 0; /* exec'd, as EOF on the socket would say */
+	m->rep.msg[sizeof(m->rep.msg) - 1] = '\0';
+	return report_error(pl, &m->rep, err);
+}
+
 /*
  * The child shares our memory and this thread sleeps until it has exec'd
- * or exited; then its messages (a FAIL report, a pty master, a seccomp
+ * or exited. Then its messages (a FAIL report, a pty master, a seccomp
  * listener: at most three, well below the socket's queue limit of ten, so
  * the child never blocks on a parent that cannot read yet) wait in the
- * socket, followed by EOF. Returns -ENOSYS, with no error set and nothing
- * started, where clone3 is missing: the caller takes the fork-like path.
+ * socket, followed by EOF; or, without a socket, its report is in msg.
+ * Returns -ENOSYS, with no error set and nothing started, where clone3 is
+ * missing: the caller takes the fork-like path.
  */
 static int run_shared_vm(struct plan *pl, keel_child *child, keel_error **err)
 {
 	struct proc_ref final = { 0, -1 };
 	struct clone_args args;
+	struct spawn_msg msg;
 	sigset_t all, old;
 	void *stack;
 	long pid;
@@ -1316,6 +1354,8 @@ static int run_shared_vm(struct plan *pl, keel_child *child, keel_error **err)
 		args.cgroup = (uint64_t)pl->cgroup_fd;
 	}
 	pl->share_vm = 1;
+	memset(&msg, 0, sizeof(msg));
+	pl->vm_msg = pl->sock[1] < 0 ? &msg : NULL;
 	/* As on the fork-like path: no handler of ours may run in the child
 	 * (here it would run on our memory) before it has reset them all. */
 	sigfillset(&all);
@@ -1324,13 +1364,19 @@ static int run_shared_vm(struct plan *pl, keel_child *child, keel_error **err)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	keel_vfork_stack_free(stack);
 	pl->share_vm = 0;
+	pl->vm_msg = NULL;
 	if (pid == -ENOSYS)
 		return -ENOSYS;
 	if (pid < 0)
 		return clone_error(pl, (int)-pid, err);
 	final.pid = (pid_t)pid;
-	close_fd(&pl->sock[1]);
-	if ((ret = await_exec(pl, &final, child, err)) < 0) {
+	if (pl->sock[0] >= 0) {
+		close_fd(&pl->sock[1]);
+		ret = await_exec(pl, &final, child, err);
+	} else {
+		ret = shared_vm_result(pl, &msg, err);
+	}
+	if (ret < 0) {
 		kill_and_reap(&final);
 		close_fd(&child->seccomp_fd);
 		close_fd(&child->tty_fd);
@@ -1350,7 +1396,13 @@ static int run(struct plan *pl, keel_child *child, keel_error **err)
 	struct spawn_msg go;
 	int used_clone3, e, ret;
 
-	if (can_share_vm(pl) && (ret = run_shared_vm(pl, child, err)) != -ENOSYS)
+	if (can_share_vm(pl)) {
+		if (shared_vm_needs_socket(pl) && (ret = open_sync_socket(pl, err)) < 0)
+			return ret;
+		if ((ret = run_shared_vm(pl, child, err)) != -ENOSYS)
+			return ret;
+	}
+	if (pl->sock[0] < 0 && (ret = open_sync_socket(pl, err)) < 0)
 		return ret;
 
 	/* No signal handler of the caller may run in the child before it

@@ -57,7 +57,8 @@ struct clone_args;
 long keel_clone3_vfork(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
 /* A child stack of KEEL_VFORK_STACK_SIZE bytes (its lowest address; a
- * guard page lies below it), and its release; NULL on failure, errno set. */
+ * guard page lies below it), and its release; NULL on failure, errno set.
+ * One released stack is kept for the next spawn (thread-safe, lock-free). */
 void *keel_vfork_stack_new(void);
 void keel_vfork_stack_free(void *stack);
 
