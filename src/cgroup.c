@@ -21,7 +21,9 @@
  * the kernel signals a modification whenever "populated" or "frozen"
  * changes, so there is no sleeping poll loop.
  *
- * The library keeps no global state: everything lives in the handle.
+ * The library keeps no global state but one validated cache of where
+ * cgroup2 is mounted (cgroup2_mount()): everything else lives in the
+ * handle.
  */
 #include "config.h"
 
@@ -33,6 +35,7 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -44,6 +47,9 @@
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 
 #include <keel/cgroup.h>
 
@@ -216,13 +222,87 @@ static int valid_key(const char *key)
 
 /* --------------------------------------------------------- discovery -- */
 
+/*
+ * Where cgroup2 is mounted: the first cgroup2 mount in
+ * /proc/self/mountinfo, as keel_find_mount() says. Generating and reading
+ * mountinfo in every keel_cgroup_create() was most of its cost, so the
+ * answer is remembered for the process, and checked at every use by one
+ * statx() of the remembered path: the mount found there must be the one
+ * mountinfo named (its mount id, the device and inode of its root). An
+ * unmount, a mount over it, a thread in another mount namespace or under
+ * another root all fail that check, and mountinfo is read again.
+ *
+ * The one lock is only ever tried, never waited for: a thread that finds
+ * it taken (or a child forked while another thread held it) reads
+ * mountinfo itself, as every call did before.
+ */
+#ifdef STATX_MNT_ID
+struct mount_key {
+	uint64_t mnt_id, ino;
+	uint32_t dev_major, dev_minor;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	int valid;
+	struct mount_key key;
+	char path[PATH_MAX];
+} cg2_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int mount_key_of(const char *path, struct mount_key *key)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_INO | STATX_MNT_ID, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_MNT_ID) || !(stx.stx_mask & STATX_INO))
+		return -1;
+	key->mnt_id = stx.stx_mnt_id;
+	key->ino = stx.stx_ino;
+	key->dev_major = stx.stx_dev_major;
+	key->dev_minor = stx.stx_dev_minor;
+	return 0;
+}
+
+static int cgroup2_mount(char **out, keel_error **err)
+{
+	struct mount_key now;
+	uint64_t mnt_id = 0;
+	int ret, locked = pthread_mutex_trylock(&cg2_cache.lock) == 0;
+
+	if (locked && cg2_cache.valid && mount_key_of(cg2_cache.path, &now) == 0 &&
+	    !memcmp(&now, &cg2_cache.key, sizeof(now))) {
+		*out = strdup(cg2_cache.path);
+		pthread_mutex_unlock(&cg2_cache.lock);
+		return *out ? 0 : keel_error_sys(err, ENOMEM, "find cgroup2 mount");
+	}
+	ret = keel_find_mount_id("cgroup2", out, &mnt_id, err);
+	if (!locked)
+		return ret;
+	cg2_cache.valid = 0;
+	/* Remembered only when the path leads to that very mount now. */
+	if (ret == 0 && strlen(*out) < sizeof(cg2_cache.path) && mount_key_of(*out, &now) == 0 &&
+	    now.mnt_id == mnt_id) {
+		strcpy(cg2_cache.path, *out);
+		cg2_cache.key = now;
+		cg2_cache.valid = 1;
+	}
+	pthread_mutex_unlock(&cg2_cache.lock);
+	return ret;
+}
+#else
+static int cgroup2_mount(char **out, keel_error **err)
+{
+	return keel_find_mount("cgroup2", out, err);
+}
+#endif
+
 KEEL_PUBLIC int keel_cgroup_mount_path(char **path, keel_error **err)
 {
 	int ret;
 
 	if (!path)
 		return keel_error_invalid(err, "cgroup: find the cgroup2 mount: no place for the result");
-	ret = keel_find_mount("cgroup2", path, err);
+	ret = cgroup2_mount(path, err);
 	return keel_error_wrap(err, ret, "cgroup: find the cgroup2 mount");
 }
 
@@ -323,13 +403,49 @@ static int check_rel_path(const char *path, int allow_empty, keel_error **err)
 	return 0;
 }
 
-/* Resolve parent (NULL: the default) to a real directory inside mount. */
-static int resolve_parent(const char *mount, const char *parent, char **out, keel_error **err)
+/* Is path mount itself, or mount + "/" + components none of which is
+ * empty, "." or ".."? Such a path, if no symlink is on the way, is its
+ * own real path. */
+static int plain_inside(const char *mount, const char *path)
 {
+	size_t mlen = strlen(mount);
+	const char *p, *next;
+
+	if (strncmp(path, mount, mlen) || (path[mlen] && path[mlen] != '/'))
+		return 0;
+	if (!path[mlen])
+		return 1;
+	for (p = path + mlen + 1; p; p = next ? next + 1 : NULL) {
+		size_t len;
+
+		next = strchr(p, '/');
+		len = next ? (size_t)(next - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Resolve parent (NULL: the default) to a real directory inside mount:
+ * *out gets its real path, *pfd an O_PATH fd on it (to make and open the
+ * cgroup relative to it), or AT_FDCWD.
+ *
+ * What realpath() guaranteed, a path plainly inside the mount (no ".",
+ * "..", or "//") opened with RESOLVE_NO_SYMLINKS guarantees too: no
+ * symlink led elsewhere, so the path is its real path and inside the
+ * mount; one openat2() instead of a readlink() per component. Anything
+ * else (a symlink on the way, a path with ".." ...) goes through
+ * realpath() as before.
+ */
+static int resolve_parent(const char *mount, const char *parent, char **out, int *pfd, keel_error **err)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
 	char *given = NULL, *real;
 	size_t mlen = strlen(mount);
-	int ret;
+	int ret, fd;
 
+	*pfd = AT_FDCWD;
 	if (!parent) {
 		ret = default_parent(mount, &given, err);
 		if (ret < 0)
@@ -338,6 +454,24 @@ static int resolve_parent(const char *mount, const char *parent, char **out, kee
 	} else if (*parent != '/') {
 		return keel_error_invalid(err, "cgroup parent %s: must be an absolute path inside %s",
 					  parent, mount);
+	}
+	if (plain_inside(mount, parent)) {
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, parent, &how, sizeof(how));
+		if (fd >= 0) {
+			real = given ? given : strdup(parent);
+			if (!real) {
+				close(fd);
+				return keel_error_sys(err, ENOMEM, "cgroup parent %s", parent);
+			}
+			*out = real;
+			*pfd = fd;
+			return 0;
+		}
+		if (errno != ELOOP && errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG) {
+			ret = keel_error_sys(err, errno, "cgroup parent %s", parent);
+			free(given);
+			return ret;
+		}
 	}
 	real = realpath(parent, NULL);
 	if (!real) {
@@ -371,8 +505,9 @@ static void cg_free(keel_cgroup *cg)
 	free(cg);
 }
 
-/* Make a handle on the existing directory parent/path. */
-static int cg_open(const char *mount, const char *parent, const char *path, keel_cgroup **out,
+/* Make a handle on the existing directory parent/path (pfd: parent's
+ * fd, or AT_FDCWD). */
+static int cg_open(const char *mount, const char *parent, int pfd, const char *path, keel_cgroup **out,
 		   keel_error **err)
 {
 	keel_cgroup *cg;
@@ -400,7 +535,7 @@ static int cg_open(const char *mount, const char *parent, const char *path, keel
 	 * process holding one per container pays less for each fd when it
 	 * spawns (a child copies the fd table and closes it again, and
 	 * closing an O_PATH file skips the flush). */
-	cg->dirfd = open(cg->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cg->dirfd = openat(pfd, pfd == AT_FDCWD ? cg->path : *path ? path : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cg->dirfd < 0) {
 		ret = errno == ENOENT ?
 			keel_error_plain(err, KEEL_ERROR_NOT_FOUND, ENOENT, "cgroup %s: no such cgroup (%s does not exist)",
@@ -427,7 +562,7 @@ static int cg_open(const char *mount, const char *parent, const char *path, keel
  */
 #define MAKE_DIRS_RETRIES 8
 
-static int make_dirs(const char *mount, const char *parent, const char *path, keel_error **err)
+static int make_dirs(const char *mount, const char *parent, int pfd, const char *path, keel_error **err)
 {
 	char *full, *p, *start;
 	const char *name;
@@ -442,7 +577,7 @@ static int make_dirs(const char *mount, const char *parent, const char *path, ke
 			continue;
 		char saved = *p;
 		*p = '\0';
-		if (mkdir(full, 0755) < 0) {
+		if (mkdirat(pfd, pfd == AT_FDCWD ? full : start, 0755) < 0) {
 			int e = errno;
 			if (e == EEXIST && saved) {
 				/* an intermediate that exists already is fine */
@@ -475,7 +610,7 @@ static int create_or_open(keel_cgroup **out, const char *path, const char *paren
 			  keel_error **err)
 {
 	char *mount = NULL, *real_parent = NULL;
-	int ret;
+	int ret, pfd = AT_FDCWD;
 
 	if (!out)
 		return keel_error_invalid(err, "cgroup: no place for the handle");
@@ -486,11 +621,13 @@ static int create_or_open(keel_cgroup **out, const char *path, const char *paren
 	ret = keel_cgroup_mount_path(&mount, err);
 	if (ret < 0)
 		return ret;
-	ret = resolve_parent(mount, parent, &real_parent, err);
+	ret = resolve_parent(mount, parent, &real_parent, &pfd, err);
 	if (ret == 0 && create)
-		ret = make_dirs(mount, real_parent, path, err);
+		ret = make_dirs(mount, real_parent, pfd, path, err);
 	if (ret == 0)
-		ret = cg_open(mount, real_parent, path, out, err);
+		ret = cg_open(mount, real_parent, pfd, path, out, err);
+	if (pfd >= 0)
+		close(pfd);
 	free(mount);
 	free(real_parent);
 	return ret;
@@ -1221,7 +1358,10 @@ struct cg_state {
 	uint64_t oom, oom_kill;
 };
 
-static int read_events(keel_cgroup *cg, struct cg_state *st, keel_error **err)
+/* Read cgroup.events, and memory.events when oom counts are wanted (only
+ * the events API wants them: a state check need not look for a file that
+ * exists only with a memory limit). */
+static int read_events_oom(keel_cgroup *cg, struct cg_state *st, int oom, keel_error **err)
 {
 	const char *v;
 	char *text = NULL;
@@ -1236,7 +1376,7 @@ static int read_events(keel_cgroup *cg, struct cg_state *st, keel_error **err)
 	st->frozen = v ? atoi(v) : 0;
 	free(text);
 	st->oom = st->oom_kill = 0;
-	if (read_at(cg->dirfd, "memory.events", &text) == 0) {
+	if (oom && read_at(cg->dirfd, "memory.events", &text) == 0) {
 		if ((v = find_line(text, "oom")))
 			parse_u64(v, &st->oom);
 		if ((v = find_line(text, "oom_kill")))
@@ -1244,6 +1384,11 @@ static int read_events(keel_cgroup *cg, struct cg_state *st, keel_error **err)
 		free(text);
 	}
 	return 0;
+}
+
+static int read_events(keel_cgroup *cg, struct cg_state *st, keel_error **err)
+{
+	return read_events_oom(cg, st, 0, err);
 }
 
 KEEL_PUBLIC int keel_cgroup_is_populated(keel_cgroup *cg, int *populated, keel_error **err)
@@ -1577,7 +1722,7 @@ KEEL_PUBLIC int keel_cgroup_events_fd(keel_cgroup *cg, keel_error **err)
 	refresh_watches(cg);
 	/* the baseline is read again now that the watches are in place, so a
 	 * change between the two reads is reported, not lost */
-	if (read_events(cg, &st, NULL) == 0) {
+	if (read_events_oom(cg, &st, 1, NULL) == 0) {
 		cg->last_populated = st.populated;
 		cg->last_frozen = st.frozen;
 		cg->last_oom = st.oom;
@@ -1599,7 +1744,7 @@ KEEL_PUBLIC int keel_cgroup_events_read(keel_cgroup *cg, unsigned *what, keel_er
 				"events: no events fd yet (call keel_cgroup_events_fd first)");
 	drain(cg->events_fd);
 	refresh_watches(cg);
-	ret = read_events(cg, &st, err);
+	ret = read_events_oom(cg, &st, 1, err);
 	if (ret < 0)
 		return ret;
 	if (st.populated != cg->last_populated)

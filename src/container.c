@@ -27,8 +27,12 @@
  * Every operation, in any process, holds the flock of <root>/<id>,
  * re-reads the state file and checks it against the kernel (refresh()):
  * the init counts as alive only if /proc/PID/stat shows the recorded start
- * time, and a running container whose cgroup is frozen is paused. So the
- * state file is a record, never trusted blindly.
+ * time (or, in the process that created it, if its pidfd says so: a pidfd
+ * names one process, whatever becomes of its pid), and a running container
+ * whose cgroup is frozen is paused. So the state file is a record, never
+ * trusted blindly. A handle keeps <root>/<id> and its state file open
+ * between operations (struct keel_state_hold), so an operation is a flock,
+ * an fstat and a pread, not two opens.
  */
 #include "config.h"
 
@@ -168,6 +172,7 @@ static int alloc_container(keel_container **out, const char *id, const char *sta
 	if (!c)
 		return keel_error_sys(err, ENOMEM, "container %s", id);
 	c->ns_flags = DEFAULT_NS;
+	c->hold = (struct keel_state_hold)KEEL_STATE_HOLD_INIT;
 	c->id = strdup(id);
 	if (state_root)
 		c->root = strdup(state_root);
@@ -199,17 +204,17 @@ KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const c
 KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const char *state_root, keel_error **err)
 {
 	keel_container *c = NULL;
-	int lock, ret;
+	int ret;
 
 	ret = alloc_container(&c, id, state_root, err);
 	if (ret < 0)
 		return ret;
 	c->loaded = 1;
 	/* Under the lock: the state file is rewritten in place. */
-	ret = keel_state_lock(c->dir, &lock, err);
+	ret = keel_state_hold_lock(&c->hold, c->dir, 0, err);
 	if (ret == 0) {
-		ret = keel_state_read(c->dir, &c->st, err);
-		keel_state_unlock(lock);
+		ret = keel_state_hold_read(&c->hold, c->dir, &c->st, err);
+		keel_state_hold_unlock(&c->hold);
 	}
 	if (ret == -ENOENT)
 		ret = keel_error_sys(err, ENOENT, "container %s not found in %s", id, c->root);
@@ -232,6 +237,7 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 {
 	if (!c)
 		return;
+	keel_state_hold_close(&c->hold);
 	keel_child_free(c->child);
 	keel_cgroup_free(c->cgroup);
 	keel_process_free(c->process);
@@ -546,7 +552,7 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 		free(c->st.host_veth);
 		c->st.host_veth = veth;
 		/* Persist at once: if we die now, delete still finds the veth. */
-		ret = keel_state_write(c->dir, &c->st, err);
+		ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err);
 	}
 	keel_netns_free(ctr);
 	keel_netns_free(host);
@@ -709,9 +715,29 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 	return ret;
 }
 
+/* mkdir <root>/<id>, the arbiter between two creates. The state root
+ * exists but for the first container: it is made only when missing. */
+static int make_state_dir(keel_container *c, keel_error **err)
+{
+	int ret;
+
+	if (mkdir(c->dir, 0700) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		ret = keel_mkdir_p(c->root, 0711, err);
+		if (ret < 0)
+			return keel_error_wrap(err, ret, "container %s: state root", c->id);
+		if (mkdir(c->dir, 0700) == 0)
+			return 0;
+	}
+	if (errno == EEXIST)
+		return keel_error_set(err, KEEL_ERROR_EXISTS, EEXIST, "container %s exists in %s", c->id, c->root);
+	return keel_error_sys(err, errno, "container %s: mkdir %s", c->id, c->dir);
+}
+
 static int do_create(keel_container *c, int with_fifo, keel_error **err)
 {
-	int lock = -1, ret;
+	int ret;
 
 	if (!c)
 		return keel_error_invalid(err, "create: no container");
@@ -719,21 +745,15 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: create: this handle was %s already "
 				      "(make a new one with keel_container_new())", c->id,
 				      c->loaded ? "loaded" : "created");
-	ret = keel_mkdir_p(c->root, 0711, err);
-	if (ret < 0)
-		return keel_error_wrap(err, ret, "container %s: state root", c->id);
-	if (mkdir(c->dir, 0700) < 0) {
-		if (errno == EEXIST)
-			return keel_error_set(err, KEEL_ERROR_EXISTS, EEXIST, "container %s exists in %s", c->id, c->root);
-		return keel_error_sys(err, errno, "container %s: mkdir %s", c->id, c->dir);
-	}
+	if ((ret = make_state_dir(c, err)) < 0)
+		return ret;
 	/* From here on the directory is ours: undo_create() removes it.
 	 * The state file is written twice per create: here, "creating" with
 	 * the cgroup (what a delete needs after we die mid-create), and once
 	 * the init waits (or runs). Each write replaces a file, which on an
 	 * ext4 /run costs a few hundred microseconds. */
-	if ((ret = keel_state_lock(c->dir, &lock, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_write(c->dir, &c->st, err)) < 0)
+	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
+	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0)
 		goto fail;
@@ -743,20 +763,23 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	if (ret < 0)
 		goto fail;
 	c->st.pid = keel_child_pid(c->child);
+	/* The start time is for other processes (against pid reuse); this
+	 * handle knows its init by the pidfd. A zombie still shows it. */
 	if (keel_proc_stat(c->st.pid, &c->st.start_time, NULL, NULL) < 0) {
 		ret = keel_error_sys(err, ESRCH, "init %d ended during create", (int)c->st.pid);
 		goto fail;
 	}
+	c->child_start = c->st.start_time;
 	if (with_fifo) {
 		c->st.status = KEEL_STATE_CREATED;
 	} else {
 		c->st.started = now();
 	}
-	ret = keel_state_write(c->dir, &c->st, err);
+	ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err);
 	if (ret < 0)
 		goto fail;
 	c->created = 1;
-	keel_state_unlock(lock);
+	keel_state_hold_unlock(&c->hold);
 	return 0;
 fail:
 	if (c->child) {
@@ -766,7 +789,7 @@ fail:
 		c->child = NULL;
 	}
 	undo_create(c);
-	keel_state_unlock(lock);
+	keel_state_hold_close(&c->hold);
 	return keel_error_wrap(err, ret, "container %s", c->id);
 }
 
@@ -777,20 +800,59 @@ KEEL_PUBLIC int keel_container_create(keel_container *c, keel_error **err)
 
 /* ------------------------------------------------- state against kernel -- */
 
+/* keel_child_wait() of our init, remembering a reap: after it, the
+ * child's pidfd names a process that is gone. */
+static int child_wait(keel_container *c, int flags, int *code, int *sig, keel_error **err)
+{
+	int ret = keel_child_wait(c->child, flags, code, sig, err);
+
+	if (ret == 1)
+		c->child_reaped = 1;
+	return ret;
+}
+
+/* Is the recorded init the child this handle spawned? Then its pidfd
+ * (from clone3) names it, whatever becomes of its pid: no /proc/PID/stat
+ * read is needed to tell it from a process that reused the pid. The
+ * start time must match too: a state rewritten by another create under
+ * the same id (after a delete) names another init. */
+static int own_init(const keel_container *c)
+{
+	return c->child && c->st.pid > 0 && keel_child_pid(c->child) == c->st.pid &&
+	       c->st.start_time == c->child_start && keel_child_pidfd(c->child) >= 0;
+}
+
 /* Is our recorded init still that process, and alive? Records how it
  * ended when that can be learnt (we are its parent, or it is a zombie). */
 static int init_alive(keel_container *c)
 {
 	unsigned long long start = 0;
-	int zombie = 0, wstatus = -1, code, sig;
+	int zombie = 0, wstatus = -1, code, sig, ret;
 
 	if (c->st.pid <= 0)
 		return 0;
+	if (own_init(c)) {
+		/* One waitid(WNOHANG) on the pidfd: 0 while it runs; 1 once it
+		 * ended (reaped now, or before by us); ECHILD when someone
+		 * else reaped it. */
+		ret = child_wait(c, KEEL_WAIT_NOHANG, &code, &sig, NULL);
+		if (ret == 0)
+			return 1;
+		if (ret == 1) {
+			c->st.has_exit = 1;
+			c->st.exit_code = code;
+			c->st.term_signal = sig;
+			return 0;
+		}
+		if (ret == -ECHILD)
+			return 0;
+		/* anything else: ask /proc as for any other process */
+	}
 	if (keel_proc_stat(c->st.pid, &start, &zombie, &wstatus) < 0 || start != c->st.start_time)
 		return 0;
 	if (!zombie)
 		return 1;
-	if (c->child && keel_child_wait(c->child, KEEL_WAIT_NOHANG, &code, &sig, NULL) == 1) {
+	if (c->child && child_wait(c, KEEL_WAIT_NOHANG, &code, &sig, NULL) == 1) {
 		c->st.has_exit = 1;
 		c->st.exit_code = code;
 		c->st.term_signal = sig;
@@ -810,7 +872,7 @@ static int refresh(keel_container *c, int record, keel_error **err)
 	int old, frozen = 0, had_exit, ret;
 	struct keel_cstate fresh = { 0 };
 
-	ret = keel_state_read(c->dir, &fresh, err);
+	ret = keel_state_hold_read(&c->hold, c->dir, &fresh, err);
 	if (ret == -ENOENT)
 		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
 	if (ret < 0)
@@ -846,50 +908,62 @@ static int refresh(keel_container *c, int record, keel_error **err)
 		break;
 	}
 	if (record && (c->st.status != old || (c->st.has_exit && !had_exit)))
-		return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
+		return keel_error_wrap(err, keel_state_hold_write(&c->hold, c->dir, &c->st, err), "container %s",
+				       c->id);
 	return 0;
 }
 
-/* Take the lock and refresh; on failure nothing is held. */
-static int begin_record(keel_container *c, int *lock, int record, keel_error **err)
+/* Take the lock and refresh; on failure the lock is not held. */
+static int begin_record(keel_container *c, int record, keel_error **err)
 {
 	int ret;
 
-	*lock = -1;
 	if (!c)
 		return keel_error_invalid(err, "container: NULL handle");
 	if (!c->loaded && !c->created)
 		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: not created yet", c->id);
-	ret = keel_state_lock(c->dir, lock, err);
+	ret = keel_state_hold_lock(&c->hold, c->dir, 0, err);
 	if (ret == -ENOENT)
 		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
 	if (ret < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	ret = refresh(c, record, err);
-	if (ret < 0) {
-		keel_state_unlock(*lock);
-		*lock = -1;
-	}
+	if (ret < 0)
+		keel_state_hold_unlock(&c->hold);
 	return ret;
 }
 
-static int begin(keel_container *c, int *lock, keel_error **err)
+static int begin(keel_container *c, keel_error **err)
 {
-	return begin_record(c, lock, 1, err);
+	return begin_record(c, 1, err);
+}
+
+/* The end of an operation that began: the lock goes, the fds stay. */
+static void end(keel_container *c)
+{
+	keel_state_hold_unlock(&c->hold);
 }
 
 static int save(keel_container *c, keel_error **err)
 {
-	return keel_error_wrap(err, keel_state_write(c->dir, &c->st, err), "container %s", c->id);
+	return keel_error_wrap(err, keel_state_hold_write(&c->hold, c->dir, &c->st, err), "container %s", c->id);
 }
 
 /* A pidfd on the init, opened race-free: the start time is checked after
- * the pidfd exists, so it is for the process we recorded. */
+ * the pidfd exists, so it is for the process we recorded. Our own child's
+ * is its spawn's pidfd, lent (close it with close_init()). */
 static int open_init(keel_container *c, int *pidfd, keel_error **err)
 {
 	unsigned long long start = 0;
 	int fd;
 
+	if (own_init(c)) {
+		if (c->child_reaped)
+			return keel_error_sys(err, ESRCH, "container %s: init %d has ended (the pid is another "
+					      "process now)", c->id, (int)c->st.pid);
+		*pidfd = keel_child_pidfd(c->child);
+		return 0;
+	}
 	fd = sys_pidfd_open(c->st.pid);
 	if (fd < 0)
 		return keel_error_sys(err, errno, "container %s: init %d", c->id, (int)c->st.pid);
@@ -902,28 +976,34 @@ static int open_init(keel_container *c, int *pidfd, keel_error **err)
 	return 0;
 }
 
+static void close_init(keel_container *c, int pidfd)
+{
+	if (pidfd >= 0 && pidfd != keel_child_pidfd(c->child))
+		close(pidfd);
+}
+
 KEEL_PUBLIC int keel_container_state(keel_container *c, int *state, keel_error **err)
 {
-	int lock, ret;
+	int ret;
 
 	if (!state)
 		return keel_error_invalid(err, "container state: no place for the result");
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
 	*state = c->st.status;
-	keel_state_unlock(lock);
+	end(c);
 	return 0;
 }
 
 KEEL_PUBLIC int keel_container_exit_code(keel_container *c, int *exit_code, int *term_signal, keel_error **err)
 {
-	int lock, ret;
+	int ret;
 
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
-	keel_state_unlock(lock);
+	end(c);
 	if (c->st.status != KEEL_STATE_STOPPED || !c->st.has_exit)
 		return keel_error_set(err, KEEL_ERROR_STATE, ENODATA, "container %s: exit code: %s", c->id,
 				      c->st.status != KEEL_STATE_STOPPED ? "it has not ended"
@@ -940,9 +1020,9 @@ KEEL_PUBLIC int keel_container_exit_code(keel_container *c, int *exit_code, int 
 KEEL_PUBLIC int keel_container_start(keel_container *c, keel_error **err)
 {
 	char fifo[4096];
-	int lock, fd, ret;
+	int fd, ret;
 
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status != KEEL_STATE_CREATED) {
@@ -971,7 +1051,7 @@ KEEL_PUBLIC int keel_container_start(keel_container *c, keel_error **err)
 wrap:
 	keel_error_wrap(err, ret, "container %s", c->id);
 out:
-	keel_state_unlock(lock);
+	end(c);
 	return ret;
 }
 
@@ -999,7 +1079,7 @@ static int watch_init(keel_container *c, int nohang, keel_error **err)
 	do
 		ret = poll(&p, 1, nohang ? 0 : -1);
 	while (ret < 0 && errno == EINTR);
-	close(fd);
+	close_init(c, fd);
 	if (ret < 0)
 		return keel_error_sys(err, errno, "container %s: wait for init %d", c->id, (int)c->st.pid);
 	return ret > 0;
@@ -1008,22 +1088,22 @@ static int watch_init(keel_container *c, int nohang, keel_error **err)
 KEEL_PUBLIC int keel_container_wait(keel_container *c, unsigned flags, int *exit_code, int *term_signal,
 				    keel_error **err)
 {
-	int lock, ret, code = -1, sig = 0;
+	int ret, code = -1, sig = 0;
 
 	if (flags & ~(unsigned)KEEL_WAIT_NOHANG)
 		return keel_error_invalid(err, "container wait: unknown flags 0x%x", flags);
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status == KEEL_STATE_CREATED) {
 		ret = state_error(c, err, 0, "wait", "start it first");
-		keel_state_unlock(lock);
+		end(c);
 		return ret;
 	}
-	keel_state_unlock(lock); /* never block while holding the lock */
+	end(c); /* never block while holding the lock */
 	if (c->st.status != KEEL_STATE_STOPPED) {
 		if (c->child)
-			ret = keel_child_wait(c->child, (flags & KEEL_WAIT_NOHANG) ? KEEL_WAIT_NOHANG : 0, &code,
+			ret = child_wait(c, (flags & KEEL_WAIT_NOHANG) ? KEEL_WAIT_NOHANG : 0, &code,
 					      &sig, err);
 		else
 			ret = watch_init(c, flags & KEEL_WAIT_NOHANG, err);
@@ -1035,9 +1115,9 @@ KEEL_PUBLIC int keel_container_wait(keel_container *c, unsigned flags, int *exit
 			c->st.term_signal = sig;
 		}
 		/* Record it (refresh keeps the exit status learnt here). */
-		if ((ret = begin(c, &lock, err)) < 0)
+		if ((ret = begin(c, err)) < 0)
 			return ret;
-		keel_state_unlock(lock);
+		end(c);
 	}
 	if (exit_code)
 		*exit_code = c->st.has_exit ? c->st.exit_code : -1;
@@ -1070,13 +1150,13 @@ static int signal_cgroup(keel_container *c, int sig, keel_error **err)
 
 KEEL_PUBLIC int keel_container_kill(keel_container *c, int sig, unsigned flags, keel_error **err)
 {
-	int lock, fd, ret;
+	int fd, ret;
 
 	if (sig < 1 || sig > 64)
 		return keel_error_invalid(err, "container kill: bad signal %d", sig);
 	if (flags & ~(unsigned)KEEL_KILL_ALL)
 		return keel_error_invalid(err, "container kill: unknown flags 0x%x", flags);
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status == KEEL_STATE_STOPPED) {
@@ -1086,18 +1166,18 @@ KEEL_PUBLIC int keel_container_kill(keel_container *c, int sig, unsigned flags, 
 	} else if ((ret = open_init(c, &fd, err)) == 0) {
 		if (sys_pidfd_send_signal(fd, sig) < 0)
 			ret = keel_error_sys(err, errno, "signal %d to init %d", sig, (int)c->st.pid);
-		close(fd);
+		close_init(c, fd);
 	}
-	keel_state_unlock(lock);
+	end(c);
 	return keel_error_wrap(err, ret, "container %s: kill", c->id);
 }
 
 static int freeze(keel_container *c, int on, keel_error **err)
 {
-	int lock, ret;
+	int ret;
 	const char *op = on ? "pause" : "resume";
 
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status != (on ? KEEL_STATE_RUNNING : KEEL_STATE_PAUSED)) {
@@ -1118,7 +1198,7 @@ static int freeze(keel_container *c, int on, keel_error **err)
 	}
 	keel_error_wrap(err, ret, "container %s: %s", c->id, op);
 out:
-	keel_state_unlock(lock);
+	end(c);
 	return ret;
 }
 
@@ -1138,12 +1218,12 @@ KEEL_PUBLIC int keel_container_exec(keel_container *c, const keel_process *proc,
 	keel_spawn_attr *attr = NULL;
 	keel_process copy;
 	keel_ns *ns = NULL;
-	int lock, pidfd = -1, ret;
+	int pidfd = -1, ret;
 
 	if (!proc || !out)
 		return keel_error_invalid(err, "container exec: NULL process or out");
 	*out = NULL;
-	ret = begin(c, &lock, err);
+	ret = begin(c, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status != KEEL_STATE_RUNNING) {
@@ -1166,11 +1246,10 @@ KEEL_PUBLIC int keel_container_exec(keel_container *c, const keel_process *proc,
 wrap:
 	keel_error_wrap(err, ret, "container %s: exec", c->id);
 out:
-	if (pidfd >= 0)
-		close(pidfd);
+	close_init(c, pidfd);
 	keel_spawn_attr_free(attr);
 	keel_ns_free(ns);
-	keel_state_unlock(lock);
+	end(c);
 	return ret;
 }
 
@@ -1192,20 +1271,20 @@ static int stop_all(keel_container *c, keel_error **err)
 			keel_write_file_at(keel_cgroup_fd(c->cgroup), "cgroup.kill", "1", NULL);
 		if (open_init(c, &fd, NULL) == 0) {
 			sys_pidfd_send_signal(fd, SIGKILL);
-			close(fd);
+			close_init(c, fd);
 		}
-		return keel_child_wait(c->child, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
+		return child_wait(c, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
 	}
 	if (c->cgroup)
 		ret = keel_cgroup_kill(c->cgroup, err);
 	if (open_init(c, &fd, NULL) == 0) {
 		sys_pidfd_send_signal(fd, SIGKILL);
-		close(fd);
+		close_init(c, fd);
 	}
 	if (ret < 0)
 		return ret;
 	if (c->child)
-		return keel_child_wait(c->child, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
+		return child_wait(c, 0, NULL, NULL, err) < 0 ? -ECHILD : 0;
 	ret = watch_init(c, 0, err);
 	return ret < 0 ? ret : 0;
 }
@@ -1242,11 +1321,18 @@ static int remove_upper(keel_container *c, int keep, keel_error **err)
 }
 
 /* The state directory, last of all: what a container keeps there is its
- * state file and, after keel_container_create(), the start FIFO (the
- * writable layer went before); anything else, a walk removes. */
-static int remove_state_dir(keel_container *c, int dirfd, keel_error **err)
+ * state file and, after keel_container_create() until the start, the
+ * start FIFO (the writable layer went before); anything else, a walk
+ * removes. The state file goes first: a waiter for the lock that finds it
+ * unlinked knows the container is gone. Then the directory, which is
+ * empty but for a FIFO nobody started. */
+static int remove_state_dir(keel_container *c, keel_error **err)
 {
+	int dirfd = c->hold.dirfd;
+
 	unlinkat(dirfd, "state", 0);
+	if (rmdir(c->dir) == 0 || errno == ENOENT)
+		return 0;
 	unlinkat(dirfd, "start", 0);
 	if (rmdir(c->dir) == 0 || errno == ENOENT)
 		return 0;
@@ -1256,13 +1342,13 @@ static int remove_state_dir(keel_container *c, int dirfd, keel_error **err)
 KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_error **err)
 {
 	keel_error *hook_err = NULL;
-	int lock, ret, hook_ret;
+	int ret, hook_ret;
 
 	if (flags & ~(unsigned)(KEEL_DELETE_FORCE | KEEL_DELETE_KEEP_UPPER))
 		return keel_error_invalid(err, "container delete: unknown flags 0x%x", flags);
 	/* What changed is not recorded: the state directory goes. Should a
 	 * later step fail, the next operation's refresh() records it. */
-	ret = begin_record(c, &lock, 0, err);
+	ret = begin_record(c, 0, err);
 	if (ret < 0)
 		return ret;
 	if (c->st.status != KEEL_STATE_STOPPED) {
@@ -1275,7 +1361,7 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 		init_alive(c); /* learn the exit status where we can */
 		c->st.status = KEEL_STATE_STOPPED;
 	} else if (c->child) {
-		keel_child_wait(c->child, KEEL_WAIT_NOHANG, NULL, NULL, NULL); /* reap */
+		child_wait(c, KEEL_WAIT_NOHANG, NULL, NULL, NULL); /* reap */
 	}
 	/* poststop fails the call but not the delete. */
 	hook_ret = run_hook(c, KEEL_HOOK_POSTSTOP, &hook_err);
@@ -1289,7 +1375,9 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 	}
 	if ((ret = unwire_network(c, 0, err)) < 0)
 		goto wrap;
-	ret = remove_state_dir(c, lock, err);
+	ret = remove_state_dir(c, err);
+	if (ret == 0)
+		keel_state_hold_close(&c->hold); /* nothing left to hold */
 	if (ret == 0 && hook_ret < 0) {
 		ret = hook_ret;
 		if (err) {
@@ -1302,7 +1390,7 @@ wrap:
 	keel_error_free(hook_err);
 	keel_error_wrap(err, ret, "container %s: delete", c->id);
 out:
-	keel_state_unlock(lock);
+	end(c);
 	return ret;
 }
 

@@ -38,6 +38,9 @@ struct keel_container {
 	/* runtime */
 	keel_cgroup *cgroup;        /* NULL before create */
 	keel_child *child;          /* the init, in the process that created it */
+	unsigned long long child_start; /* its start time, as recorded at create */
+	int child_reaped;           /* keel_child_wait() of it returned 1 */
+	struct keel_state_hold hold; /* <dir> and its state file, open between calls */
 	int made_bridge;            /* this create made the bridge */
 	struct keel_cstate st;      /* as last read or written */
 };

@@ -204,12 +204,12 @@ static void format_state(struct text *t, const struct keel_cstate *st)
 }
 
 /*
- * Rewrite dir/state in place: one pwrite() of the whole record at offset
- * 0, padded with empty lines (which the reader skips) up to the file's
- * old size, so the file never needs truncating. A writer that dies can
- * only die before or after that one system call, never in the middle of
- * a record, and every reader in the library holds the container's lock
- * (keel_state_lock()), so no reader sees a write half done.
+ * Rewrite the state file in place: one pwrite() of the whole record at
+ * offset 0, padded with empty lines (which the reader skips) up to the
+ * file's old size, so the file never needs truncating. A writer that dies
+ * can only die before or after that one system call, never in the middle
+ * of a record, and every reader in the library holds the container's lock
+ * (keel_state_hold_lock()), so no reader sees a write half done.
  *
  * Why not a temporary file renamed over the old one: each rename creates
  * an inode, and on an ext4 /run without a journal (the usual VM image)
@@ -218,51 +218,70 @@ static void format_state(struct text *t, const struct keel_cstate *st)
  * rate paid 1.8 ms of kernel time per container for that; the state file
  * is now one inode for the container's whole life.
  */
-int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err)
+int keel_state_hold_write(struct keel_state_hold *h, const char *dir, const struct keel_cstate *st,
+			  keel_error **err)
 {
 	struct text t = { 0 };
-	char path[4096], *buf;
+	char *buf;
 	size_t len, want;
 	struct stat sb;
 	ssize_t n;
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "%s/state", dir);
 	format_state(&t, st);
 	if (t.failed) {
 		free(t.buf);
-		return keel_error_sys(err, ENOMEM, "write state %s", path);
+		return keel_error_sys(err, ENOMEM, "write state %s/state", dir);
 	}
 	buf = t.buf;
 	len = t.len;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
+	if (h->fd < 0 || !h->writable) {
+		/* O_EXCL first: a create makes the file, and then knows its
+		 * size (0) without asking. */
+		fd = openat(h->dirfd, "state", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			sb.st_size = 0;
+		} else if (errno == EEXIST) {
+			fd = openat(h->dirfd, "state", O_RDWR | O_CLOEXEC);
+			if (fd >= 0 && fstat(fd, &sb) < 0) {
+				ret = -errno;
+				close(fd);
+				goto out;
+			}
+		}
+		if (fd < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (h->fd >= 0)
+			close(h->fd);
+		h->fd = fd;
+		h->writable = 1;
+		h->size = (size_t)sb.st_size;
 	}
 	want = len;
-	if (fstat(fd, &sb) == 0 && (size_t)sb.st_size > len) {
-		char *grown = realloc(buf, (size_t)sb.st_size);
+	if (h->size > len) {
+		char *grown = realloc(buf, h->size);
 
 		if (!grown) {
 			ret = -ENOMEM;
 			goto out;
 		}
 		buf = grown;
-		memset(buf + len, '\n', (size_t)sb.st_size - len);
-		want = (size_t)sb.st_size;
+		memset(buf + len, '\n', h->size - len);
+		want = h->size;
 	}
-	n = pwrite(fd, buf, want, 0);
+	n = pwrite(h->fd, buf, want, 0);
 	if (n < 0)
 		ret = -errno;
 	else if ((size_t)n != want)
 		ret = -EIO; /* a full /run: the record is cut, say so */
+	if (n > 0 && (size_t)n > h->size)
+		h->size = (size_t)n;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	if (ret < 0)
-		return keel_error_sys(err, -ret, "write state %s", path);
+		return keel_error_sys(err, -ret, "write state %s/state", dir);
 	return 0;
 }
 
@@ -321,16 +340,12 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 	return 0;
 }
 
-int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err)
+/* Parse the text of a state file (NUL-terminated, changed in place). */
+static int parse_state(char *buf, struct keel_cstate *st, const char *dir, keel_error **err)
 {
-	char path[4096], *buf = NULL, *line, *next, *eq;
-	int ret, lineno = 0;
+	char *line, *next, *eq;
+	int lineno = 0;
 
-	keel_cstate_clear(st);
-	snprintf(path, sizeof(path), "%s/state", dir);
-	ret = keel_read_file_at(AT_FDCWD, path, &buf, NULL, err);
-	if (ret < 0)
-		return ret;
 	for (line = buf; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -345,26 +360,133 @@ int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err)
 		if (parse_line(st, line, eq + 1) < 0)
 			goto bad;
 	}
-	free(buf);
 	if (st->status < 1 || st->status > 5) {
 		keel_cstate_clear(st);
-		return keel_error_sys(err, EIO, "read state %s: no valid status", path);
+		return keel_error_sys(err, EIO, "read state %s/state: no valid status", dir);
 	}
 	return 0;
 bad:
-	free(buf);
 	keel_cstate_clear(st);
-	return keel_error_sys(err, EIO, "read state %s: line %d does not parse", path, lineno);
+	return keel_error_sys(err, EIO, "read state %s/state: line %d does not parse", dir, lineno);
+}
+
+/* Open the state file for a hold that has none yet: read-write, so that
+ * the writes need no open of their own, or read-only for a caller that
+ * may only read it. */
+static int open_state(struct keel_state_hold *h, const char *dir, keel_error **err)
+{
+	struct stat sb;
+	int fd, writable = 1;
+
+	fd = openat(h->dirfd, "state", O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+		writable = 0;
+		fd = openat(h->dirfd, "state", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return keel_error_sys(err, errno, "open %s/state", dir);
+	if (fstat(fd, &sb) < 0) {
+		int e = errno;
+
+		close(fd);
+		return keel_error_sys(err, e, "read state %s/state", dir);
+	}
+	h->fd = fd;
+	h->writable = writable;
+	h->size = (size_t)sb.st_size;
+	return 0;
+}
+
+/*
+ * Read the state file whole: h->size (from the fstat under this lock)
+ * tells how much there is, so this is one pread() on the held fd. The
+ * file is read again by every operation, even when this handle wrote it
+ * last: its timestamps are too coarse (a jiffy on many kernels) to prove
+ * that no other process rewrote it since, with a record of the same size.
+ */
+int keel_state_hold_read(struct keel_state_hold *h, const char *dir, struct keel_cstate *st, keel_error **err)
+{
+	size_t got = 0;
+	ssize_t n;
+	char *buf;
+	int ret;
+
+	keel_cstate_clear(st);
+	if (h->fd < 0 && (ret = open_state(h, dir, err)) < 0)
+		return ret;
+	buf = malloc(h->size + 1);
+	if (!buf)
+		return keel_error_sys(err, ENOMEM, "read state %s/state", dir);
+	while (got < h->size) {
+		n = pread(h->fd, buf + got, h->size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return keel_error_sys(err, e, "read state %s/state", dir);
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	ret = parse_state(buf, st, dir, err);
+	free(buf);
+	return ret;
+}
+
+/* The path-based forms: one-off holds on an O_PATH fd of dir. */
+static int hold_path(struct keel_state_hold *h, const char *dir, keel_error **err)
+{
+	*h = (struct keel_state_hold)KEEL_STATE_HOLD_INIT;
+	h->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (h->dirfd < 0)
+		return keel_error_sys(err, errno, "open %s/state", dir);
+	return 0;
+}
+
+int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err)
+{
+	struct keel_state_hold h;
+	int ret = hold_path(&h, dir, err);
+
+	if (ret == 0)
+		ret = keel_state_hold_write(&h, dir, st, err);
+	keel_state_hold_close(&h);
+	return ret;
+}
+
+int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err)
+{
+	struct keel_state_hold h;
+	int ret;
+
+	keel_cstate_clear(st);
+	ret = hold_path(&h, dir, err);
+	if (ret == 0)
+		ret = keel_state_hold_read(&h, dir, st, err);
+	keel_state_hold_close(&h);
+	return ret;
 }
 
 /* ----------------------------------------------------------------- lock -- */
 
+static int flock_ex(int fd)
+{
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
 /*
  * The lock is a flock on the container's directory itself: no lock file,
- * so no inode to create (see keel_state_write()). A process that waited
- * for the lock while the container was deleted holds a directory that is
- * gone (no links left); it reports -ENOENT rather than read a container
- * that was made again under the same id.
+ * so no inode to create (see keel_state_hold_write()). A process that
+ * waited for the lock while the container was deleted holds a directory
+ * that is gone (no links left); it reports -ENOENT rather than read a
+ * container that was made again under the same id.
  */
 int keel_state_lock(const char *dir, int *fd, keel_error **err)
 {
@@ -374,12 +496,9 @@ int keel_state_lock(const char *dir, int *fd, keel_error **err)
 	lfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lfd < 0)
 		return keel_error_sys(err, errno, "open state directory %s", dir);
-	while (flock(lfd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
-		e = errno;
+	if ((e = flock_ex(lfd)) < 0) {
 		close(lfd);
-		return keel_error_sys(err, e, "lock %s", dir);
+		return keel_error_sys(err, -e, "lock %s", dir);
 	}
 	if (fstat(lfd, &sb) == 0 && sb.st_nlink == 0) {
 		close(lfd);
@@ -397,6 +516,63 @@ void keel_state_unlock(int fd)
 	 * this open file description until it execs. */
 	flock(fd, LOCK_UN);
 	close(fd);
+}
+
+/*
+ * A hold keeps the directory (and, once read or written, the state file)
+ * open between operations. It is still the container's only while the
+ * state file has a link: a delete unlinks it before it removes the
+ * directory, under the lock, so a held state file without links means
+ * the container was deleted (and perhaps made again under the same id),
+ * and the hold starts over by path, exactly as a first lock does.
+ */
+int keel_state_hold_lock(struct keel_state_hold *h, const char *dir, int made, keel_error **err)
+{
+	struct stat sb;
+	int e;
+
+	if (h->dirfd >= 0) {
+		if ((e = flock_ex(h->dirfd)) < 0)
+			return keel_error_sys(err, -e, "lock %s", dir);
+		if (fstat(h->fd >= 0 ? h->fd : h->dirfd, &sb) == 0 && sb.st_nlink > 0) {
+			if (h->fd >= 0)
+				h->size = (size_t)sb.st_size;
+			return 0;
+		}
+		keel_state_hold_close(h);
+	}
+	h->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->dirfd < 0)
+		return keel_error_sys(err, errno, "open state directory %s", dir);
+	if ((e = flock_ex(h->dirfd)) < 0) {
+		keel_state_hold_close(h);
+		return keel_error_sys(err, -e, "lock %s", dir);
+	}
+	/* made: the caller's mkdir made it just now, and nobody removes a
+	 * directory that has no state file yet. */
+	if (!made && fstat(h->dirfd, &sb) == 0 && sb.st_nlink == 0) {
+		keel_state_hold_close(h);
+		return keel_error_sys(err, ENOENT, "lock %s: the container was deleted", dir);
+	}
+	return 0;
+}
+
+void keel_state_hold_unlock(struct keel_state_hold *h)
+{
+	/* Unlock explicitly: a process we spawned may still hold a copy of
+	 * this open file description until it execs. */
+	if (h->dirfd >= 0)
+		flock(h->dirfd, LOCK_UN);
+}
+
+void keel_state_hold_close(struct keel_state_hold *h)
+{
+	keel_state_hold_unlock(h);
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->dirfd >= 0)
+		close(h->dirfd);
+	*h = (struct keel_state_hold)KEEL_STATE_HOLD_INIT;
 }
 
 /* ----------------------------------------------------------------- list -- */
@@ -457,19 +633,30 @@ done:
 
 int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *wstatus)
 {
-	char path[64], *buf = NULL, *p, *save = NULL, *tok;
+	char path[64], buf[2048], *p, *save = NULL, *tok;
 	char state = '?';
-	int field;
+	ssize_t n;
+	int fd, field;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || keel_read_file_at(AT_FDCWD, path, &buf, NULL, NULL) < 0)
+	if (pid <= 0)
 		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	/* One read: the kernel makes the whole line at the first read (a
+	 * few hundred bytes), so no second read is needed to see its end. */
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof(buf) - 1)
+		return -ESRCH;
+	buf[n] = '\0';
 	/* comm (field 2) may hold spaces and parentheses: skip to the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p) {
-		free(buf);
+	if (!p)
 		return -ESRCH;
-	}
 	if (wstatus)
 		*wstatus = -1;
 	for (field = 3, tok = strtok_r(p + 1, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save), field++) {
@@ -480,7 +667,6 @@ int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *
 		else if (field == 52 && wstatus)
 			*wstatus = (int)strtol(tok, NULL, 10);
 	}
-	free(buf);
 	if (zombie)
 		*zombie = state == 'Z' || state == 'X';
 	return 0;

@@ -4,7 +4,8 @@
  * <state_root>/<id>/state is a small text file, one key=value per line,
  * rewritten in place by one pwrite() under the container's lock: an
  * exclusive flock on the <state_root>/<id> directory, which every
- * operation (and every reader of the state) holds.
+ * operation (and every reader of the state) holds. A handle keeps both
+ * open between its operations (struct keel_state_hold).
  * Both are read and written only by src/container.c, through this header.
  */
 #ifndef KEEL_PRIV_STATE_H
@@ -43,11 +44,44 @@ int keel_state_check_id(const char *id, keel_error **err);
  * otherwise (-EINVAL when it is not set). *out is malloc'd. */
 int keel_state_default_root(char **out, keel_error **err);
 
-/* Write dir/state in place, in one pwrite(); the caller holds the lock. */
-int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err);
+/*
+ * A handle's hold on <root>/<id>: the directory (whose flock is the lock)
+ * and the state file, kept open between operations, so that an operation
+ * is flock + fstat + pread (+ pwrite) + unlock instead of opening both
+ * again. Both fds are close-on-exec (and a spawned child closes every fd
+ * but its own anyway); keel_state_hold_close() releases them.
+ */
+struct keel_state_hold {
+	int dirfd;     /* O_RDONLY | O_DIRECTORY on <root>/<id>, or -1 */
+	int fd;        /* its state file, or -1 before it is read or written */
+	int writable;  /* fd is O_RDWR (else O_RDONLY: a reader without write access) */
+	size_t size;   /* the state file's size, as last seen under the lock */
+};
+#define KEEL_STATE_HOLD_INIT { -1, -1, 0, 0 }
 
-/* Read dir/state into *st (cleared first). -ENOENT when it does not exist,
- * -EIO when a line does not parse. */
+/* Take the lock, blocking: reopens dir by path when nothing is held yet or
+ * the container held was deleted since (its state file has no link left).
+ * made: the caller's mkdir just made dir. -ENOENT when dir does not exist
+ * or was removed while we waited. */
+int keel_state_hold_lock(struct keel_state_hold *h, const char *dir, int made, keel_error **err);
+/* Release the lock, keep the fds. */
+void keel_state_hold_unlock(struct keel_state_hold *h);
+/* Release the lock and close the fds (a NULL-safe no-op on an empty hold). */
+void keel_state_hold_close(struct keel_state_hold *h);
+
+/* Read the state file into *st (cleared first), under the lock. -ENOENT
+ * when it does not exist, -EIO when a line does not parse. dir is for
+ * messages. */
+int keel_state_hold_read(struct keel_state_hold *h, const char *dir, struct keel_cstate *st, keel_error **err);
+
+/* Rewrite the state file in place, in one pwrite(), under the lock
+ * (creating it at the first write). */
+int keel_state_hold_write(struct keel_state_hold *h, const char *dir, const struct keel_cstate *st,
+			  keel_error **err);
+
+/* The same by path, for one-off use (each opens and closes): write
+ * dir/state; read dir/state into *st. */
+int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err);
 int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err);
 
 /* Open dir and take an exclusive flock on it, blocking. -ENOENT when dir

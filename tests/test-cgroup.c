@@ -42,6 +42,7 @@
 #include <keel.h>
 
 #include "cgroup.h"
+#include "util/fs.h"
 #include "harness.h"
 
 /* --------------------------------------------------------------- helpers -- */
@@ -393,6 +394,113 @@ START_TEST(discovery_says_when_there_is_no_cgroup2)
 	/* and the host still has it */
 	free(m);
 	m = mount_point();
+	free(m);
+}
+END_TEST
+
+/* The cgroup2 mount is remembered between calls, but never past a change:
+ * in a private mount namespace (so the host's mounts are never touched),
+ * the answer is mountinfo's at every step while cgroup2 is mounted
+ * elsewhere, mounted over, and unmounted from where it was. */
+START_TEST(discovery_follows_the_mount_table)
+{
+	char *m = mount_point(), dir[4096];
+	int status;
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "%s/cg2", kt_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *cached = NULL, *fresh = NULL;
+		keel_cgroup *cg = NULL;
+		int step = 0;
+
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(10);
+#define SAME_AS_MOUNTINFO(want)                                                                         \
+	do {                                                                                            \
+		step++;                                                                                 \
+		if (keel_cgroup_mount_path(&cached, NULL) < 0 || keel_find_mount("cgroup2", &fresh, NULL) < 0) \
+			_exit(20 + step);                                                               \
+		if (strcmp(cached, fresh) || strcmp(cached, (want)))                                    \
+			_exit(40 + step);                                                               \
+		free(cached);                                                                           \
+		free(fresh);                                                                            \
+	} while (0)
+		SAME_AS_MOUNTINFO(m);
+		SAME_AS_MOUNTINFO(m); /* from the cache */
+		if (mount("none", dir, "cgroup2", 0, NULL) < 0)
+			_exit(11);
+		SAME_AS_MOUNTINFO(m); /* a second mount comes after the first */
+		if (mount("none", m, "tmpfs", 0, NULL) < 0)
+			_exit(12);
+		SAME_AS_MOUNTINFO(m); /* mounted over: mountinfo still names it */
+		if (umount2(m, MNT_DETACH) < 0 || umount2(m, MNT_DETACH) < 0)
+			_exit(13);
+		SAME_AS_MOUNTINFO(dir); /* gone from there: the other one */
+		SAME_AS_MOUNTINFO(dir);
+		if (keel_cgroup_open(&cg, "", dir, NULL) < 0)
+			_exit(14);
+		if (strcmp(keel_cgroup_name(cg), "/"))
+			_exit(15);
+		keel_cgroup_free(cg);
+		_exit(0);
+#undef SAME_AS_MOUNTINFO
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exit status %d",
+		      WIFEXITED(status) ? WEXITSTATUS(status) : -status);
+	free(m);
+	m = mount_point(); /* the host's is where it was */
+	free(m);
+}
+END_TEST
+
+/* A parent is the directory it names: by its real path, through a
+ * symlink, with "//" or ".." in it; and a symlink out of the hierarchy
+ * is refused. */
+START_TEST(parent_paths_resolve_to_their_real_directory)
+{
+	keel_cgroup *p = test_parent(), *cg = NULL;
+	const char *pp = keel_cgroup_path(p), *base = strrchr(pp, '/') + 1;
+	char link[4096], odd[8192], want[8192], *m = mount_point();
+	keel_error *err = NULL;
+	struct {
+		const char *parent, *name;
+	} cases[4];
+
+	snprintf(link, sizeof(link), "%s/cglink", kt_tmpdir());
+	ck_assert_int_eq(symlink(pp, link), 0);
+	snprintf(odd, sizeof(odd), "%s//", pp);
+	cases[0].parent = pp, cases[0].name = "plain";
+	cases[1].parent = link, cases[1].name = "viasym";
+	cases[2].parent = odd, cases[2].name = "slashes";
+	cases[3].parent = NULL, cases[3].name = "dotdot";
+	for (int i = 0; i < 4; i++) {
+		char dotdot[8192];
+
+		if (!cases[i].parent) {
+			snprintf(dotdot, sizeof(dotdot), "%s/../%s", pp, base);
+			cases[i].parent = dotdot;
+		}
+		ck_assert_msg(keel_cgroup_create(&cg, cases[i].name, cases[i].parent, &err) == 0, "%s: %s",
+			      cases[i].parent, keel_error_message(err));
+		snprintf(want, sizeof(want), "%s/%s", pp, cases[i].name);
+		ck_assert_str_eq(keel_cgroup_path(cg), want);
+		ck_assert_str_eq(keel_cgroup_name(cg), want + strlen(m) + 1);
+		ck_assert_int_eq(keel_cgroup_remove(cg, 0, NULL), 0);
+		keel_cgroup_free(cg);
+		cg = NULL;
+	}
+	snprintf(link, sizeof(link), "%s/outlink", kt_tmpdir());
+	ck_assert_int_eq(symlink(kt_tmpdir(), link), 0);
+	ck_assert_int_eq(keel_cgroup_create(&cg, "x", link, &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "not inside the cgroup2 hierarchy"), "%s",
+		      keel_error_message(err));
+	keel_error_free(err);
+	ck_assert_ptr_null(cg);
 	free(m);
 }
 END_TEST
@@ -1180,6 +1288,8 @@ int main(void)
 	tc = kt_tcase("common", 120);
 	tcase_add_test(tc, discovery_finds_the_cgroup2_mount);
 	tcase_add_test(tc, discovery_says_when_there_is_no_cgroup2);
+	tcase_add_test(tc, discovery_follows_the_mount_table);
+	tcase_add_test(tc, parent_paths_resolve_to_their_real_directory);
 	tcase_add_test(tc, create_open_and_remove_children_first);
 	tcase_add_test(tc, bad_input_is_refused_and_leaves_nothing);
 	tcase_add_test(tc, raw_files_round_trip);

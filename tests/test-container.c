@@ -925,8 +925,194 @@ START_TEST(a_pid_with_another_start_time_is_not_the_container)
 	ck_assert_int_eq(keel_container_kill(other, SIGKILL, 0, &err), -EINVAL);
 	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
 	keel_error_free(err);
+	err = NULL;
 	ck_assert_int_eq(kill(pid, 0), 0); /* the "other" process was left alone */
+	/* The handle that spawned it knows its init by the pidfd, but only
+	 * while the state names that init: now it names another. */
+	ck_assert_int_eq(get_state(c), KEEL_STATE_STOPPED);
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, 0, &err), -EINVAL);
+	keel_error_free(err);
+	ck_assert_int_eq(kill(pid, 0), 0);
 	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
+/* ------------------------------------------- a handle's fds, other handles -- */
+
+#define MAX_FD 4096
+
+/* How many fds this process has open; with seen, are those not in seen
+ * (opened since it was filled) close-on-exec? Fills seen when asked to. */
+static int count_fds(unsigned char *seen, int fill, int *new_cloexec)
+{
+	char path[64], target[256];
+	int fd, n = 0;
+
+	if (new_cloexec)
+		*new_cloexec = 1;
+	for (fd = 0; fd < MAX_FD; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (readlink(path, target, sizeof(target)) < 0)
+			continue;
+		n++;
+		if (seen && fill)
+			seen[fd] = 1;
+		else if (seen && !seen[fd] && new_cloexec && !(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			*new_cloexec = 0;
+	}
+	return n;
+}
+
+/* Another process rewrites the state under the lock, as a 1.0.1 process
+ * does: a record of exactly the same size, at once, so that neither the
+ * size nor (on a coarse clock) the timestamps tell the change. */
+static void rewrite_started_elsewhere(const char *dir, int64_t started)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct keel_cstate st = { 0 };
+		int fd = -1;
+
+		if (keel_state_lock(dir, &fd, NULL) < 0 || keel_state_read(dir, &st, NULL) < 0)
+			_exit(1);
+		st.started = started;
+		if (keel_state_write(dir, &st, NULL) < 0)
+			_exit(2);
+		keel_state_unlock(fd);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rewrite: child status %d", status);
+}
+
+/* A handle keeps the state directory and file open between its calls:
+ * what another process wrote in between is still what the next call
+ * sees, also when the record has the same size; and a change of state
+ * made through another handle (a kill) is noticed, with the exit status
+ * learnt from the init's pidfd. */
+START_TEST(a_change_made_elsewhere_is_seen_by_the_next_call)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("hc");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	keel_error *err = NULL;
+	char dir[4096], state[4200];
+	struct stat before, after;
+	int64_t started;
+	int code = 0, sig = 0;
+
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING);
+	started = keel_container_started_at(c);
+	ck_assert(started > 1000000000);
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	ck_assert_int_eq(stat(state, &before), 0);
+	for (int i = 1; i <= 3; i++) {
+		rewrite_started_elsewhere(dir, started - i);
+		ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING);
+		ck_assert_msg(keel_container_started_at(c) == started - i, "handle still has started=%lld",
+			      (long long)keel_container_started_at(c));
+	}
+	ck_assert_int_eq(stat(state, &after), 0);
+	ck_assert(after.st_size == before.st_size && after.st_ino == before.st_ino);
+
+	/* A kill through another handle: this one finds it stopped. */
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_msg(keel_container_kill(other, SIGKILL, 0, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_wait(other, 0, NULL, NULL, NULL), 1);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, -1);
+	ck_assert_int_eq(sig, SIGKILL);
+	ck_assert_int_eq(get_state(c), KEEL_STATE_STOPPED);
+	/* and what this handle learnt is recorded for the other one */
+	code = sig = 0;
+	ck_assert_int_eq(keel_container_exit_code(other, &code, &sig, NULL), 0);
+	ck_assert_int_eq(sig, SIGKILL);
+	ck_assert_msg(keel_container_delete(other, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
+/* The fds a handle holds (state directory, state file, cgroup, pidfd) are
+ * close-on-exec, never reach the container's processes, are let go when
+ * another handle deletes the container, and are closed by _free. */
+START_TEST(a_handle_s_fds_stay_out_of_the_container_and_are_closed)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("fd");
+	keel_container *c, *other = NULL;
+	keel_error *err = NULL;
+	static unsigned char seen[MAX_FD];
+	char path[64], target[256];
+	int base, held, cloexec, st = 0;
+	pid_t pid;
+
+	base = count_fds(seen, 1, NULL);
+	c = new_container(id, root, sleeper);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(get_state(c), KEEL_STATE_RUNNING);
+	held = count_fds(seen, 0, &cloexec);
+	ck_assert_msg(cloexec, "a fd of this process is not close-on-exec");
+	ck_assert_int_eq(held, base + 4); /* state dir, state file, cgroup, pidfd */
+	/* The init has its stdio and nothing else. */
+	pid = keel_container_pid(c);
+	for (int fd = 3; fd < 64; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		ck_assert_msg(readlink(path, target, sizeof(target)) < 0, "the init has fd %d", fd);
+	}
+
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_msg(keel_container_delete(other, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(other);
+	assert_gone(id, root);
+	/* Gone for this handle too, and it lets go of the directory. */
+	ck_assert_int_eq(keel_container_state(c, &st, &err), -ENOENT);
+	ck_assert_msg(strstr(keel_error_message(err), "not found"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(count_fds(NULL, 0, NULL), base + 2); /* cgroup, pidfd */
+	keel_container_free(c);
+	ck_assert_int_eq(count_fds(NULL, 0, NULL), base);
+
+	/* A delete by the handle itself closes them as well. */
+	c = new_container(kt_name("fe"), root, sleeper);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(count_fds(NULL, 0, NULL), base + 1); /* the pidfd, until _free */
+	keel_container_free(c);
+	ck_assert_int_eq(count_fds(NULL, 0, NULL), base);
+}
+END_TEST
+
+/* The init of this handle, reaped by someone else (a waitpid(-1) in the
+ * program): its pid may be anyone's now, and the handle must not take
+ * it for the container. */
+START_TEST(an_init_reaped_by_someone_else_is_stopped)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("rp");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	int status, code, sig;
+	pid_t pid;
+
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	pid = keel_container_pid(c);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(get_state(c), KEEL_STATE_STOPPED);
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, 0, &err), -EINVAL);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, -1); /* unknown: not ours to learn */
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
 	keel_container_free(c);
 }
 END_TEST
@@ -1287,6 +1473,9 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, tty_of_an_exec_comes_from_the_containers_devpts);
 	tcase_add_test(tc, tty_without_a_devpts_in_the_rootfs_is_a_clear_error);
 	tcase_add_test(tc, a_pid_with_another_start_time_is_not_the_container);
+	tcase_add_test(tc, a_change_made_elsewhere_is_seen_by_the_next_call);
+	tcase_add_test(tc, a_handle_s_fds_stay_out_of_the_container_and_are_closed);
+	tcase_add_test(tc, an_init_reaped_by_someone_else_is_stopped);
 	tcase_add_test(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup);
 	tcase_add_test(tc, rootless_container_as_nobody_in_a_delegated_cgroup);
 	tcase_add_test(tc, limits_are_applied_or_refused_clearly);

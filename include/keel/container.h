@@ -74,6 +74,11 @@
  * A handle is not thread-safe: use one handle from one thread at a time
  * (two handles on the same container, in one process or several, are fine:
  * the directory's lock serializes them).
+ *
+ * A handle keeps a few close-on-exec fds between calls (the `<id>`
+ * directory and its state file, the cgroup, and in the creating process
+ * the init's pidfd); no container process ever gets them, and
+ * keel_container_free() closes them.
  */
 #ifndef KEEL_CONTAINER_H
 #define KEEL_CONTAINER_H

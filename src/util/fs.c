@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,7 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
-int keel_find_mount(const char *fstype, char **out, keel_error **err)
+int keel_find_mount_id(const char *fstype, char **out, uint64_t *mnt_id, keel_error **err)
 {
 	char *text = NULL, *line, *next;
 	int ret;
@@ -200,7 +201,7 @@ int keel_find_mount(const char *fstype, char **out, keel_error **err)
 	ret = -ENOENT;
 	for (line = text; line && *line; line = next) {
 		/* id parent maj:min root mountpoint options [optional...] - fstype source super */
-		char *mnt = NULL, *sep, *type, *save = NULL, *tok;
+		char *mnt = NULL, *id = NULL, *sep, *type, *save = NULL, *tok;
 		int field = 0;
 
 		next = strchr(line, '\n');
@@ -214,14 +215,19 @@ int keel_find_mount(const char *fstype, char **out, keel_error **err)
 		if (!type || strcmp(type, fstype) != 0)
 			continue;
 		save = NULL;
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-			if (++field == 5) {
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			if (++field == 1)
+				id = tok;
+			if (field == 5) {
 				mnt = tok;
 				break;
 			}
+		}
 		if (!mnt)
 			continue;
 		unescape_octal(mnt);
+		if (mnt_id)
+			*mnt_id = strtoull(id, NULL, 10);
 		*out = strdup(mnt);
 		ret = *out ? 0 : keel_error_sys(err, ENOMEM, "find %s mount", fstype);
 		break;
@@ -231,4 +237,9 @@ int keel_find_mount(const char *fstype, char **out, keel_error **err)
 		keel_error_set(err, KEEL_ERROR_NOT_FOUND, ENOENT,
 			       "no %s filesystem is mounted (looked in /proc/self/mountinfo)", fstype);
 	return ret;
+}
+
+int keel_find_mount(const char *fstype, char **out, keel_error **err)
+{
+	return keel_find_mount_id(fstype, out, NULL, err);
 }

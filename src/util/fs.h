@@ -6,6 +6,7 @@
 #define KEEL_UTIL_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <keel/common.h>
 
@@ -27,5 +28,9 @@ int keel_rm_rf(const char *path, keel_error **err);
  * /proc/self/mountinfo (for example "cgroup2"). *out is malloc'd; -ENOENT
  * with a clear message when there is none. */
 int keel_find_mount(const char *fstype, char **out, keel_error **err);
+
+/* The same, and *mnt_id (may be NULL) gets its mount id (mountinfo's first
+ * field, statx()'s STATX_MNT_ID). */
+int keel_find_mount_id(const char *fstype, char **out, uint64_t *mnt_id, keel_error **err);
 
 #endif
