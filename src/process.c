@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "process.h"
+#include "util/str.h"
 
 extern char **environ;
 

@@ -50,6 +50,7 @@
 #include "security-seccomp.h"
 #include "util/dl.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 #define CAP_MAX_NUM 63          /* the masks are 64 bits wide */
 #define NAME_MAX_UTS 64         /* __NEW_UTS_LEN */
