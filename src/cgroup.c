@@ -35,10 +35,10 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +55,9 @@
 
 #include "cgroup.h"
 #include "error.h"
+#include "util/child.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 /* How long remove and kill wait for exiting processes to leave. */
 #define WAIT_EMPTY_MS 10000
@@ -115,25 +117,39 @@ static int KEEL_PRINTF(5, 6) cg_plain(const keel_cgroup *cg, keel_error **err, i
 
 /* ------------------------------------------------------------- parsing -- */
 
+/* Parsing and formatting here use no stdio, strto* or ctype: their
+ * code and locale tables would be the only reason a program that starts
+ * containers touches those parts of libc (util/str.h). */
+
+static bool c_isspace(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Digits, then the end or white space. */
 static int parse_u64(const char *s, uint64_t *out)
 {
 	unsigned long long v;
-	char *end;
+	const char *end;
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || (*end && !isspace((unsigned char)*end)))
+	if (keel_str_to_ull(s, &end, &v) < 0 || (*end && !c_isspace(*end)))
 		return -EINVAL;
 	*out = v;
 	return 0;
 }
 
+/* A number as atoi() reads it: 0 when there is none. */
+static int parse_int(const char *s)
+{
+	long long v;
+
+	return keel_str_to_ll(s, NULL, &v) < 0 ? 0 : (int)v;
+}
+
 /* A value or "max". */
 static int parse_limit(const char *s, uint64_t *out)
 {
-	if (!strncmp(s, "max", 3) && (!s[3] || isspace((unsigned char)s[3]))) {
+	if (!strncmp(s, "max", 3) && (!s[3] || c_isspace(s[3]))) {
 		*out = KEEL_CGROUP_MAX;
 		return 0;
 	}
@@ -142,10 +158,9 @@ static int parse_limit(const char *s, uint64_t *out)
 
 static void format_limit(uint64_t v, char *buf, size_t size)
 {
-	if (v == KEEL_CGROUP_MAX)
-		snprintf(buf, size, "max");
-	else
-		snprintf(buf, size, "%" PRIu64, v);
+	char num[KEEL_STR_DEC_SIZE];
+
+	keel_str_join_buf(buf, size, v == KEEL_CGROUP_MAX ? "max" : keel_utoa(v, num), NULL);
 }
 
 /* Find "key value" at the start of a line of text; *value points into text. */
@@ -166,11 +181,12 @@ static const char *find_word_value(const char *line, const char *key)
 	size_t len = strlen(key);
 	const char *p = line;
 
-	while (p && *p && *p != '\n') {
+	while (*p && *p != '\n') {
 		if (!strncmp(p, key, len) && p[len] == '=')
 			return p + len + 1;
-		p = strpbrk(p, " \n");
-		if (p && *p == ' ')
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+		if (*p == ' ')
 			p++;
 		else
 			break;
@@ -185,7 +201,7 @@ static int has_word(const char *list, const char *word)
 	const char *p = list;
 
 	while ((p = strstr(p, word))) {
-		if ((p == list || isspace((unsigned char)p[-1])) && (!p[len] || isspace((unsigned char)p[len])))
+		if ((p == list || c_isspace(p[-1])) && (!p[len] || c_isspace(p[len])))
 			return 1;
 		p += len;
 	}
@@ -234,7 +250,10 @@ static int valid_key(const char *key)
  *
  * The one lock is only ever tried, never waited for: a thread that finds
  * it taken (or a child forked while another thread held it) reads
- * mountinfo itself, as every call did before.
+ * mountinfo itself, as every call did before. It is an atomic flag, not
+ * a pthread mutex: pthread_mutex_trylock() dispatches on the mutex kind
+ * through a jump table in libc's .rodata, and that read was the only
+ * reason a program starting a container touched that part of libc.
  */
 #ifdef STATX_MNT_ID
 struct mount_key {
@@ -243,11 +262,21 @@ struct mount_key {
 };
 
 static struct {
-	pthread_mutex_t lock;
+	int busy;		/* the lock: 1 while a thread uses the cache */
 	int valid;
 	struct mount_key key;
 	char path[PATH_MAX];
-} cg2_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} cg2_cache;
+
+static bool cache_trylock(void)
+{
+	return __atomic_exchange_n(&cg2_cache.busy, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static void cache_unlock(void)
+{
+	__atomic_store_n(&cg2_cache.busy, 0, __ATOMIC_RELEASE);
+}
 
 static int mount_key_of(const char *path, struct mount_key *key)
 {
@@ -267,12 +296,13 @@ static int cgroup2_mount(char **out, keel_error **err)
 {
 	struct mount_key now;
 	uint64_t mnt_id = 0;
-	int ret, locked = pthread_mutex_trylock(&cg2_cache.lock) == 0;
+	bool locked = cache_trylock();
+	int ret;
 
 	if (locked && cg2_cache.valid && mount_key_of(cg2_cache.path, &now) == 0 &&
 	    !memcmp(&now, &cg2_cache.key, sizeof(now))) {
 		*out = strdup(cg2_cache.path);
-		pthread_mutex_unlock(&cg2_cache.lock);
+		cache_unlock();
 		return *out ? 0 : keel_error_sys(err, ENOMEM, "find cgroup2 mount");
 	}
 	ret = keel_find_mount_id("cgroup2", out, &mnt_id, err);
@@ -286,7 +316,7 @@ static int cgroup2_mount(char **out, keel_error **err)
 		cg2_cache.key = now;
 		cg2_cache.valid = 1;
 	}
-	pthread_mutex_unlock(&cg2_cache.lock);
+	cache_unlock();
 	return ret;
 }
 #else
@@ -344,8 +374,7 @@ static int default_parent(const char *mount, char **out, keel_error **err)
 	slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
-	if (asprintf(out, "%s%s", mount, self) < 0) {
-		*out = NULL;
+	if (!(*out = keel_str_join(mount, self, NULL))) {
 		free(self);
 		return keel_error_sys(err, ENOMEM, "default cgroup parent");
 	}
@@ -519,8 +548,7 @@ static int cg_open(const char *mount, const char *parent, int pfd, const char *p
 	if (!cg)
 		return keel_error_sys(err, ENOMEM, "cgroup %s", path);
 	cg->dirfd = cg->events_fd = cg->wd_memory = -1;
-	if (asprintf(&cg->path, "%s%s%s", parent, *path ? "/" : "", path) < 0) {
-		cg->path = NULL;
+	if (!(cg->path = keel_str_join(parent, *path ? "/" : "", path, NULL))) {
 		cg_free(cg);
 		return keel_error_sys(err, ENOMEM, "cgroup %s", path);
 	}
@@ -568,7 +596,7 @@ static int make_dirs(const char *mount, const char *parent, int pfd, const char 
 	const char *name;
 	int ret = 0, retries = 0;
 
-	if (asprintf(&full, "%s/%s", parent, path) < 0)
+	if (!(full = keel_str_join(parent, "/", path, NULL)))
 		return keel_error_sys(err, ENOMEM, "cgroup %s", path);
 	name = full + strlen(mount) + 1;
 	start = full + strlen(parent) + 1;
@@ -1371,9 +1399,9 @@ static int read_events_oom(keel_cgroup *cg, struct cg_state *st, int oom, keel_e
 	if (ret < 0)
 		return cg_sys(cg, err, -ret, "read cgroup.events");
 	v = find_line(text, "populated");
-	st->populated = v ? atoi(v) : 0;
+	st->populated = v ? parse_int(v) : 0;
 	v = find_line(text, "frozen");
-	st->frozen = v ? atoi(v) : 0;
+	st->frozen = v ? parse_int(v) : 0;
 	free(text);
 	st->oom = st->oom_kill = 0;
 	if (oom && read_at(cg->dirfd, "memory.events", &text) == 0) {
@@ -1544,7 +1572,7 @@ static void signal_tree(int dirfd, int *seen)
 
 	if (read_at(dirfd, "cgroup.procs", &text) == 0) {
 		for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-			pid_t pid = (pid_t)atoi(line);
+			pid_t pid = (pid_t)parse_int(line);
 
 			if (pid > 0 && kill(pid, SIGKILL) == 0)
 				(*seen)++;

@@ -59,6 +59,7 @@
 #include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 #define DEFAULT_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP)
 #define FREEZE_TIMEOUT_MS 10000
@@ -115,9 +116,20 @@ static int sys_pidfd_send_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* The time in seconds, as time() says it. Not time(): it is an IFUNC on
+ * x86-64, and with libkeel bound at load (-z now) merely importing it
+ * runs its resolver in every program, touching a 64 KiB window of libc
+ * text and one of .rodata that nothing else needs. Nor clock_gettime():
+ * its page of libc shares a window with what a start touches anyway in
+ * only some ASLR placements, and the peak RSS is the worst placement's.
+ * The system call costs well under a microsecond, twice per start. */
 static int64_t now(void)
 {
-	return (int64_t)time(NULL);
+	struct timespec ts;
+
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec;
 }
 
 static void decode_wstatus(struct keel_cstate *st, int wstatus)
@@ -178,8 +190,7 @@ static int alloc_container(keel_container **out, const char *id, const char *sta
 		c->root = strdup(state_root);
 	else if ((ret = keel_state_default_root(&c->root, err)) < 0)
 		goto fail;
-	if (!c->id || !c->root || asprintf(&c->dir, "%s/%s", c->root, id) < 0) {
-		c->dir = NULL;
+	if (!c->id || !c->root || !(c->dir = keel_str_join(c->root, "/", id, NULL))) {
 		ret = keel_error_sys(err, ENOMEM, "container %s", id);
 		goto fail;
 	}
@@ -621,7 +632,7 @@ static int make_cgroup(keel_container *c, keel_error **err)
 
 	/* Under the default parent: keel/<id>, as docker/<id>. Under one the
 	 * caller chose: <id> directly. */
-	snprintf(path, sizeof(path), c->cgroup_parent ? "%s" : "keel/%s", c->id);
+	keel_str_join_buf(path, sizeof(path), c->cgroup_parent ? "" : "keel/", c->id, NULL);
 	ret = keel_cgroup_create(&c->cgroup, path, c->cgroup_parent, err);
 	if (ret < 0)
 		return ret;
@@ -641,7 +652,7 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	char fifo[4096];
 	int ret;
 
-	snprintf(fifo, sizeof(fifo), "%s/start", c->dir);
+	keel_str_join_buf(fifo, sizeof(fifo), c->dir, "/start", NULL);
 	if (with_fifo && mkfifo(fifo, 0600) < 0)
 		return keel_error_sys(err, errno, "make start fifo %s", fifo);
 	if ((ret = keel_ns_new(&ns, err)) < 0 || (ret = keel_ns_create(ns, c->ns_flags, err)) < 0 ||
@@ -703,8 +714,8 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 	c->st.keep_upper = c->keep_upper;
 	if (c->upper_dir)
 		ret = dup_str(&c->st.upper_dir, c->upper_dir, "upper dir", err);
-	else if (asprintf(&c->st.upper_dir, "%s/layer", c->dir) < 0)
-		ret = keel_error_sys(err, ENOMEM, "upper dir"), c->st.upper_dir = NULL;
+	else if (!(c->st.upper_dir = keel_str_join(c->dir, "/layer", NULL)))
+		ret = keel_error_sys(err, ENOMEM, "upper dir");
 	for (l = c->layers; ret == 0 && l && *l; l++)
 		if (keel_cstrv_push(&c->st.layers, *l) < 0)
 			ret = keel_error_sys(err, ENOMEM, "layers");
@@ -1032,7 +1043,7 @@ KEEL_PUBLIC int keel_container_start(keel_container *c, keel_error **err)
 	ret = run_hook(c, KEEL_HOOK_START_CONTAINER, err);
 	if (ret < 0)
 		goto wrap;
-	snprintf(fifo, sizeof(fifo), "%s/start", c->dir);
+	keel_str_join_buf(fifo, sizeof(fifo), c->dir, "/start", NULL);
 	/* O_NONBLOCK: fails with ENXIO at once if the init is not waiting. */
 	fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || write(fd, "1", 1) != 1) {
@@ -1128,7 +1139,7 @@ KEEL_PUBLIC int keel_container_wait(keel_container *c, unsigned flags, int *exit
 
 static int signal_cgroup(keel_container *c, int sig, keel_error **err)
 {
-	char *procs = NULL, *line, *save = NULL;
+	char *procs = NULL, *line, *cur;
 	int ret;
 
 	if (sig == SIGKILL)
@@ -1136,8 +1147,9 @@ static int signal_cgroup(keel_container *c, int sig, keel_error **err)
 	ret = keel_read_file_at(keel_cgroup_fd(c->cgroup), "cgroup.procs", &procs, NULL, err);
 	if (ret < 0)
 		return ret;
-	for (line = strtok_r(procs, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		pid_t pid = (pid_t)atoi(line);
+	for (cur = procs; (line = keel_str_tok(&cur, "\n"));) {
+		long long v;
+		pid_t pid = keel_str_to_ll(line, NULL, &v) == 0 ? (pid_t)v : 0;	/* atoi(), without its tables */
 
 		if (pid > 0 && kill(pid, sig) < 0 && errno != ESRCH) {
 			ret = keel_error_sys(err, errno, "signal %d to pid %d", sig, (int)pid);
@@ -1292,7 +1304,7 @@ static int stop_all(keel_container *c, keel_error **err)
 static int remove_upper(keel_container *c, int keep, keel_error **err)
 {
 	keel_rootfs *r = NULL;
-	char *layer = NULL, *kept = NULL;
+	char *layer = NULL, *kept = NULL, num[KEEL_STR_DEC_SIZE];
 	int ret;
 
 	if (!c->st.upper_dir)
@@ -1300,8 +1312,8 @@ static int remove_upper(keel_container *c, int keep, keel_error **err)
 	if (keep) {
 		/* The default place is inside the state directory, which goes:
 		 * move the layer next to it, under a name no id can have. */
-		if (asprintf(&layer, "%s/layer", c->dir) < 0 ||
-		    asprintf(&kept, "%s/.kept-%s-%lld", c->root, c->id, (long long)now()) < 0)
+		if (!(layer = keel_str_join(c->dir, "/layer", NULL)) ||
+		    !(kept = keel_str_join(c->root, "/.kept-", c->id, "-", keel_str_from_ll(now(), num), NULL)))
 			ret = keel_error_sys(err, ENOMEM, "keep writable layer");
 		else if (strcmp(layer, c->st.upper_dir) == 0 && rename(layer, kept) < 0 && errno != ENOENT)
 			ret = keel_error_sys(err, errno, "keep writable layer: rename %s to %s", layer, kept);

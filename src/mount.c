@@ -57,6 +57,7 @@
 #include "error.h"
 #include "mount.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 /* mount(2) copies at most one page of option data. */
 #define MOUNT_DATA_MAX 4096
@@ -188,7 +189,7 @@ static int check_overlay_path(const char *what, const char *path, keel_error **e
 {
 	int ret = check_host_path(what, path, err);
 
-	if (ret == 0 && strpbrk(path, ":,"))
+	if (ret == 0 && (strchr(path, ':') || strchr(path, ',')))
 		ret = keel_error_invalid(err, "rootfs: %s '%s': overlayfs cannot use a path with ':' or ','",
 					 what, path);
 	return ret;
@@ -220,7 +221,7 @@ static int normalize_dest(const char *what, const char *dest, char **out, keel_e
 
 		while (*p == '/')
 			p++;
-		len = strcspn(p, "/");
+		len = (size_t)(strchrnul(p, '/') - p);
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
 			free(norm);
 			return keel_error_invalid(err, "rootfs: %s '%s': '..' is not allowed in a destination",
@@ -502,8 +503,8 @@ static int add_device(keel_rootfs *r, const char *name, unsigned major, unsigned
 	char *norm;
 	int ret;
 
-	snprintf(dest, sizeof(dest), "/dev/%s", name);
-	snprintf(host, sizeof(host), "/dev/%s", name);
+	keel_str_join_buf(dest, sizeof(dest), "/dev/", name, NULL); /* names of ours, short */
+	keel_strlcpy(host, dest, sizeof(host));
 	if (!(norm = strdup(dest)))
 		return keel_error_sys(err, ENOMEM, "rootfs: device %s", dest);
 	ret = entry_add(r, ENTRY_DEVICE, NULL, host, norm, NULL, 0, err);
@@ -567,12 +568,7 @@ KEEL_PUBLIC int keel_rootfs_add_defaults(keel_rootfs *r, keel_error **err)
 /* "<base>/<name>", malloc'd. */
 static char *base_path(const char *base, const char *name)
 {
-	size_t len = strlen(base) + strlen(name) + 2;
-	char *p = malloc(len);
-
-	if (p)
-		snprintf(p, len, "%s/%s", base, name);
-	return p;
+	return keel_str_join(base, "/", name, NULL);
 }
 
 struct usage {
@@ -1078,12 +1074,12 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 
 	switch (e->kind) {
 	case ENTRY_DEVICE:
-		snprintf(pe->step, len, "make device");
+		keel_strlcpy(pe->step, "make device", len);
 		pe->rdev = makedev(e->major, e->minor);
 		pe->mode = e->mode;
 		return 0;
 	case ENTRY_SYMLINK:
-		snprintf(pe->step, len, "make symlink");
+		keel_strlcpy(pe->step, "make symlink", len);
 		return 0;
 	case ENTRY_MOUNT:
 		break;
@@ -1091,11 +1087,11 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 
 	pe->attr.propagation = propagation_of(e->flags);
 	if (!pe->bind) {
-		snprintf(pe->step, len, "mount %s on", e->type);
+		keel_str_join_buf(pe->step, len, "mount ", e->type, " on", NULL);
 		pe->msflags = ms_flags_of(e->flags);
 		return 0;
 	}
-	snprintf(pe->step, len, "bind %s on", e->source);
+	keel_str_join_buf(pe->step, len, "bind ", e->source, " on", NULL);
 	if (stat(e->source, &st) < 0)
 		return keel_error_sys(err, errno, "rootfs: bind mount on %s: source %s", e->dest, e->source);
 	pe->source_is_dir = S_ISDIR(st.st_mode);
@@ -1332,7 +1328,7 @@ static int open_beneath(int rootfd, const char *path)
 		return (int)ret;
 	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 	while (fd >= 0 && *path) {
-		size_t len = strcspn(path, "/");
+		size_t len = (size_t)(strchrnul(path, '/') - path);
 
 		if (len > NAME_MAX) {
 			close(fd);

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "process.h"
+#include "util/str.h"
 
 extern char **environ;
 
@@ -138,7 +139,7 @@ KEEL_PUBLIC int keel_process_setenv(keel_process *p, const char *name, const cha
 		return keel_error_invalid(err, "process: setenv: NULL process or value");
 	if (check_env_name(name, "setenv", err) < 0)
 		return -EINVAL;
-	if (asprintf(&e, "%s=%s", name, value) < 0)
+	if (!(e = keel_str_join(name, "=", value, NULL)))
 		return keel_error_sys(err, ENOMEM, "process: setenv %s", name);
 	drop_name(p->set_env, &p->n_set, name, 0);
 	drop_name(p->unset_env, &p->n_unset, name, 1);
@@ -201,7 +202,7 @@ int keel_process_build_env(const keel_process *p, char ***out, keel_error **err)
 		for (j = 0; keep && j < p->n_unset; j++)
 			keep = !env_is(environ[i], p->unset_env[j]);
 		for (j = 0; keep && j < p->n_set; j++) {
-			size_t len = strcspn(p->set_env[j], "=");
+			size_t len = (size_t)(strchrnul(p->set_env[j], '=') - p->set_env[j]);
 			keep = strncmp(environ[i], p->set_env[j], len + 1) != 0;
 		}
 		if (keep && append_dup(&env, &n, environ[i]) < 0)

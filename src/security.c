@@ -50,6 +50,7 @@
 #include "security-seccomp.h"
 #include "util/dl.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 #define CAP_MAX_NUM 63          /* the masks are 64 bits wide */
 #define NAME_MAX_UTS 64         /* __NEW_UTS_LEN */
@@ -184,14 +185,12 @@ static int last_cap_value = CAP_LAST_CAP;
 
 static void read_last_cap(void)
 {
+	unsigned long long last;
 	char *s = NULL;
-	int last;
 
-	if (keel_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", &s, NULL, NULL) == 0) {
-		last = atoi(s);
-		if (last > 0 && last <= CAP_MAX_NUM)
-			last_cap_value = last;
-	}
+	if (keel_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", &s, NULL, NULL) == 0 &&
+	    keel_str_to_ull(s, NULL, &last) == 0 && last > 0 && last <= CAP_MAX_NUM)
+		last_cap_value = (int)last;
 	free(s);
 }
 

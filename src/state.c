@@ -27,10 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -39,7 +36,9 @@
 
 #include "error.h"
 #include "state.h"
+#include "util/child.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 #define ID_MAX 64
 
@@ -111,7 +110,6 @@ int keel_state_check_id(const char *id, keel_error **err)
 int keel_state_default_root(char **out, keel_error **err)
 {
 	const char *xdg;
-	int n;
 
 	if (geteuid() == 0) {
 		*out = strdup("/run/keel");
@@ -120,9 +118,7 @@ int keel_state_default_root(char **out, keel_error **err)
 		if (!xdg || xdg[0] != '/')
 			return keel_error_invalid(err, "no state root: not root and $XDG_RUNTIME_DIR is not set "
 						  "(pass a state root)");
-		n = asprintf(out, "%s/keel", xdg);
-		if (n < 0)
-			*out = NULL;
+		*out = keel_str_join(xdg, "/keel", NULL);
 	}
 	if (!*out)
 		return keel_error_sys(err, ENOMEM, "state root");
@@ -131,70 +127,47 @@ int keel_state_default_root(char **out, keel_error **err)
 
 /* ---------------------------------------------------------- state file -- */
 
-/* The state file's text, built in memory: a string that grows, and
- * remembers running out of memory. */
-struct text {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = true;
-			return;
-		}
-		if (t->buf && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = t->cap ? t->cap * 2 : 512;
-		while (cap <= t->len + (size_t)n)
-			cap *= 2;
-		char *grown = realloc(t->buf, cap);
-		if (!grown) {
-			t->failed = true;
-			return;
-		}
-		t->buf = grown;
-		t->cap = cap;
-	}
-}
-
-static void put_str(struct text *t, const char *key, const char *value)
+/* The state file's text, built in memory by plain appends: stdio's
+ * formatting would pull libc's printf machinery and tables into every
+ * process that starts a container, for a few decimals (util/str.h). */
+static void put_str(struct keel_strbuf *t, const char *key, const char *value)
 {
 	if (value)
-		put(t, "%s=%s\n", key, value);
+		keel_strbuf_add(t, key, "=", value, "\n", NULL);
 }
 
-static void format_state(struct text *t, const struct keel_cstate *st)
+/* "key=<v>\n", v as "%lld" writes it (and so "%d" for an int) */
+static void put_ll(struct keel_strbuf *t, const char *key, long long v)
+{
+	char num[KEEL_STR_DEC_SIZE];
+
+	keel_strbuf_add(t, key, "=", keel_str_from_ll(v, num), "\n", NULL);
+}
+
+/* "key=<v>\n", v as "%llu" writes it (and so "%u" for an unsigned) */
+static void put_ull(struct keel_strbuf *t, const char *key, unsigned long long v)
+{
+	char num[KEEL_STR_DEC_SIZE];
+
+	keel_strbuf_add(t, key, "=", keel_utoa(v, num), "\n", NULL);
+}
+
+static void format_state(struct keel_strbuf *t, const struct keel_cstate *st)
 {
 	char **l;
 
-	put(t, "status=%d\n", st->status);
-	put(t, "pid=%d\n", (int)st->pid);
-	put(t, "pid_start_time=%llu\n", st->start_time);
-	put(t, "created=%" PRId64 "\n", st->created);
-	put(t, "started=%" PRId64 "\n", st->started);
+	put_ll(t, "status", st->status);
+	put_ll(t, "pid", (int)st->pid);
+	put_ull(t, "pid_start_time", st->start_time);
+	put_ll(t, "created", st->created);
+	put_ll(t, "started", st->started);
 	if (st->has_exit) {
-		put(t, "exit_code=%d\n", st->exit_code);
-		put(t, "term_signal=%d\n", st->term_signal);
+		put_ll(t, "exit_code", st->exit_code);
+		put_ll(t, "term_signal", st->term_signal);
 	}
-	put(t, "namespaces=%u\n", st->ns_flags);
+	put_ull(t, "namespaces", (unsigned)st->ns_flags);
 	put_str(t, "upper_dir", st->upper_dir);
-	put(t, "keep_upper=%d\n", st->keep_upper);
+	put_ll(t, "keep_upper", st->keep_upper);
 	for (l = st->layers; l && *l; l++)
 		put_str(t, "layer", *l);
 	put_str(t, "cgroup", st->cgroup);
@@ -221,7 +194,7 @@ static void format_state(struct text *t, const struct keel_cstate *st)
 int keel_state_hold_write(struct keel_state_hold *h, const char *dir, const struct keel_cstate *st,
 			  keel_error **err)
 {
-	struct text t = { 0 };
+	struct keel_strbuf t = { 0 };
 	char *buf;
 	size_t len, want;
 	struct stat sb;
@@ -285,13 +258,12 @@ out:
 	return 0;
 }
 
+/* A whole value as strtoll() reads it, and nothing after it. */
 static int parse_ll(const char *v, long long *out)
 {
-	char *end;
+	const char *end;
 
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	return (errno || end == v || *end) ? -1 : 0;
+	return keel_str_to_ll(v, &end, out) < 0 || *end ? -1 : 0;
 }
 
 /* Apply one "key=value" line to st. Returns 0, or -1 when the value is bad. */
@@ -608,7 +580,7 @@ int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err)
 
 		if (keel_state_check_id(de->d_name, NULL) < 0)
 			continue; /* ".", "..", ".kept-..." and strangers */
-		snprintf(path, sizeof(path), "%s/state", de->d_name);
+		keel_str_join_buf(path, sizeof(path), de->d_name, "/state", NULL);
 		if (fstatat(dfd, path, &sb, 0) < 0 || !S_ISREG(sb.st_mode))
 			continue;
 		if (keel_cstrv_push(&v, de->d_name) < 0) {
@@ -631,16 +603,33 @@ done:
 
 /* ----------------------------------------------------------- /proc/PID -- */
 
+/* The numbers of /proc/PID/stat: the kernel writes them as "%llu" and
+ * "%d", read here without strtoull()'s and strtol()'s locale tables (0
+ * for a field that does not parse, as those gave for one without digits). */
+static unsigned long long stat_ull(const char *tok)
+{
+	unsigned long long v;
+
+	return keel_str_to_ull(tok, NULL, &v) < 0 ? 0 : v;
+}
+
+static int stat_int(const char *tok)
+{
+	long long v;
+
+	return keel_str_to_ll(tok, NULL, &v) < 0 ? 0 : (int)v;
+}
+
 int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *wstatus)
 {
-	char path[64], buf[2048], *p, *save = NULL, *tok;
+	char path[64], num[KEEL_STR_DEC_SIZE], buf[2048], *p, *tok;
 	char state = '?';
 	ssize_t n;
 	int fd, field;
 
 	if (pid <= 0)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	keel_str_join_buf(path, sizeof(path), "/proc/", keel_utoa((unsigned long long)pid, num), "/stat", NULL);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ESRCH;
@@ -659,13 +648,13 @@ int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *
 		return -ESRCH;
 	if (wstatus)
 		*wstatus = -1;
-	for (field = 3, tok = strtok_r(p + 1, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save), field++) {
+	for (field = 3, p++; (tok = keel_str_tok(&p, " \n")); field++) {
 		if (field == 3)
 			state = tok[0];
 		else if (field == 22 && start_time)
-			*start_time = strtoull(tok, NULL, 10);
+			*start_time = stat_ull(tok);
 		else if (field == 52 && wstatus)
-			*wstatus = (int)strtol(tok, NULL, 10);
+			*wstatus = stat_int(tok);
 	}
 	if (zombie)
 		*zombie = state == 'Z' || state == 'X';

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -225,6 +227,96 @@ START_TEST(state_file_round_trips)
 	/* A damaged file is an error, not a crash or a guess. */
 	snprintf(path, sizeof(path), "%s/state", dir);
 	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=2\ngarbage\n", NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+}
+END_TEST
+
+/* The state file is ABI: other processes parse it. Its bytes are what
+ * the printf formats it was first written with ("%d", "%llu", "%" PRId64,
+ * "%u") give, extremes and negative numbers included. */
+START_TEST(state_file_bytes_are_the_documented_format)
+{
+	struct keel_cstate st = { 0 };
+	const char *dir = kt_tmpdir();
+	char path[4096], want[2048], *text = NULL;
+
+	st.status = KEEL_STATE_STOPPED;
+	st.pid = INT_MAX;
+	st.start_time = ULLONG_MAX;
+	st.created = INT64_MIN;
+	st.started = INT64_MAX;
+	st.has_exit = 1;
+	st.exit_code = -1;
+	st.term_signal = INT_MIN;
+	st.ns_flags = UINT_MAX;
+	st.upper_dir = strdup("/x/layer");
+	st.keep_upper = 1;
+	st.cgroup = strdup("/sys/fs/cgroup/keel/x");
+	st.net_host = strdup("/proc/1/ns/net");
+	st.host_veth = strdup("kv01234567");
+	st.bridge = strdup("kbr0");
+	ck_assert_int_eq(keel_cstrv_push(&st.layers, "/img/base"), 0);
+	ck_assert_int_eq(keel_cstrv_push(&st.layers, "/img/app"), 0);
+	snprintf(want, sizeof(want),
+		 "status=%d\npid=%d\npid_start_time=%llu\ncreated=%" PRId64 "\nstarted=%" PRId64 "\n"
+		 "exit_code=%d\nterm_signal=%d\nnamespaces=%u\nupper_dir=%s\nkeep_upper=%d\n"
+		 "layer=%s\nlayer=%s\ncgroup=%s\nnet_host=%s\nhost_veth=%s\nbridge=%s\n",
+		 st.status, (int)st.pid, st.start_time, st.created, st.started, st.exit_code, st.term_signal,
+		 st.ns_flags, st.upper_dir, st.keep_upper, st.layers[0], st.layers[1], st.cgroup, st.net_host,
+		 st.host_veth, st.bridge);
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &text, NULL, NULL), 0);
+	ck_assert_str_eq(text, want);
+	free(text);
+	keel_cstate_clear(&st);
+
+	/* No exit yet: no exit lines; an unset string: no line at all. */
+	st.status = KEEL_STATE_CREATED;
+	st.pid = 4242;
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(want, sizeof(want), "status=%d\npid=4242\npid_start_time=0\ncreated=0\nstarted=0\n"
+		 "namespaces=0\nkeep_upper=0\n", KEEL_STATE_CREATED);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &text, NULL, NULL), 0);
+	ck_assert_int_eq(strncmp(text, want, strlen(want)), 0);
+	/* the rest pads over the longer old record: empty lines only */
+	ck_assert_uint_eq(strspn(text + strlen(want), "\n"), strlen(text + strlen(want)));
+	free(text);
+}
+END_TEST
+
+/* The reader takes the numbers strtoll() took: white space and a sign
+ * before the digits, nothing after them; a value out of range is a bad
+ * line for status and pid and ignored for the other keys. */
+START_TEST(state_file_numbers_parse_as_before)
+{
+	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
+	const char *dir = kt_tmpdir();
+	char path[4096];
+
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);	/* makes the file */
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path,
+					    "status=+3\npid= \t-12\ncreated=-9223372036854775808\n"
+					    "started=9223372036854775808\nexit_code=-0\nterm_signal=\n"
+					    "pid_start_time=18446744073709551615\nnamespaces=007\nfuture_key=x\n",
+					    NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.status, 3);
+	ck_assert_int_eq(back.pid, -12);
+	ck_assert(back.created == INT64_MIN);
+	ck_assert(back.started == 0);		/* out of range: ignored */
+	ck_assert(back.has_exit && back.exit_code == 0);
+	ck_assert_int_eq(back.term_signal, 0);	/* empty: ignored */
+	ck_assert(back.start_time == 0);	/* above LLONG_MAX: ignored, as ever */
+	ck_assert_uint_eq(back.ns_flags, 7);
+	keel_cstate_clear(&back);
+
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=3\npid=12 \n", NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=3\npid=99999999999999999999\n", NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=-\npid=1\n", NULL), 0);
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
 }
 END_TEST
@@ -1452,6 +1544,8 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, ids_are_validated);
 	tcase_add_test(tc, default_state_root_follows_the_user);
 	tcase_add_test(tc, state_file_round_trips);
+	tcase_add_test(tc, state_file_bytes_are_the_documented_format);
+	tcase_add_test(tc, state_file_numbers_parse_as_before);
 	tcase_add_test(tc, state_rewrite_is_in_place_and_leaves_no_stale_keys);
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "error.h"
 #include "util/child.h"
 #include "util/fs.h"
+#include "util/str.h"
 #include "harness.h"
 
 START_TEST(error_carries_code_errno_and_message)
@@ -205,6 +207,151 @@ START_TEST(find_mount_reports_missing_type)
 }
 END_TEST
 
+START_TEST(str_join_fits_and_does_not)
+{
+	char buf[8], *s;
+
+	s = keel_str_join("/run/keel", "/", "c1", NULL);
+	ck_assert_str_eq(s, "/run/keel/c1");
+	free(s);
+	s = keel_str_join("", NULL);
+	ck_assert_str_eq(s, "");
+	free(s);
+	ck_assert_int_eq(keel_str_join_buf(buf, sizeof(buf), "abc", "defg", NULL), 0);
+	ck_assert_str_eq(buf, "abcdefg");
+	/* one byte too many: cut, terminated, and said so */
+	ck_assert_int_eq(keel_str_join_buf(buf, sizeof(buf), "abcd", "efgh", NULL), -ENAMETOOLONG);
+	ck_assert_str_eq(buf, "abcdefg");
+	ck_assert_int_eq(keel_str_join_buf(buf, sizeof(buf), "abcdefghij", "x", NULL), -ENAMETOOLONG);
+	ck_assert_str_eq(buf, "abcdefg");
+	ck_assert_int_eq(keel_str_join_buf(buf, 0, "a", NULL), -ENAMETOOLONG);
+}
+END_TEST
+
+START_TEST(str_unsigned_decimals)
+{
+	unsigned long long v = 42;
+	const char *end;
+
+	ck_assert_int_eq(keel_str_to_ull("0", &end, &v), 0);
+	ck_assert(v == 0 && *end == '\0');
+	ck_assert_int_eq(keel_str_to_ull("18446744073709551615 rest", &end, &v), 0);
+	ck_assert(v == ULLONG_MAX);
+	ck_assert_str_eq(end, " rest");
+	ck_assert_int_eq(keel_str_to_ull("18446744073709551616", &end, &v), -ERANGE);
+	ck_assert_int_eq(keel_str_to_ull("99999999999999999999999", NULL, &v), -ERANGE);
+	v = 42;
+	/* digits only: no sign, space or base prefix */
+	ck_assert_int_eq(keel_str_to_ull("", &end, &v), -EINVAL);
+	ck_assert_int_eq(keel_str_to_ull("-1", &end, &v), -EINVAL);
+	ck_assert_int_eq(keel_str_to_ull("+1", &end, &v), -EINVAL);
+	ck_assert_int_eq(keel_str_to_ull(" 1", &end, &v), -EINVAL);
+	ck_assert(v == 42);
+	ck_assert_int_eq(keel_str_to_ull("0x10", &end, &v), 0);
+	ck_assert(v == 0 && *end == 'x');
+}
+END_TEST
+
+/* keel_str_to_ll reads what strtoll(s, &end, 10) reads: compare them. */
+START_TEST(str_signed_decimals_read_as_strtoll)
+{
+	static const char *const cases[] = {
+		"0", "7", "-7", "+7", " \t\n\v\f\r12", "  -0", "12abc", "-12 34", "007",
+		"9223372036854775807", "-9223372036854775808",
+		"9223372036854775808", "-9223372036854775809", "18446744073709551616", "99999999999999999999999",
+		"", " ", "-", "+", "+-1", "- 1", "abc", "0x1f", "\x85" "1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *s = cases[i], *end = NULL;
+		long long v = 0x5a5a, want;
+		char *want_end;
+		int ret;
+
+		errno = 0;
+		want = strtoll(s, &want_end, 10);
+		ret = keel_str_to_ll(s, &end, &v);
+		if (errno == ERANGE) {
+			ck_assert_msg(ret == -ERANGE, "'%s': %d, want -ERANGE", s, ret);
+		} else if (want_end == s) {
+			ck_assert_msg(ret == -EINVAL, "'%s': %d, want -EINVAL", s, ret);
+			ck_assert(v == 0x5a5a);
+		} else {
+			ck_assert_msg(ret == 0 && v == want && end == want_end, "'%s': %d %lld, want %lld", s, ret, v,
+				      want);
+		}
+	}
+	ck_assert_int_eq(keel_str_to_ll("5", NULL, &(long long){ 0 }), 0);
+}
+END_TEST
+
+/* keel_str_from_ll writes what "%lld" writes. */
+START_TEST(str_decimal_forms_are_printfs)
+{
+	static const long long cases[] = { 0, 1, -1, 9, 10, -10, 4242, INT_MAX, INT_MIN, (long long)INT_MAX + 1,
+					   LLONG_MAX, LLONG_MIN, LLONG_MIN + 1 };
+	char got[KEEL_STR_DEC_SIZE], want[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(want, sizeof(want), "%lld", cases[i]);
+		ck_assert_str_eq(keel_str_from_ll(cases[i], got), want);
+	}
+	snprintf(want, sizeof(want), "%llu", ULLONG_MAX);
+	ck_assert_str_eq(keel_utoa(ULLONG_MAX, got), want);
+}
+END_TEST
+
+/* keel_str_tok splits as strtok_r does. */
+START_TEST(str_tok_splits_as_strtok_r)
+{
+	static const char *const cases[] = {
+		"", " ", "a", "a b", "  a  b  ", "a\nb \n c", "\n\n", "1 (x) R 3 4\n", "x,y,,z,",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char mine[64], theirs[64], *cur = mine, *save = NULL, *a, *b;
+		int first = 1;
+
+		snprintf(mine, sizeof(mine), "%s", cases[i]);
+		snprintf(theirs, sizeof(theirs), "%s", cases[i]);
+		do {
+			a = keel_str_tok(&cur, " \n,");
+			b = strtok_r(first ? theirs : NULL, " \n,", &save);
+			first = 0;
+			ck_assert_msg((a == NULL) == (b == NULL), "'%s': %s vs %s", cases[i], a, b);
+			if (a) {
+				ck_assert_str_eq(a, b);
+				ck_assert_int_eq(a - mine, b - theirs);
+			}
+		} while (a);
+		/* and stays at the end */
+		ck_assert_ptr_null(keel_str_tok(&cur, " \n,"));
+	}
+}
+END_TEST
+
+START_TEST(strbuf_grows_and_keeps_everything)
+{
+	struct keel_strbuf b = { 0 };
+	char want[4096];
+	size_t i;
+
+	want[0] = '\0';
+	for (i = 0; i < 300; i++) {
+		keel_strbuf_add(&b, "k", "=", "v1", "\n", NULL);
+		strcat(want, "k=v1\n");
+	}
+	ck_assert(!b.failed);
+	ck_assert_uint_eq(b.len, strlen(want));
+	ck_assert_uint_gt(b.cap, b.len);
+	ck_assert_str_eq(b.buf, want);
+	free(b.buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core");
@@ -228,6 +375,14 @@ int main(void)
 	tcase_add_test(tc, child_report_formats_without_allocating);
 	tcase_add_test(tc, fs_helpers_roundtrip_and_rm_rf);
 	tcase_add_test(tc, find_mount_reports_missing_type);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("str", 10);
+	tcase_add_test(tc, str_join_fits_and_does_not);
+	tcase_add_test(tc, str_unsigned_decimals);
+	tcase_add_test(tc, str_signed_decimals_read_as_strtoll);
+	tcase_add_test(tc, str_decimal_forms_are_printfs);
+	tcase_add_test(tc, str_tok_splits_as_strtok_r);
+	tcase_add_test(tc, strbuf_grows_and_keeps_everything);
 	suite_add_tcase(s, tc);
 	return kt_run(s);
 }

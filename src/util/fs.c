@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "util/fs.h"
+#include "util/str.h"
 
 int keel_read_file_at(int dirfd, const char *path, char **out, size_t *len, keel_error **err)
 {
@@ -191,6 +192,7 @@ static void unescape_octal(char *s)
 int keel_find_mount_id(const char *fstype, char **out, uint64_t *mnt_id, keel_error **err)
 {
 	char *text = NULL, *line, *next;
+	unsigned long long v;
 	int ret;
 
 	/* One read of the whole file rather than stdio: fewer system calls,
@@ -201,21 +203,24 @@ int keel_find_mount_id(const char *fstype, char **out, uint64_t *mnt_id, keel_er
 	ret = -ENOENT;
 	for (line = text; line && *line; line = next) {
 		/* id parent maj:min root mountpoint options [optional...] - fstype source super */
-		char *mnt = NULL, *id = NULL, *sep, *type, *save = NULL, *tok;
+		char *mnt = NULL, *id = NULL, *sep, *type, *cur, *tok;
 		int field = 0;
 
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		sep = strstr(line, " - ");
+		/* plain loops, not strstr()/strtok_r(): see util/str.h */
+		for (sep = strchr(line, ' '); sep && (sep[1] != '-' || sep[2] != ' '); sep = strchr(sep + 1, ' '))
+			;
 		if (!sep)
 			continue;
 		*sep = '\0';
-		type = strtok_r(sep + 3, " ", &save);
+		cur = sep + 3;
+		type = keel_str_tok(&cur, " ");
 		if (!type || strcmp(type, fstype) != 0)
 			continue;
-		save = NULL;
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		cur = line;
+		while ((tok = keel_str_tok(&cur, " "))) {
 			if (++field == 1)
 				id = tok;
 			if (field == 5) {
@@ -226,8 +231,8 @@ int keel_find_mount_id(const char *fstype, char **out, uint64_t *mnt_id, keel_er
 		if (!mnt)
 			continue;
 		unescape_octal(mnt);
-		if (mnt_id)
-			*mnt_id = strtoull(id, NULL, 10);
+		if (mnt_id)	/* 0 for no digits, as strtoull() gave */
+			*mnt_id = keel_str_to_ull(id, NULL, &v) == 0 ? v : 0;
 		*out = strdup(mnt);
 		ret = *out ? 0 : keel_error_sys(err, ENOMEM, "find %s mount", fstype);
 		break;
