@@ -497,26 +497,48 @@ void keel_state_unlock(int fd)
  * directory, under the lock, so a held state file without links means
  * the container was deleted (and perhaps made again under the same id),
  * and the hold starts over by path, exactly as a first lock does.
+ *
+ * The directory is held as an O_PATH fd and opened for the flock only
+ * while locked (openat ".", no path walk). Every spawn's child gets a copy
+ * of all our fds and closes them again, and closing a real directory fd
+ * costs a dnotify and a POSIX-lock lookup that an O_PATH fd skips: with a
+ * thousand containers held in one process, that was ~8% of the time to
+ * start them.
  */
+static int lock_held_dir(struct keel_state_hold *h)
+{
+	int e;
+
+	h->lockfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->lockfd < 0)
+		return -errno;
+	if ((e = flock_ex(h->lockfd)) < 0) {
+		close(h->lockfd);
+		h->lockfd = -1;
+	}
+	return e;
+}
+
 int keel_state_hold_lock(struct keel_state_hold *h, const char *dir, int made, keel_error **err)
 {
 	struct stat sb;
 	int e;
 
 	if (h->dirfd >= 0) {
-		if ((e = flock_ex(h->dirfd)) < 0)
+		e = lock_held_dir(h);
+		if (e < 0 && e != -ENOENT)
 			return keel_error_sys(err, -e, "lock %s", dir);
-		if (fstat(h->fd >= 0 ? h->fd : h->dirfd, &sb) == 0 && sb.st_nlink > 0) {
+		if (e == 0 && fstat(h->fd >= 0 ? h->fd : h->dirfd, &sb) == 0 && sb.st_nlink > 0) {
 			if (h->fd >= 0)
 				h->size = (size_t)sb.st_size;
 			return 0;
 		}
 		keel_state_hold_close(h);
 	}
-	h->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	h->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (h->dirfd < 0)
 		return keel_error_sys(err, errno, "open state directory %s", dir);
-	if ((e = flock_ex(h->dirfd)) < 0) {
+	if ((e = lock_held_dir(h)) < 0) {
 		keel_state_hold_close(h);
 		return keel_error_sys(err, -e, "lock %s", dir);
 	}
@@ -533,8 +555,11 @@ void keel_state_hold_unlock(struct keel_state_hold *h)
 {
 	/* Unlock explicitly: a process we spawned may still hold a copy of
 	 * this open file description until it execs. */
-	if (h->dirfd >= 0)
-		flock(h->dirfd, LOCK_UN);
+	if (h->lockfd >= 0) {
+		flock(h->lockfd, LOCK_UN);
+		close(h->lockfd);
+		h->lockfd = -1;
+	}
 }
 
 void keel_state_hold_close(struct keel_state_hold *h)

@@ -52,19 +52,20 @@ int keel_state_default_root(char **out, keel_error **err);
  * but its own anyway); keel_state_hold_close() releases them.
  */
 struct keel_state_hold {
-	int dirfd;     /* O_RDONLY | O_DIRECTORY on <root>/<id>, or -1 */
+	int dirfd;     /* O_PATH | O_DIRECTORY on <root>/<id>, or -1 */
+	int lockfd;    /* the same directory opened for flock, while locked; else -1 */
 	int fd;        /* its state file, or -1 before it is read or written */
 	int writable;  /* fd is O_RDWR (else O_RDONLY: a reader without write access) */
 	size_t size;   /* the state file's size, as last seen under the lock */
 };
-#define KEEL_STATE_HOLD_INIT { -1, -1, 0, 0 }
+#define KEEL_STATE_HOLD_INIT { -1, -1, -1, 0, 0 }
 
 /* Take the lock, blocking: reopens dir by path when nothing is held yet or
  * the container held was deleted since (its state file has no link left).
  * made: the caller's mkdir just made dir. -ENOENT when dir does not exist
  * or was removed while we waited. */
 int keel_state_hold_lock(struct keel_state_hold *h, const char *dir, int made, keel_error **err);
-/* Release the lock, keep the fds. */
+/* Release the lock, keep the held fds (dirfd, fd). */
 void keel_state_hold_unlock(struct keel_state_hold *h);
 /* Release the lock and close the fds (a NULL-safe no-op on an empty hold). */
 void keel_state_hold_close(struct keel_state_hold *h);
