@@ -75,10 +75,11 @@
  * (two handles on the same container, in one process or several, are fine:
  * the directory's lock serializes them).
  *
- * A handle keeps a few close-on-exec fds between calls (the `<id>`
- * directory and its state file, the cgroup, and in the creating process
- * the init's pidfd); no container process ever gets them, and
- * keel_container_free() closes them.
+ * A handle keeps a few close-on-exec fds between calls (an `O_PATH` fd
+ * of the `<id>` directory, which is opened for the flock only during an
+ * operation, its state file, an `O_PATH` fd of the cgroup, and in the
+ * creating process the init's pidfd); no container process ever gets
+ * them, and keel_container_free() closes them.
  */
 #ifndef KEEL_CONTAINER_H
 #define KEEL_CONTAINER_H
