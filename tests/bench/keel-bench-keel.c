@@ -118,6 +118,12 @@ static int keel_start(struct kstate *st, const char *id, const char *const *argv
 		ret = keel_rootfs_add_defaults(r, err);
 	if (ret == 0)
 		ret = keel_process_set_args(keel_container_process(c), argv, err);
+	/* A container's environment, not the runner's: the floor's PATH only
+	 * (keel-run sets PATH, HOME and HOSTNAME; Docker PATH and HOSTNAME). */
+	if (ret == 0)
+		ret = keel_process_clearenv(keel_container_process(c), err);
+	if (ret == 0)
+		ret = keel_process_setenv(keel_container_process(c), "PATH", "/bin:/sbin:/usr/bin:/usr/sbin", err);
 	if (ret == 0)
 		ret = keel_security_set_seccomp(keel_container_security(c), filter, err);
 	if (ret == 0)
