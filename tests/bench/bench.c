@@ -6,9 +6,10 @@
  *
  * Start to exit: every candidate (floor-bench.c, oci.c, later libkeel)
  * starts a container running /bin/true and waits for it to exit and be
- * deleted. Candidates take turns, A B C D A B C D ..., for ROUNDS rounds
- * after WARMUP unrecorded ones, so that the load of a shared machine falls
- * on all of them alike. Each start is timed with CLOCK_MONOTONIC around
+ * deleted. Candidates take turns, each round in a new order (A B C D,
+ * C A D B, ...), for ROUNDS rounds after WARMUP unrecorded ones, so that
+ * the load of a shared machine, and the kernel work one candidate leaves
+ * behind, fall on all of them alike. Each start is timed with CLOCK_MONOTONIC around
  * the candidate's run_once(); its CPU time is the runner's own (getrusage
  * RUSAGE_SELF, for in-process candidates and fork/exec) plus the wait4
  * rusage of what the candidate started (with the descendants it reaped).
@@ -38,6 +39,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,10 +579,36 @@ static void print_seq_report(struct runner *r, struct series *ss, unsigned ns)
 		printf("  %-11s %s\n", ss[i].c->name, ss[i].c->what);
 }
 
+/*
+ * The order of one round: a new permutation every round (Fisher-Yates
+ * over xorshift64 with a fixed seed, so that runs are repeatable). In a
+ * fixed order the candidate that follows crun, runc or keel-veth always
+ * pays for the kernel work they leave behind (network namespaces and
+ * veths torn down on the other CPU); shuffled, that cost falls on every
+ * candidate alike.
+ */
+static void shuffle_round(unsigned *order, unsigned n, uint64_t *rng)
+{
+	unsigned i, j, t;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n; i > 1; i--) {
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 7;
+		*rng ^= *rng << 17;
+		j = (unsigned)(*rng % i);
+		t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+}
+
 static void run_sequential(struct runner *r)
 {
 	struct series ss[32];
-	unsigned ns = 0, t, i, round, seq = 0;
+	unsigned ns = 0, t, i, round, seq = 0, order[32];
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 	memset(ss, 0, sizeof(ss));
 	for (t = 0; t < BENCH_ARRAY_SIZE(candidate_tables); t++)
@@ -602,10 +630,15 @@ static void run_sequential(struct runner *r)
 		else if (r->env.verbose)
 			fprintf(stderr, "keel-bench: %s skipped: %s\n", s->c->name, s->why);
 	}
-	for (round = 0; round < r->warmup + r->rounds; round++)
-		for (i = 0; i < ns; i++)
-			if (ss[i].active && sample_once(&ss[i], seq++, round >= r->warmup))
-				fprintf(stderr, "keel-bench: %s failed: %s\n", ss[i].c->name, ss[i].why);
+	for (round = 0; round < r->warmup + r->rounds; round++) {
+		shuffle_round(order, ns, &rng);
+		for (t = 0; t < ns; t++) {
+			struct series *s = &ss[order[t]];
+
+			if (s->active && sample_once(s, seq++, round >= r->warmup))
+				fprintf(stderr, "keel-bench: %s failed: %s\n", s->c->name, s->why);
+		}
+	}
 	for (i = 0; i < ns; i++) {
 		struct series *s = &ss[i];
 
