@@ -657,32 +657,65 @@ static pid_t fork_into(int cgroup_fd)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
+/* keel-run's environment: the runner's, with KEEL_STATE_ROOT and (for a
+ * shared build) LD_LIBRARY_PATH set. Built before the fork, so that the
+ * child calls nothing but open, dup2 and execve: a setenv() there would
+ * malloc in a copy of the runner's heap, which counts in keel-run's peak
+ * RSS (the kernel keeps the pre-exec peak) and grows with what the other
+ * candidates left in that heap. */
+static char **run_env(struct run_state *st, char *root_var, char *lib_var)
+{
+	extern char **environ;
+	size_t n = 0, i, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 3, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "KEEL_STATE_ROOT=", 16) &&
+		    (!st->libdir[0] || strncmp(environ[i], "LD_LIBRARY_PATH=", 16)))
+			env[k++] = environ[i];
+	env[k++] = root_var;
+	if (st->libdir[0])
+		env[k++] = lib_var;
+	env[k] = NULL;
+	return env;
+}
+
 static int run_run_once(void *state, unsigned seq, struct bench_sample *s, char *why, size_t len)
 {
 	struct run_state *st = state;
-	char name[64];
+	char name[64], root_var[4200], lib_var[4200];
 	char *argv[] = { st->prog, "--rm", "--seccomp", "default", "--rootfs", (char *)st->env->rootfs,
 			 "--name", name, "--hostname", "kb", "--", "/bin/true", NULL };
+	char **env;
 	int status, fd;
 	pid_t pid;
 
 	snprintf(name, sizeof(name), "%s-run-%u", st->env->runid, seq);
+	snprintf(root_var, sizeof(root_var), "KEEL_STATE_ROOT=%s", st->state_root);
+	snprintf(lib_var, sizeof(lib_var), "LD_LIBRARY_PATH=%s", st->libdir);
+	if (!(env = run_env(st, root_var, lib_var)))
+		return snprintf(why, len, "out of memory"), -ENOMEM;
 	s->has_child_rss = 1;
 	pid = fork_into(st->cg_self_fd);
-	if (pid < 0)
+	if (pid < 0) {
+		free(env);
 		return snprintf(why, len, "clone3 into %s: %s", st->cg_self, strerror(errno)), -errno;
+	}
 	if (pid == 0) {
 		fd = open("/dev/null", O_RDWR);
 		dup2(fd, 0);
 		dup2(fd, 1);
 		fd = open(st->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 2);
-		setenv("KEEL_STATE_ROOT", st->state_root, 1);
-		if (st->libdir[0])
-			setenv("LD_LIBRARY_PATH", st->libdir, 1);
-		execv(st->prog, argv);
+		execve(st->prog, argv, env);
 		_exit(127);
 	}
+	free(env);
 	if (wait4(pid, &status, 0, &s->child) != pid)
 		return snprintf(why, len, "wait4: %s", strerror(errno)), -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
