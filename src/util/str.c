@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/child.h"
 #include "util/str.h"
 
 char *keel_str_join(const char *first, ...)
@@ -105,19 +106,11 @@ int keel_str_to_ll(const char *s, const char **end, long long *out)
 
 char *keel_str_from_ll(long long v, char *buf)
 {
-	unsigned long long mag = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-	char tmp[KEEL_STR_DEC_SIZE];
-	size_t i = 0, j = 0;
-
-	do {
-		tmp[i++] = (char)('0' + mag % 10);
-		mag /= 10;
-	} while (mag);
-	if (v < 0)
-		buf[j++] = '-';
-	while (i)
-		buf[j++] = tmp[--i];
-	buf[j] = '\0';
+	if (v >= 0)
+		return keel_utoa((unsigned long long)v, buf);
+	/* the magnitude negated in unsigned arithmetic: right for LLONG_MIN too */
+	buf[0] = '-';
+	keel_utoa(0 - (unsigned long long)v, buf + 1);
 	return buf;
 }
 
