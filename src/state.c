@@ -459,38 +459,7 @@ static int flock_ex(int fd)
  * waited for the lock while the container was deleted holds a directory
  * that is gone (no links left); it reports -ENOENT rather than read a
  * container that was made again under the same id.
- */
-int keel_state_lock(const char *dir, int *fd, keel_error **err)
-{
-	struct stat sb;
-	int lfd, e;
-
-	lfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lfd < 0)
-		return keel_error_sys(err, errno, "open state directory %s", dir);
-	if ((e = flock_ex(lfd)) < 0) {
-		close(lfd);
-		return keel_error_sys(err, -e, "lock %s", dir);
-	}
-	if (fstat(lfd, &sb) == 0 && sb.st_nlink == 0) {
-		close(lfd);
-		return keel_error_sys(err, ENOENT, "lock %s: the container was deleted", dir);
-	}
-	*fd = lfd;
-	return 0;
-}
-
-void keel_state_unlock(int fd)
-{
-	if (fd < 0)
-		return;
-	/* Unlock explicitly: a process we spawned may still hold a copy of
-	 * this open file description until it execs. */
-	flock(fd, LOCK_UN);
-	close(fd);
-}
-
-/*
+ *
  * A hold keeps the directory (and, once read or written, the state file)
  * open between operations. It is still the container's only while the
  * state file has a link: a delete unlinks it before it removes the

@@ -85,12 +85,6 @@ int keel_state_hold_write(struct keel_state_hold *h, const char *dir, const stru
 int keel_state_write(const char *dir, const struct keel_cstate *st, keel_error **err);
 int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err);
 
-/* Open dir and take an exclusive flock on it, blocking. -ENOENT when dir
- * does not exist or was removed while we waited. *fd receives the fd;
- * release with keel_state_unlock(). */
-int keel_state_lock(const char *dir, int *fd, keel_error **err);
-void keel_state_unlock(int fd);
-
 /* The ids of root's subdirectories that hold a state file, sorted. */
 int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err);
 

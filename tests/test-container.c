@@ -368,10 +368,10 @@ static int flock_waiter_blocked(void)
 
 static void *lock_in_thread(void *dir)
 {
-	int fd = -1;
-	intptr_t ret = keel_state_lock(dir, &fd, NULL);
+	struct keel_state_hold h = KEEL_STATE_HOLD_INIT;
+	intptr_t ret = keel_state_hold_lock(&h, dir, 0, NULL);
 
-	keel_state_unlock(fd);
+	keel_state_hold_close(&h);
 	return (void *)ret;
 }
 
@@ -380,21 +380,22 @@ static void *lock_in_thread(void *dir)
  * it gets -ENOENT, also when the directory is made again meanwhile. */
 START_TEST(lock_waiter_of_a_deleted_container_gets_enoent)
 {
+	struct keel_state_hold h = KEEL_STATE_HOLD_INIT;
 	char dir[4096];
 	pthread_t t;
 	void *res;
-	int fd = -1, i;
+	int i;
 
 	snprintf(dir, sizeof(dir), "%s/c", kt_tmpdir());
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	ck_assert_int_eq(keel_state_lock(dir, &fd, NULL), 0);
+	ck_assert_int_eq(keel_state_hold_lock(&h, dir, 1, NULL), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, lock_in_thread, dir), 0);
 	for (i = 0; i < 5000 && !flock_waiter_blocked(); i++)
 		usleep(1000);
 	ck_assert_msg(flock_waiter_blocked(), "the second locker never blocked on the directory");
 	ck_assert_int_eq(rmdir(dir), 0);
 	ck_assert_int_eq(mkdir(dir, 0700), 0); /* a new container, same id */
-	keel_state_unlock(fd);
+	keel_state_hold_close(&h);
 	ck_assert_int_eq(pthread_join(t, &res), 0);
 	ck_assert_int_eq((intptr_t)res, -ENOENT);
 	ck_assert_int_eq(rmdir(dir), 0);
@@ -1066,15 +1067,15 @@ static void rewrite_started_elsewhere(const char *dir, int64_t started)
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		struct keel_state_hold h = KEEL_STATE_HOLD_INIT;
 		struct keel_cstate st = { 0 };
-		int fd = -1;
 
-		if (keel_state_lock(dir, &fd, NULL) < 0 || keel_state_read(dir, &st, NULL) < 0)
+		if (keel_state_hold_lock(&h, dir, 0, NULL) < 0 || keel_state_hold_read(&h, dir, &st, NULL) < 0)
 			_exit(1);
 		st.started = started;
-		if (keel_state_write(dir, &st, NULL) < 0)
+		if (keel_state_hold_write(&h, dir, &st, NULL) < 0)
 			_exit(2);
-		keel_state_unlock(fd);
+		keel_state_hold_close(&h);
 		_exit(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
