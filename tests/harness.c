@@ -422,6 +422,30 @@ char *kt_read_tty(int master)
 	return buf;
 }
 
+static const char *suite_name = "?";
+
+void kt_skip(const char *what, const char *missing)
+{
+	printf("SKIP: %s/%s: %s\n", suite_name, what, missing);
+	fflush(stdout);
+}
+
+void kt_add_test_needs(TCase *tc, const TTest *test, const char *missing)
+{
+	if (missing)
+		kt_skip(test->name, missing);
+	else
+		tcase_add_test(tc, test);
+}
+
+/* The suite's name for skip lines: the program's, as make check shows it. */
+__attribute__((constructor)) static void name_suite(void)
+{
+	extern char *program_invocation_short_name;
+
+	suite_name = program_invocation_short_name;
+}
+
 int kt_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

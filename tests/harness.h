@@ -50,6 +50,22 @@ TCase *kt_tcase(const char *name, double timeout);
  * groups; returns the child's wait status. */
 int kt_as_nobody(int (*fn)(void *), void *arg);
 
+/*
+ * Named skips. A test that needs something the host may lack (the 32-bit
+ * system call entry, a kernel module, a cgroup controller, KVM, a tool) is
+ * added through kt_add_test_needs() with the result of a probe that ran
+ * outside the code under test: NULL when the host has it, or a short reason
+ * ("no 32-bit system call entry: int $0x80 faults here"). A skipped test is
+ * not added to the TCase, so Check never counts it as a pass; instead one
+ * line "SKIP: <suite>/<test>: <reason>" goes to stdout (the test's log),
+ * which .ci/run collects into its closing summary.
+ */
+void kt_add_test_needs(TCase *tc, const TTest *test, const char *missing);
+
+/* Record a skip of a whole group of checks (a suite, a script's part) by
+ * name, in the same one-line form. */
+void kt_skip(const char *what, const char *missing);
+
 /* Run a suite and return the exit status for main(). */
 int kt_run(Suite *s);
 
