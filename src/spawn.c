@@ -26,7 +26,9 @@
  *                                          security early, mounts,
  *                        <---------------  TTY_FD (pty master), if the
  *                                          terminal is made inside, see below
- *                                          chdir, umask, security pre-user,
+ *                                          close the caller's fds, chdir
+ *                                          (checked to be under the root),
+ *                                          umask, security pre-user,
  *                                          ids, security late (seccomp last)
  *                        <---------------  NOTIFY_FD (seccomp listener), if any
  *                        <---------------  READY, if there is a start FIFO,
@@ -545,10 +547,11 @@ static void close_fds_between(unsigned lo, unsigned hi)
 		close((int)fd);
 }
 
-/* Close every fd but 0-2, the sync socket and the start FIFO, so that the
- * program gets none of the caller's fds, and so that a process waiting on
- * its FIFO holds no copy of another spawn's socket (which would delay
- * that spawn's EOF). */
+/* Close every fd but 0-2, the sync socket and the start FIFO (neither
+ * a directory), so that the program gets none of the caller's fds, no
+ * path the caller chose is resolved while one of them is open (see
+ * child_chdir()), and a process waiting on its FIFO holds no copy of
+ * another spawn's socket (which would delay that spawn's EOF). */
 static void child_close_fds(const struct plan *pl, int sock)
 {
 	unsigned a, b, t;
@@ -566,6 +569,43 @@ static void child_close_fds(const struct plan *pl, int sock)
 	close_fds_between(3, a - 1);
 	close_fds_between(a + 1, b - 1);
 	close_fds_between(b + 1, UINT_MAX);
+}
+
+/* Did this process change its root: a rootfs of its own, or a joined
+ * mount namespace (whose root setns() makes ours)? */
+static int child_changed_root(const struct plan *pl)
+{
+	return pl->mnt || pl->join_fd[keel_ns_index(KEEL_NS_MOUNT)] >= 0;
+}
+
+/*
+ * The working directory, entered once no fd of the caller is left open
+ * (child_close_fds()): a cwd of /proc/self/fd/N would otherwise follow a
+ * host directory fd (a state directory, a cgroup) out of the container,
+ * as in runc's CVE-2024-21626. An absolute cwd is resolved from our root,
+ * the container's. Then the result is checked: getcwd(2) gives a path
+ * that does not start with '/' ("(unreachable)/...") for a directory
+ * outside the root, however it was reached.
+ */
+static int child_chdir(const struct plan *pl, struct keel_child_report *rep)
+{
+	const char *shown = pl->cwd ? pl->cwd : "/";
+	char buf[PATH_MAX];
+	long n;
+
+	if (pl->cwd && chdir(pl->cwd) < 0)
+		return child_fail(rep, errno, "chdir", pl->cwd);
+	if (!pl->cwd && !child_changed_root(pl))
+		return 0;
+	n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 0)
+		return child_fail(rep, errno, "check the working directory", shown);
+	if (n == 0 || buf[0] != '/') {
+		child_fail(rep, EPERM, "chdir", shown);
+		keel_report_append(rep, ": the directory is outside the root of the new process");
+		return -EPERM;
+	}
+	return 0;
 }
 
 /* lo of the new network namespace, up: what `ip link set lo up` does,
@@ -615,8 +655,11 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 		return -1;
 	if (pl->tty_inside && child_tty(pl, sock, rep) < 0)
 		return -1;
-	if (pl->cwd && chdir(pl->cwd) < 0)
-		return child_fail(rep, errno, "chdir", pl->cwd);
+	/* No fd of the caller's may outlive this point: the working
+	 * directory is a path the caller chose, resolved next. */
+	child_close_fds(pl, sock);
+	if (child_chdir(pl, rep) < 0)
+		return -1;
 	if (pl->has_umask)
 		umask(pl->umask);
 	if (pl->sec && keel_security_plan_apply_pre_user(pl->sec, rep) < 0)
@@ -632,7 +675,6 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 			return child_fail(rep, errno, "send", "seccomp notify fd");
 		close(notify_fd);
 	}
-	child_close_fds(pl, sock);
 	if (pl->fifo_fd < 0)
 		return 0;
 	m.kind = MSG_READY;

@@ -1031,6 +1031,212 @@ START_TEST(a_pid_with_another_start_time_is_not_the_container)
 }
 END_TEST
 
+/* ------------------------------------------------------------- escapes -- */
+
+static int same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Is the working directory of pid under its root? Walk ".." up from its
+ * cwd (as the kernel sees it, through /proc/PID/cwd) until the walk stops
+ * climbing: a cwd inside the container passes through the container's
+ * root directory on the way, one that escaped to a host directory climbs
+ * the host's tree and never meets it. 1 inside, 0 outside, -1 when the
+ * process is gone.
+ */
+static int cwd_under_root(pid_t pid)
+{
+	struct stat root, cur, up;
+	char path[64];
+	int fd, next, i, inside = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	if (stat(path, &root) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < 4096 && fstat(fd, &cur) == 0; i++) {
+		if (same_inode(&cur, &root)) {
+			inside = 1;
+			break;
+		}
+		next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || fstat(next, &up) < 0 || same_inode(&up, &cur)) {
+			if (next >= 0)
+				close(next);
+			break;
+		}
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	return inside;
+}
+
+/* A failed start or exec with a cwd of /proc/self/fd/N is fine (there is
+ * no such fd, it is no directory, or it leads outside and is refused);
+ * anything else must have its cwd inside. */
+static void assert_cwd_error_is_clear(keel_error *err, int fd)
+{
+	int e = keel_error_errno(err);
+
+	ck_assert_msg(e == ENOENT || e == ENOTDIR || e == EPERM, "cwd /proc/self/fd/%d: %s", fd,
+		      keel_error_message(err));
+	ck_assert_msg(strstr(keel_error_message(err), "chdir"), "cwd /proc/self/fd/%d: %s", fd,
+		      keel_error_message(err));
+}
+
+/* runc's CVE-2024-21626: the init's working directory /proc/self/fd/N
+ * must not follow an fd of the caller (its state directory, its lock, a
+ * cgroup) out of the rootfs. The init waits before its exec (create), so
+ * its cwd is what the start will have. */
+START_TEST(init_cwd_in_proc_self_fd_stays_inside)
+{
+	const char *root = kt_tmpdir();
+	keel_container *c;
+	keel_error *err = NULL;
+	char cwd[64];
+	int fd, inside, ret;
+	pid_t pid;
+
+	for (fd = 3; fd <= 40; fd++) {
+		c = new_container(kt_name("cw"), root, sleeper);
+		snprintf(cwd, sizeof(cwd), "/proc/self/fd/%d", fd);
+		ck_assert_int_eq(keel_process_set_cwd(keel_container_process(c), cwd, NULL), 0);
+		ret = keel_container_create(c, &err);
+		if (ret < 0) {
+			assert_cwd_error_is_clear(err, fd);
+			keel_error_free(err);
+			err = NULL;
+		} else {
+			pid = keel_container_pid(c);
+			inside = cwd_under_root(pid);
+			ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s",
+				      keel_error_message(err));
+			ck_assert_msg(inside == 1, "init with cwd %s: its cwd is outside the container", cwd);
+		}
+		keel_container_free(c);
+	}
+}
+END_TEST
+
+/* The same for keel_container_exec(), whose caller holds the container's
+ * state directory and cgroup open while it spawns. */
+START_TEST(exec_cwd_in_proc_self_fd_stays_inside)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("ce");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	char cwd[64];
+	int fd, inside;
+
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	for (fd = 3; fd <= 40; fd++) {
+		ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+		ck_assert_int_eq(keel_process_set_args(p, sleeper, NULL), 0);
+		ck_assert_int_eq(keel_process_set_stdio(p, -1, -1, 2, NULL), 0);
+		snprintf(cwd, sizeof(cwd), "/proc/self/fd/%d", fd);
+		ck_assert_int_eq(keel_process_set_cwd(p, cwd, NULL), 0);
+		if (keel_container_exec(c, p, &child, &err) < 0) {
+			assert_cwd_error_is_clear(err, fd);
+			keel_error_free(err);
+			err = NULL;
+		} else {
+			kt_defer_kill(keel_child_pid(child));
+			inside = cwd_under_root(keel_child_pid(child));
+			keel_child_kill(child, SIGKILL, NULL);
+			keel_child_wait(child, 0, NULL, NULL, NULL);
+			keel_child_free(child);
+			ck_assert_msg(inside == 1, "exec with cwd %s: its cwd is outside the container", cwd);
+		}
+		keel_process_free(p);
+	}
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+}
+END_TEST
+
+/* What `ls -l /proc/self/fd` prints in the container: only 0, 1, 2 and
+ * the directory ls reads (/proc/self/fd itself), never a host path. */
+static void assert_only_stdio_fds(const char *listing, const char *who)
+{
+	char *copy = strdup(listing), *line, *save = NULL, *arrow;
+	int fd;
+
+	ck_assert_ptr_nonnull(copy);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!(arrow = strstr(line, " -> ")))
+			continue; /* "total 0" */
+		while (arrow > line && arrow[-1] != ' ')
+			arrow--;
+		fd = atoi(arrow);
+		ck_assert_msg(fd <= 2 || (fd == 3 && strstr(line, "/fd")), "%s sees fd: %s", who, line);
+	}
+	free(copy);
+}
+
+static const char *const ls_fds[] = { "/bin/ls", "-l", "/proc/self/fd/", NULL };
+
+static char *read_all_fd(int fd)
+{
+	static char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	return buf;
+}
+
+START_TEST(no_host_fd_is_visible_inside)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("nf");
+	keel_container *c, *lister;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	int out[2], code = -1;
+
+	/* The init. */
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	lister = new_container(kt_name("nl"), root, ls_fds);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(lister), -1, out[1], 2, NULL), 0);
+	ck_assert_msg(keel_container_run(lister, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	assert_only_stdio_fds(read_all_fd(out[0]), "the init");
+	close(out[0]);
+	ck_assert_int_eq(keel_container_wait(lister, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	ck_assert_int_eq(keel_container_delete(lister, 0, NULL), 0);
+	keel_container_free(lister);
+
+	/* An exec'd process. */
+	c = new_container(id, root, sleeper);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, ls_fds, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], 2, NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	assert_only_stdio_fds(read_all_fd(out[0]), "an exec'd process");
+	close(out[0]);
+	ck_assert_int_eq(keel_child_wait(child, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	keel_child_free(child);
+	keel_process_free(p);
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+}
+END_TEST
+
 /* ------------------------------------------- a handle's fds, other handles -- */
 
 #define MAX_FD 4096
@@ -1574,6 +1780,12 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup);
 	tcase_add_test(tc, rootless_container_as_nobody_in_a_delegated_cgroup);
 	tcase_add_test(tc, limits_are_applied_or_refused_clearly);
+	suite_add_tcase(s, tc);
+
+	tc = kt_tcase("escapes", 120);
+	tcase_add_test(tc, init_cwd_in_proc_self_fd_stays_inside);
+	tcase_add_test(tc, exec_cwd_in_proc_self_fd_stays_inside);
+	tcase_add_test(tc, no_host_fd_is_visible_inside);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("scale", 240);
