@@ -718,6 +718,18 @@ static void child_exec(const struct plan *pl, struct keel_child_report *rep)
 		keel_report_fail(rep, KEEL_ERROR_EXEC, ENOENT, "exec", pl->argv[0]);
 }
 
+/* Does the new process join namespaces that exist already (a
+ * keel_container_exec(), a keel_ns_join_*())? */
+static int child_joins(const struct plan *pl)
+{
+	int i;
+
+	for (i = 0; i < KEEL_NS_NTYPES; i++)
+		if (pl->join_fd[i] >= 0)
+			return 1;
+	return 0;
+}
+
 /*
  * STAGE1 and GO: tell the parent we are in our namespaces, and wait until
  * it has done its part (id maps, cgroup, hook). An intermediate hands its
@@ -732,7 +744,7 @@ static void child_handshake(const struct plan *pl, int sock, pid_t gc, int gc_pi
 	 * dumpable; a caller that changed its ids (setuid) is not, and we
 	 * inherited that. Restored after GO; execve resets it anyway. */
 	dumpable = (int)prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (pl->new_user && dumpable != 1)
+	if (pl->new_user && dumpable != 1 && !child_joins(pl))
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	memset(&m, 0, sizeof(m));
 	if (gc > 0 || !pl->double_fork) {
@@ -764,6 +776,20 @@ static __attribute__((noreturn)) void child_main(const struct plan *pl)
 	child_reset_signals();
 	if (pl->sock[0] >= 0)
 		close(pl->sock[0]);
+	/* Once in the namespaces of a running container, the processes in
+	 * it can see us, and until our execve our /proc/PID/exe is the
+	 * caller's program on the host: a container process that opened it
+	 * could later write to it (CVE-2019-5736). Not dumpable, /proc/PID
+	 * (exe, fd, map_files, mem, cwd, root) is closed to anyone without
+	 * CAP_SYS_PTRACE over the caller's user namespace. The execve of an
+	 * ordinary program makes the process dumpable again. Set before the
+	 * first setns(), and inherited by the grandchild of a pid namespace;
+	 * such a child never shares the caller's memory (can_share_vm()),
+	 * where dumpability lives. */
+	if (child_joins(pl) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		child_fail(&m.rep, errno, "make the process non-dumpable", NULL);
+		goto fail;
+	}
 	if (child_enter_namespaces(pl, &m.rep, &gc, &gc_pidfd) < 0)
 		goto fail;
 	if (!pl->share_vm)
@@ -1332,7 +1358,9 @@ static int await_exec(struct plan *pl, struct proc_ref *final, keel_child *child
  * May the child share our memory (util/vfork.h)? Only when the parent has
  * nothing to do between the clone and the exec, since it sleeps through
  * them: no id maps to write, no grandchild to take over, no hook, no start
- * FIFO to wait on, and the cgroup joined by the clone itself. And not for
+ * FIFO to wait on, and the cgroup joined by the clone itself. Not for a
+ * process that joins namespaces: it makes itself non-dumpable (see
+ * child_main()), and dumpability belongs to the memory. And not for
  * a user or time namespace: the kernel lets only a process whose memory
  * no other process shares make or join those (EINVAL, EUSERS).
  */
@@ -1341,6 +1369,7 @@ static int can_share_vm(const struct plan *pl)
 	const keel_spawn_attr *attr = pl->attr;
 
 	return KEEL_HAVE_VFORK_CLONE && !pl->legacy_clone && !pl->double_fork && pl->fifo_fd < 0 &&
+	       !child_joins(pl) &&
 	       !(attr && attr->hook) && !pl->new_user && !(pl->unshare_ns & CLONE_NEWUSER) &&
 	       pl->join_fd[keel_ns_index(KEEL_NS_USER)] < 0 && !pl->new_time &&
 	       pl->join_fd[keel_ns_index(KEEL_NS_TIME)] < 0;
