@@ -165,6 +165,40 @@ const char *kt_missing_tool(const char *path, int setuid, const char *package)
 	return NULL;
 }
 
+/* The session's v1 devices cgroup, if it has one: "devices:/path". */
+static void devices_cgroup(char *out, size_t size)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	snprintf(out, size, "no v1 devices cgroup");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, ":devices:");
+
+		if (p) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, size, "v1 devices cgroup %s", p + 9);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+const char *kt_missing_device(const char *path, int flags)
+{
+	char where[512];
+	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd >= 0) {
+		close(fd);
+		return NULL;
+	}
+	fd = errno;
+	devices_cgroup(where, sizeof(where));
+	return reason("cannot open %s on this host: %s (this session is in %s)", path, strerror(fd), where);
+}
+
 const char *kt_first_missing(const char *a, const char *b)
 {
 	return a ? a : b;

@@ -29,6 +29,12 @@ const char *kt_missing_userns(unsigned uid);
  * capabilities, as newuidmap must be? package names the Debian package. */
 const char *kt_missing_tool(const char *path, int setuid, const char *package);
 
+/* Can this process open the device node path with flags (O_RDONLY,
+ * O_WRONLY, O_RDWR)? A v1 devices cgroup that restricts the session is
+ * inherited by every container a test makes, so a test that opens a device
+ * probes it here first; the reason quotes the cgroup's devices.list. */
+const char *kt_missing_device(const char *path, int flags);
+
 /* The first of two reasons that is not NULL (a test that needs both). */
 const char *kt_first_missing(const char *a, const char *b);
 

@@ -1544,6 +1544,7 @@ static Suite *container_suite(void)
 	const char *no_overlay = kt_missing_fs("overlay");
 	const char *no_links = kt_first_missing(kt_missing_link_kind("veth"), kt_missing_link_kind("bridge"));
 	const char *no_userns = kt_missing_userns(65534);
+	const char *no_ptmx = kt_missing_device("/dev/ptmx", O_RDWR);
 	Suite *s = suite_create("container");
 	TCase *tc = kt_tcase("state", 30);
 
@@ -1569,8 +1570,8 @@ static Suite *container_suite(void)
 	kt_add_test_needs(tc, hooks_run_at_their_points_and_a_failing_one_undoes_create, no_overlay);
 	kt_add_test_needs(tc, create_in_one_process_start_exec_kill_delete_from_another, no_overlay);
 	kt_add_test_needs(tc, exec_joins_the_init_namespaces_and_cgroup, no_overlay);
-	kt_add_test_needs(tc, tty_of_the_init_comes_from_the_containers_devpts, no_overlay);
-	kt_add_test_needs(tc, tty_of_an_exec_comes_from_the_containers_devpts, no_overlay);
+	kt_add_test_needs(tc, tty_of_the_init_comes_from_the_containers_devpts, kt_first_missing(no_overlay, no_ptmx));
+	kt_add_test_needs(tc, tty_of_an_exec_comes_from_the_containers_devpts, kt_first_missing(no_overlay, no_ptmx));
 	kt_add_test_needs(tc, tty_without_a_devpts_in_the_rootfs_is_a_clear_error, no_overlay);
 	kt_add_test_needs(tc, a_pid_with_another_start_time_is_not_the_container, no_overlay);
 	kt_add_test_needs(tc, a_change_made_elsewhere_is_seen_by_the_next_call, no_overlay);

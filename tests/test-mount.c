@@ -1751,8 +1751,13 @@ int main(void)
 	Suite *s = suite_create("mount");
 	TCase *api = kt_tcase("api", 30);
 	TCase *run = kt_tcase("container", 120);
-	/* host probe, outside the code under test (tests/host-probe.h) */
+	/* host probes, outside the code under test (tests/host-probe.h) */
 	const char *no_overlay = kt_missing_fs("overlay");
+	/* the devices the defaults test opens inside (a v1 devices cgroup of
+	 * the session would deny them there too) */
+	const char *no_devices = kt_first_missing(
+		kt_first_missing(kt_missing_device("/dev/zero", O_RDONLY), kt_missing_device("/dev/null", O_WRONLY)),
+		kt_first_missing(kt_missing_device("/dev/full", O_WRONLY), kt_missing_device("/dev/ptmx", O_RDWR)));
 
 	tcase_add_test(api, api_rejects_bad_input);
 	tcase_add_test(api, prepare_rejects_what_cannot_work);
@@ -1761,7 +1766,8 @@ int main(void)
 	kt_add_test_needs(run, two_containers_share_layers_and_see_only_their_own, no_overlay);
 	kt_add_test_needs(run, whiteout_hides_a_deleted_file_but_the_layer_keeps_it, no_overlay);
 	kt_add_test_needs(run, readonly_rootfs_refuses_writes_with_erofs, no_overlay);
-	kt_add_test_needs(run, defaults_mask_paths_and_show_only_the_containers_processes, no_overlay);
+	kt_add_test_needs(run, defaults_mask_paths_and_show_only_the_containers_processes,
+			  kt_first_missing(no_overlay, no_devices));
 	kt_add_test_needs(run, masks_and_readonly_paths_inside_the_plans_own_mounts, no_overlay);
 	kt_add_test_needs(run, mask_through_an_absolute_symlink_in_dev_is_refused, no_overlay);
 	kt_add_test_needs(run, a_mount_over_procfs_hides_it_from_later_masks, no_overlay);

@@ -435,8 +435,8 @@ END_TEST
 
 int main(void)
 {
-	/* host probe, outside the code under test (tests/host-probe.h) */
-	const char *no_userns = kt_missing_userns(65534);
+	/* host probes, outside the code under test (tests/host-probe.h) */
+	const char *no_userns = kt_missing_userns(65534), *no_root_userns = kt_missing_userns(0);
 	Suite *s = suite_create("ns");
 	TCase *tc = kt_tcase("create", 30);
 
@@ -445,11 +445,11 @@ int main(void)
 	tcase_add_test(tc, process_is_pid_1_in_a_new_pid_namespace);
 	tcase_add_test(tc, new_network_namespace_has_only_lo);
 	tcase_add_test(tc, time_namespace_offsets_are_visible_inside);
-	tcase_add_test(tc, uid_and_gid_maps_read_back_as_root);
+	kt_add_test_needs(tc, uid_and_gid_maps_read_back_as_root, no_root_userns);
 	tcase_add_test(tc, inconsistent_namespace_requests_are_refused);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("join", 30);
-	tcase_add_test(tc, joining_a_running_process_shares_its_namespaces_and_pid_ns);
+	kt_add_test_needs(tc, joining_a_running_process_shares_its_namespaces_and_pid_ns, no_root_userns);
 	tcase_add_test(tc, joining_by_pidfd_and_by_fd);
 	tcase_add_test(tc, joining_the_cgroup_of_a_running_process);
 	tcase_add_test(tc, joining_an_exited_process_fails_cleanly);
