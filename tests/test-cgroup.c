@@ -112,8 +112,7 @@ static const char *controllers_missing(const char *m, const char *want)
 }
 
 /* io.weight is blk-iocost's file (its root-only io.cost.qos shows it is
- * built in); io_max writes to a brd ramdisk that a devices cgroup could
- * deny, so the probe opens it as the test will. */
+ * built in). */
 static const char *io_weight_missing(const char *m)
 {
 	static char why[4200];
@@ -126,6 +125,8 @@ static const char *io_weight_missing(const char *m)
 	return why;
 }
 
+/* io_max writes to a brd ramdisk, which a devices cgroup could deny: the
+ * probe opens it as the test will. */
 static const char *ramdisk_missing(void)
 {
 	static char why[256];
