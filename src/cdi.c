@@ -673,19 +673,21 @@ static int apply_edits(keel_container *c, const struct cdi_edits *e, keel_error 
 	return ret;
 }
 
-/* "not found" with the list of what exists, so a typo is easy to see. */
+/* "not found" with the sorted list of what exists, so a typo is easy to see. */
 static int not_found(const keel_cdi_registry *reg, const char *qname, keel_error **err)
 {
-	char known[1024] = "";
+	char known[1024] = "", **names = NULL;
 	size_t i, used = 0;
 
-	for (i = 0; i < reg->n_devices && used + 8 < sizeof(known); i++)
-		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
-					 reg->devices[i].qname);
+	if (keel_cdi_registry_devices(reg, &names, err) < 0)
+		return -ENOMEM;
+	for (i = 0; names[i] && used + 8 < sizeof(known); i++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "", names[i]);
 	if (used >= sizeof(known))
 		strcpy(known + sizeof(known) - 5, "...");
+	free_strv(names);
 	return keel_error_plain(err, KEEL_ERROR_NOT_FOUND, ENOENT, "CDI device %s not found (%s%s)", qname,
-				reg->n_devices ? "known: " : "no CDI specs define any device", known);
+				reg->n_devices ? "known: " : "no CDI spec defines any device", known);
 }
 
 KEEL_PUBLIC int keel_cdi_registry_apply(const keel_cdi_registry *reg, const char *qname, keel_container *c,

@@ -314,8 +314,8 @@ static int attach_filter(keel_container *c, keel_error **err)
 	if (owned)
 		keel_device_rules_free(rules);
 	if (ret < 0)
-		return keel_error_wrap(err, ret, "container %s: no device filter can be attached, so the container "
-				       "is not made (to run it without one: " OPT_OUT ")", c->id);
+		return keel_error_wrap(err, ret, "no device filter can be attached, so the container is not made "
+				       "(to run it without one: " OPT_OUT ")");
 	return 0;
 }
 
@@ -331,13 +331,13 @@ int keel_container_devices_setup(keel_container *c, keel_error **err)
 		ret = keel_rootfs_add_device_node(c->rootfs, n->host, n->dest, n->block, n->major, n->minor, n->mode,
 						  n->has_owner, n->uid, n->gid, err);
 		if (ret < 0)
-			return keel_error_wrap(err, ret, "container %s: device %s", c->id, n->host);
+			return keel_error_wrap(err, ret, "device %s", n->host);
 	}
 	if (d && d->unfiltered)
 		return 0;
 	if (!c->cgroup)
-		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, ENOTSUP, "container %s: no cgroup to attach a "
-					"device filter to (to run without one: " OPT_OUT ")", c->id);
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, ENOTSUP, "no cgroup to attach a device filter to "
+					"(to run without one: " OPT_OUT ")");
 	return attach_filter(c, err);
 }
 
@@ -348,11 +348,16 @@ int keel_container_devices_has_hooks(const keel_container *c)
 	return c->devices && c->devices->n_hooks > 0;
 }
 
-/* The OCI state, for a hook's stdin. Ids are [A-Za-z0-9_.-]: no escaping. */
-static void state_json(const keel_container *c, char *buf, size_t len)
+/* The OCI state, for a hook's stdin, with the status OCI gives each point
+ * (keel_container_run() marks the state running before its init execs).
+ * Ids are [A-Za-z0-9_.-] and the state directory a path we made: no
+ * escaping needed. */
+static void state_json(const keel_container *c, int point, char *buf, size_t len)
 {
+	static const char *const status[] = { "", "creating", "creating", "created", "running", "stopped" };
+
 	snprintf(buf, len, "{\"ociVersion\":\"1.0.2\",\"id\":\"%s\",\"status\":\"%s\",\"pid\":%d,\"bundle\":\"%s\"}",
-		 c->id, keel_container_state_name(c->st.status), (int)c->st.pid, c->dir);
+		 c->id, status[point], (int)c->st.pid, c->dir);
 }
 
 static int run_one(keel_container *c, const struct keel_exec_hook *h, keel_error **err)
@@ -364,7 +369,7 @@ static int run_one(keel_container *c, const struct keel_exec_hook *h, keel_error
 	int sv[2], status, ret;
 	pid_t pid;
 
-	state_json(c, state, sizeof(state));
+	state_json(c, h->point, state, sizeof(state));
 	/* A socket rather than a pipe: send(MSG_NOSIGNAL) to a hook that
 	 * exits without reading cannot raise SIGPIPE in the caller. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
