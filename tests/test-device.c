@@ -471,6 +471,47 @@ START_TEST(the_program_goes_with_the_container)
 }
 END_TEST
 
+/* In a user namespace mknod is refused: the host's node is bound instead,
+ * and the filter still applies to it. */
+START_TEST(in_a_user_namespace_the_host_node_is_bound)
+{
+	const char *argv[] = { "/bin/sh", "-c", "cat /proc/self/uid_map; " OPEN_RW("/dev/net/tun") OPEN_RW("/dev/full")
+			       "grep -c ' /dev/net/tun ' /proc/self/mountinfo", NULL };
+	struct tracked *t = calloc(1, sizeof(*t));
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	int out[2], code = -1;
+	char *text;
+
+	ck_assert_ptr_nonnull(t);
+	snprintf(t->id, sizeof(t->id), "%s", kt_name("dc"));
+	snprintf(t->root, sizeof(t->root), "%s", kt_tmpdir());
+	ck_assert_int_eq(keel_container_new(&c, t->id, t->root, NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_parent(c, test_cgroup(), NULL), 0);
+	kt_defer_fn(force_delete, t);
+	/* a directory rootfs: overlayfs in a user namespace needs user xattrs */
+	ck_assert_int_eq(keel_rootfs_set_directory(keel_container_rootfs(c), kt_rootfs(), NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);
+	ck_assert_int_eq(keel_container_set_namespaces(c, KEEL_NS_USER | KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS |
+						       KEEL_NS_IPC | KEEL_NS_NET, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), argv, NULL), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	kt_defer_close(out[0]);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(c), -1, out[1], out[1], NULL), 0);
+	ck_assert_msg(keel_container_add_device(c, "/dev/net/tun", NULL, "rw", &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_add_device_rule(c, "c 1:7 r", NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, NULL, NULL), 1);
+	close(out[1]);
+	text = read_all(out[0]);
+	ASSERT_HAS(text, "/dev/net/tun:ok");
+	ASSERT_HAS(text, "/dev/full:ok"); /* the default list allows rwm on 1:7 */
+	ck_assert_msg(strstr(text, "\n1\n"), "the host's tun is not bound in the container:\n%s", text);
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+}
+END_TEST
+
 /* Drop CAP_SYS_ADMIN and CAP_BPF from the effective set of this process. */
 static int drop_bpf_caps(void)
 {
@@ -801,6 +842,7 @@ static Suite *device_suite(void)
 	kt_add_test_needs(tc, the_program_goes_with_the_container, bpf);
 	kt_add_test_needs(tc, create_fails_closed_and_names_the_opt_out, bpf);
 	kt_add_test_needs(tc, the_opt_out_attaches_nothing, tun);
+	kt_add_test_needs(tc, in_a_user_namespace_the_host_node_is_bound, tun);
 	kt_add_test_needs(tc, a_cdi_device_gets_its_nodes_mounts_env_and_hooks, tun);
 	kt_add_test_needs(tc, a_cdi_block_node_gets_the_specs_mode_and_owner, loop);
 	suite_add_tcase(s, tc);
