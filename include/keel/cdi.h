@@ -90,6 +90,9 @@ KEEL_PUBLIC int keel_cdi_registry_devices(const keel_cdi_registry *reg, char ***
  * device nodes are added (keel_container_add_device()'s way), mounts added
  * to keel_container_rootfs(), environment variables set on
  * keel_container_process(), hooks recorded to run at their points.
+ * Each call applies the spec-level edits again: give two devices of one
+ * spec with two calls and its env is set twice (harmless) and its mounts
+ * made twice (stacked binds of the same source).
  * @param reg a registry
  * @param name a fully qualified name, "vendor.com/class=name"
  * @param c the container (not created yet)

@@ -716,9 +716,13 @@ KEEL_PUBLIC int keel_container_set_device_filter(keel_container *c, int mode, ke
 
 /**
  * The rules the container's device filter starts from, instead of the
- * default list. Before create the rules are copied (with their loaded
- * program: containers given the same unchanged list load it once), and
- * the devices added with keel_container_add_device() and
+ * default list. Before create the program of @p rules is loaded (once:
+ * @p rules caches it) and the rules are copied with it, so containers
+ * given the same unchanged list share one program and each create only
+ * attaches it (about 5 us, against about 0.3 ms for the load a container
+ * on the default list pays at its create). @p rules is changed only by
+ * that load: threads may share a list once it was given to one container.
+ * The devices added with keel_container_add_device() and
  * keel_container_add_device_rule() are allowed on top of them.
  *
  * After create (from the creating process or one that loaded the
@@ -728,9 +732,10 @@ KEEL_PUBLIC int keel_container_set_device_filter(keel_container *c, int mode, ke
  * @param c a handle
  * @param rules the rules (borrowed: only used during the call)
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EINVAL (NULL, or an unfiltered container before create);
- *         -ENOENT when the container's cgroup is gone; the errno of
- *         keel_cgroup_set_devices() after create
+ * @return 0; -EINVAL for NULL; the errno of the load before create
+ *         (-EPERM without CAP_BPF or CAP_SYS_ADMIN); -ENOENT when the
+ *         container's cgroup is gone; the errno of keel_cgroup_set_devices()
+ *         after create
  * @since 1.1
  */
 KEEL_PUBLIC int keel_container_set_device_rules(keel_container *c, keel_device_rules *rules,
