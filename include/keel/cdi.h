@@ -22,7 +22,9 @@
  *    program run at that point of the lifecycle (see enum keel_hook: in the
  *    calling process, never inside the container) with the OCI state JSON
  *    on its standard input. A hook that fails fails its step, as a
- *    keel_container_set_hook() hook does.
+ *    keel_container_set_hook() hook does. Like those, program hooks are
+ *    not persisted: they run only in the process that applied the device
+ *    (a poststop hook runs when that process deletes the container).
  *
  * The spec directories are read in order, /etc/cdi then /var/run/cdi by
  * default; a device defined again in a later directory replaces the earlier
