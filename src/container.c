@@ -56,6 +56,7 @@
 #include "error.h"
 #include "net.h"
 #include "process.h"
+#include "security.h"
 #include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
@@ -726,6 +727,71 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 	return ret;
 }
 
+/*
+ * The init's seccomp program, kept as <root>/<id>/seccomp (the raw
+ * struct sock_filter array): a process that loads the container has none
+ * of the creator's keel_security, and what it execs must run under the
+ * same filter as the init, as `docker exec` does. Written before the init
+ * exists, so no exec can come before it.
+ */
+#define SECCOMP_FILE "seccomp"
+
+static int save_seccomp(keel_container *c, keel_error **err)
+{
+	const struct sock_filter *prog;
+	size_t len, done = 0;
+	ssize_t n = 0;
+	int fd, e = 0;
+
+	keel_security_get_bpf(c->security, &prog, &len);
+	if (!prog)
+		return 0;
+	len *= sizeof(*prog);
+	fd = openat(c->hold.dirfd, SECCOMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return keel_error_sys(err, errno, "keep the seccomp filter in %s/" SECCOMP_FILE, c->dir);
+	while (done < len && ((n = write(fd, (const char *)prog + done, len - done)) > 0 || errno == EINTR))
+		done += n > 0 ? (size_t)n : 0;
+	if (done < len)
+		e = n < 0 ? errno : EIO;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (e)
+		return keel_error_sys(err, e, "keep the seccomp filter in %s/" SECCOMP_FILE, c->dir);
+	return 0;
+}
+
+/* For an exec through a loaded handle whose security has no filter of its
+ * own: the init's, if it had one. */
+static int load_seccomp(keel_container *c, keel_error **err)
+{
+	const struct sock_filter *have;
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	keel_security_get_bpf(c->security, &have, &len);
+	if (!c->loaded || c->seccomp_loaded || have)
+		return 0;
+	ret = keel_read_file_at(c->hold.dirfd, SECCOMP_FILE, &buf, &len, NULL);
+	if (ret == -ENOENT) {
+		c->seccomp_loaded = 1; /* the init has no filter */
+		return 0;
+	}
+	if (ret < 0)
+		return keel_error_sys(err, -ret, "read the init's seccomp filter %s/" SECCOMP_FILE, c->dir);
+	if (len % sizeof(struct sock_filter))
+		ret = keel_error_sys(err, EIO, "%s/" SECCOMP_FILE ": %zu bytes is not a seccomp program", c->dir, len);
+	else
+		ret = keel_security_set_bpf(c->security, (const struct sock_filter *)buf,
+					    len / sizeof(struct sock_filter), err);
+	free(buf);
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "read the init's seccomp filter %s/" SECCOMP_FILE, c->dir);
+	c->seccomp_loaded = 1;
+	return 0;
+}
+
 /* mkdir <root>/<id>, the arbiter between two creates. The state root
  * exists but for the first container: it is made only when missing. */
 static int make_state_dir(keel_container *c, keel_error **err)
@@ -764,7 +830,8 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	 * the init waits (or runs). Each write replaces a file, which on an
 	 * ext4 /run costs a few hundred microseconds. */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0)
+	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 ||
+	    (ret = save_seccomp(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0)
 		goto fail;
@@ -1252,8 +1319,11 @@ KEEL_PUBLIC int keel_container_exec(keel_container *c, const keel_process *proc,
 	/* The container's security unless the process brings its own: a
 	 * shallow copy, so the caller's const description is left alone. */
 	copy = *proc;
-	if (!copy.security)
+	if (!copy.security) {
+		if ((ret = load_seccomp(c, err)) < 0)
+			goto wrap;
 		copy.security = c->security;
+	}
 	ret = keel_spawn(&copy, attr, out, err);
 wrap:
 	keel_error_wrap(err, ret, "container %s: exec", c->id);
@@ -1343,6 +1413,7 @@ static int remove_state_dir(keel_container *c, keel_error **err)
 	int dirfd = c->hold.dirfd;
 
 	unlinkat(dirfd, "state", 0);
+	unlinkat(dirfd, SECCOMP_FILE, 0);
 	if (rmdir(c->dir) == 0 || errno == ENOENT)
 		return 0;
 	unlinkat(dirfd, "start", 0);

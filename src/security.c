@@ -543,6 +543,28 @@ KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filt
 	return 0;
 }
 
+void keel_security_get_bpf(const keel_security *sec, const struct sock_filter **prog, size_t *len)
+{
+	*prog = sec ? sec->bpf : NULL;
+	*len = sec && sec->bpf ? sec->bpf_len : 0;
+}
+
+int keel_security_set_bpf(keel_security *sec, const struct sock_filter *prog, size_t len, keel_error **err)
+{
+	struct sock_filter *copy;
+
+	if (!sec || !prog || !len || len > BPF_MAXINSNS)
+		return keel_error_invalid(err, "seccomp: a program of %zu instructions (1 to %d)", len, BPF_MAXINSNS);
+	copy = malloc(len * sizeof(*copy));
+	if (!copy)
+		return keel_error_sys(err, ENOMEM, "seccomp: attach the filter");
+	memcpy(copy, prog, len * sizeof(*copy));
+	drop_bpf(sec);
+	sec->bpf = copy;
+	sec->bpf_len = len;
+	return 0;
+}
+
 static int set_label(char **slot, const char *what, const char *label, keel_error **err)
 {
 	char *copy = NULL;

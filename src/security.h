@@ -16,8 +16,22 @@
 #ifndef KEEL_PRIV_SECURITY_H
 #define KEEL_PRIV_SECURITY_H
 
+#include <stddef.h>
+#include <linux/filter.h>
 #include <keel/security.h>
 #include "util/child.h"
+
+/*
+ * The seccomp program sec holds (*prog NULL and *len 0 when none); owned
+ * by sec. The container keeps a copy next to its state, so that a process
+ * that loads the container (and so has none of the creator's
+ * keel_security) execs under the init's filter.
+ */
+void keel_security_get_bpf(const keel_security *sec, const struct sock_filter **prog, size_t *len);
+
+/* Set a program kept that way (copied); -EINVAL for an empty one or one
+ * longer than the kernel takes (BPF_MAXINSNS), -ENOMEM. */
+int keel_security_set_bpf(keel_security *sec, const struct sock_filter *prog, size_t len, keel_error **err);
 
 struct keel_security_plan;
 

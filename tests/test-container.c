@@ -836,6 +836,85 @@ START_TEST(create_in_one_process_start_exec_kill_delete_from_another)
 }
 END_TEST
 
+/* What a process exec'd through a handle that only loaded the container
+ * says of its seccomp state: the init's filter, not none (found by
+ * tests/stress: keel-exec ran without the default profile keel-run set). */
+static char *seccomp_of_exec(keel_container *c)
+{
+	static const char *const show[] = { "/bin/grep", "^Seccomp:", "/proc/self/status", NULL };
+	static char buf[128];
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	int out[2], code = -1, sig = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, show, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], 2, NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n, buf[len] = '\0';
+	close(out[0]);
+	ck_assert_int_eq(keel_child_wait(child, 0, &code, &sig, NULL), 1);
+	keel_child_free(child);
+	keel_process_free(p);
+	return buf;
+}
+
+START_TEST(exec_from_another_process_runs_under_the_init_s_seccomp_filter)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("xs");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	keel_seccomp *filter = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_seccomp_new_default(&filter, NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(keel_container_security(c), filter, NULL), 0);
+	keel_seccomp_free(filter);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_str_eq(seccomp_of_exec(c), "Seccomp:\t2\n");
+
+	/* the other handle knows only the id, as keel-exec does */
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_str_eq(seccomp_of_exec(other), "Seccomp:\t2\n");
+	keel_container_free(other);
+
+	/* a corrupt copy is an error for exec, not an exec without a filter */
+	ck_assert(path_exists("%s/%s/seccomp", root, id));
+	{
+		char path[4096];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s/seccomp", root, id);
+		ck_assert_ptr_nonnull(f = fopen(path, "we"));
+		fputs("abc", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	{
+		keel_process *p = NULL;
+		keel_child *child = NULL;
+
+		ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+		ck_assert_int_eq(keel_process_set_args(p, sleeper, NULL), 0);
+		ck_assert_int_eq(keel_container_exec(other, p, &child, &err), -EIO);
+		ck_assert_msg(strstr(keel_error_message(err), "is not a seccomp program"), "%s", keel_error_message(err));
+		keel_error_free(err);
+		err = NULL;
+		keel_process_free(p);
+	}
+	ck_assert_msg(keel_container_delete(other, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(other);
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
 /* exec'd processes share every namespace and the cgroup of the init. */
 START_TEST(exec_joins_the_init_namespaces_and_cgroup)
 {
@@ -1563,6 +1642,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, concurrent_creates_of_one_id_one_wins);
 	tcase_add_test(tc, hooks_run_at_their_points_and_a_failing_one_undoes_create);
 	tcase_add_test(tc, create_in_one_process_start_exec_kill_delete_from_another);
+	tcase_add_test(tc, exec_from_another_process_runs_under_the_init_s_seccomp_filter);
 	tcase_add_test(tc, exec_joins_the_init_namespaces_and_cgroup);
 	tcase_add_test(tc, tty_of_the_init_comes_from_the_containers_devpts);
 	tcase_add_test(tc, tty_of_an_exec_comes_from_the_containers_devpts);
