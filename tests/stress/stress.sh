@@ -44,6 +44,7 @@ cleanup() {
 	[ $keel_parent_existed = yes ] || rmdir "$cg2/keel" 2>/dev/null
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 say() { printf 'stress: %s\n' "$*"; }
 # row PART CASE FIGURES STATUS [NOTE]: one line of the final table
@@ -106,7 +107,7 @@ fault_cmd() {
 	local kind=$1 id=$2
 	case $kind in
 	run) echo "$run --rm --name $id --layer $rootfs --layer $probe -- /bin/true" ;;
-	net) echo "ip netns exec $ns $run --rm --name $id --net kbr$$:10.88.0.2/24 -- /bin/true" ;;
+	net) echo "nsenter --net=/run/netns/$ns $run --rm --name $id --net kbr$$:10.88.0.2/24 -- /bin/true" ;;
 	api) echo "$api life $KEEL_STATE_ROOT $id $rootfs $probe" ;;
 	exec) detached "$id"; echo "$exec $id -- /bin/true" ;;
 	rm) detached "$id"; echo "$rm -f $id" ;;
@@ -187,7 +188,7 @@ part_faults() {
 # ----------------------------------------------------------------- races --
 
 part_race() {
-	local r id rc hung=0 crashed=0 bad=0 pids example=
+	local r id rc hung=0 crashed=0 bad=0 pids example= p
 	for ((r = 0; r < n_races; r++)); do
 		id=ksr$$-$r
 		detached "$id"
@@ -319,7 +320,7 @@ part_soak() {
 	netns_up
 	root=$tmp/soak-net-state out=$tmp/soak-net.out
 	mkdir -p "$root"
-	ip netns exec "$ns" "$api" soak "$root" "$rootfs" "$n_soak_net" kbs$$ 10.89.0.2/24 >"$out" 2>&1
+	nsenter --net=/run/netns/"$ns" "$api" soak "$root" "$rootfs" "$n_soak_net" kbs$$ 10.89.0.2/24 >"$out" 2>&1
 	soak_row "the same with a veth on a bridge (scratch netns)" "$out" "$root" \
 		"$(ip -n "$ns" -o link show type veth | wc -l)"
 	if [ -n "$asan_build" ]; then
