@@ -836,13 +836,12 @@ START_TEST(create_in_one_process_start_exec_kill_delete_from_another)
 }
 END_TEST
 
-/* What a process exec'd through a handle that only loaded the container
- * says of its seccomp state: the init's filter, not none (found by
- * tests/stress: keel-exec ran without the default profile keel-run set). */
-static char *seccomp_of_exec(keel_container *c)
+/* What a process exec'd through c says of itself: its "Seccomp:" and
+ * "CapBnd:" lines of /proc/self/status. */
+static char *status_of_exec(keel_container *c)
 {
-	static const char *const show[] = { "/bin/grep", "^Seccomp:", "/proc/self/status", NULL };
-	static char buf[128];
+	static const char *const show[] = { "/bin/grep", "-E", "^(Seccomp|CapBnd):", "/proc/self/status", NULL };
+	static char buf[256];
 	keel_process *p = NULL;
 	keel_child *child = NULL;
 	keel_error *err = NULL;
@@ -866,50 +865,66 @@ static char *seccomp_of_exec(keel_container *c)
 	return buf;
 }
 
-START_TEST(exec_from_another_process_runs_under_the_init_s_seccomp_filter)
+/* Overwrite root/id/name with text. */
+static void spoil(const char *root, const char *id, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", root, id, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "we"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* An exec through a handle that only loaded the container (as keel-exec
+ * does) runs under the init's seccomp filter and capability sets. Found by
+ * tests/stress: it ran with no filter, and with CHOWN and NET_RAW back. */
+START_TEST(exec_from_another_process_has_the_init_s_seccomp_and_capabilities)
 {
 	const char *root = kt_tmpdir(), *id = kt_name("xs");
 	keel_container *c = new_container(id, root, sleeper), *other = NULL;
 	keel_seccomp *filter = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
 	keel_error *err = NULL;
+	char mine[256];
+	const char *name;
+	int i;
 
 	ck_assert_int_eq(keel_seccomp_new_default(&filter, NULL), 0);
 	ck_assert_int_eq(keel_security_set_seccomp(keel_container_security(c), filter, NULL), 0);
 	keel_seccomp_free(filter);
+	ck_assert_int_eq(keel_security_cap_drop(keel_container_security(c), "CHOWN", NULL), 0);
+	ck_assert_int_eq(keel_security_cap_drop(keel_container_security(c), "NET_RAW", NULL), 0);
 	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
-	ck_assert_str_eq(seccomp_of_exec(c), "Seccomp:\t2\n");
+	snprintf(mine, sizeof(mine), "%s", status_of_exec(c));
+	ck_assert_msg(strstr(mine, "Seccomp:\t2\n") && strstr(mine, "CapBnd:\t00000000a80405fa\n"), "%s", mine);
 
-	/* the other handle knows only the id, as keel-exec does */
 	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
-	ck_assert_str_eq(seccomp_of_exec(other), "Seccomp:\t2\n");
+	ck_assert_str_eq(status_of_exec(other), mine);
 	keel_container_free(other);
 
-	/* a corrupt copy is an error for exec, not an exec without a filter */
-	ck_assert(path_exists("%s/%s/seccomp", root, id));
-	{
-		char path[4096];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/%s/seccomp", root, id);
-		ck_assert_ptr_nonnull(f = fopen(path, "we"));
-		fputs("abc", f);
-		fclose(f);
-	}
-	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
-	{
-		keel_process *p = NULL;
-		keel_child *child = NULL;
-
+	/* an unreadable copy is an error for exec, not an exec with less */
+	for (i = 0; i < 2; i++) {
+		name = i ? "security" : "seccomp";
+		spoil(root, id, name, i ? "caps=zz\n" : "abc");
+		ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
 		ck_assert_int_eq(keel_process_new(&p, NULL), 0);
 		ck_assert_int_eq(keel_process_set_args(p, sleeper, NULL), 0);
 		ck_assert_int_eq(keel_container_exec(other, p, &child, &err), -EIO);
-		ck_assert_msg(strstr(keel_error_message(err), "is not a seccomp program"), "%s", keel_error_message(err));
+		ck_assert_msg(strstr(keel_error_message(err), name), "%s", keel_error_message(err));
 		keel_error_free(err);
 		err = NULL;
 		keel_process_free(p);
+		if (i == 0) {
+			keel_container_free(other);
+			continue;
+		}
+		/* ... and never stands in the way of a delete */
+		ck_assert_msg(keel_container_delete(other, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+		keel_container_free(other);
 	}
-	ck_assert_msg(keel_container_delete(other, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
-	keel_container_free(other);
 	assert_gone(id, root);
 	keel_container_free(c);
 }
@@ -1642,7 +1657,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, concurrent_creates_of_one_id_one_wins);
 	tcase_add_test(tc, hooks_run_at_their_points_and_a_failing_one_undoes_create);
 	tcase_add_test(tc, create_in_one_process_start_exec_kill_delete_from_another);
-	tcase_add_test(tc, exec_from_another_process_runs_under_the_init_s_seccomp_filter);
+	tcase_add_test(tc, exec_from_another_process_has_the_init_s_seccomp_and_capabilities);
 	tcase_add_test(tc, exec_joins_the_init_namespaces_and_cgroup);
 	tcase_add_test(tc, tty_of_the_init_comes_from_the_containers_devpts);
 	tcase_add_test(tc, tty_of_an_exec_comes_from_the_containers_devpts);

@@ -48,9 +48,9 @@
  *   can be started)".
  *
  * State on disk: `<state_root>/<id>/` holds `state` (key=value lines),
- * `seccomp` (the init's seccomp program, when it has one, for execs from
- * other processes) and, unless the caller chose another place, `layer/`
- * (the writable layer).
+ * `security` and `seccomp` (the init's security settings and seccomp
+ * program, for execs from other processes) and, unless the caller chose
+ * another place, `layer/` (the writable layer).
  * Every operation holds an exclusive flock on the `<id>` directory itself,
  * so operations on one container from several processes run one at a time;
  * the state file is rewritten in place under that lock, so a script that
@@ -542,9 +542,10 @@ KEEL_PUBLIC int keel_container_resume(keel_container *c, keel_error **err);
  * joins every namespace of the init (the pid namespace included), its
  * cgroup and its root, and gets the container's security settings unless
  * @p proc has its own; stdio or a pty as set on @p proc. Through a loaded
- * handle whose keel_container_security() has no seccomp filter, that is
- * the init's filter, which create keeps in the state directory (an
- * unreadable copy fails the exec with -EIO rather than run it unfiltered).
+ * handle these are the init's (capabilities, no_new_privs, rlimits, LSM
+ * labels, seccomp filter), which create keeps in the state directory; an
+ * unreadable copy fails the exec with -EIO rather than run it with less
+ * confinement than the init.
  * @param c a handle (created here or loaded)
  * @param proc what to run (borrowed; only used during the call)
  * @param[out] out receives the process; the caller waits for it and frees
