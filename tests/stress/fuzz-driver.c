@@ -4,6 +4,8 @@
  * gives the same inputs on every machine).
  *
  *   keel-fuzz [-s SEED] [-n INPUTS] [-r REGRESS_DIR] [-o CRASH_DIR] TARGET
+ *   keel-fuzz -d DIR TARGET     write TARGET's seeds into DIR (a first
+ *                               corpus for libFuzzer) and exit
  *
  * First every file of REGRESS_DIR/TARGET/ (the crashes found before, kept
  * as regression tests), then every seed, then INPUTS mutations of them.
@@ -239,9 +241,26 @@ static void replay(const char *regress, const struct fuzz_target *t, struct inpu
 	closedir(d);
 }
 
+static int dump_seeds(const struct fuzz_target *t, const char *dir)
+{
+	char path[4096];
+	FILE *f;
+	int i;
+
+	mkdir(dir, 0755);
+	for (i = 0; t->seeds[i].data; i++) {
+		snprintf(path, sizeof(path), "%s/seed-%d", dir, i);
+		if (!(f = fopen(path, "we")))
+			return 1;
+		fwrite(t->seeds[i].data, 1, t->seeds[i].size, f);
+		fclose(f);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *regress = NULL, *crash_dir = NULL;
+	const char *regress = NULL, *crash_dir = NULL, *dump = NULL;
 	const struct fuzz_target *t;
 	unsigned long long seed = 1;
 	struct input in = { 0 };
@@ -250,12 +269,13 @@ int main(int argc, char **argv)
 	int opt;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "s:n:r:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:r:o:d:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': n = atol(optarg); break;
 		case 'r': regress = optarg; break;
 		case 'o': crash_dir = optarg; break;
+		case 'd': dump = optarg; break;
 		default: return 2;
 		}
 	}
@@ -266,6 +286,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\n");
 		return 2;
 	}
+	if (dump)
+		return dump_seeds(t, dump);
 	if (t->init && t->init() < 0) {
 		fprintf(stderr, "keel-fuzz: %s: setup failed\n", t->name);
 		return 2;

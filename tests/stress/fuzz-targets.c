@@ -3,7 +3,8 @@
  * text it does not control, and checks what it can check beyond "no
  * crash": the state file (a file a user or another program can tamper
  * with), id maps (ranges a caller passes), the cgroup interface files
- * (memory.stat, cpu.max, io.stat ...), keel-run's command line.
+ * (memory.stat, cpu.max, io.stat ...), the security profile a container
+ * keeps for its execs (<id>/security), keel-run's command line.
  *
  * config.json / image manifests: no JSON parser is in the tree as this is
  * written; when one lands, its target is one more entry below (write the
@@ -27,6 +28,7 @@
 
 #include "fuzz.h"
 #include "ns.h"
+#include "security.h"
 #include "state.h"
 
 /* A scratch directory for the whole process, removed at exit. */
@@ -336,6 +338,53 @@ static const char *const cgroup_dict[] = {
 	"nr_throttled ", "anon ", "\n", " ", "18446744073709551615", "18446744073709551616", "-1", NULL
 };
 
+/* -------------------------------------------------- security profile -- */
+
+/*
+ * <id>/security, which a loaded handle reads for its execs: parse, and if
+ * it parsed, format and parse again: the second text must be the first
+ * format's (what is read back is what was written).
+ */
+static int profile_one(const uint8_t *data, size_t size)
+{
+	keel_security *a = NULL, *b = NULL;
+	char *text = malloc(size + 1), *one = NULL, *two = NULL;
+	int ret = FUZZ_OK;
+
+	if (!text || keel_security_new(&a, NULL) < 0 || keel_security_new(&b, NULL) < 0)
+		goto out;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (keel_security_profile_parse(a, text, NULL) < 0)
+		goto out;
+	one = keel_security_profile_format(a);
+	if (one && keel_security_profile_parse(b, one, NULL) < 0) {
+		printf("security-profile: its own output does not parse: %s\n", one);
+		ret = FUZZ_FINDING;
+	} else if (one && (two = keel_security_profile_format(b)) && strcmp(one, two)) {
+		printf("security-profile: not read back as written: %s / %s\n", one, two);
+		ret = FUZZ_FINDING;
+	}
+out:
+	free(one);
+	free(two);
+	free(text);
+	keel_security_free(a);
+	keel_security_free(b);
+	return ret;
+}
+
+static const struct fuzz_seed profile_seeds[] = {
+	FUZZ_SEED("caps=a80425fb a80425fb a80425fb 0 0\nkeep_caps=0\nno_new_privs=1\n"),
+	FUZZ_SEED("caps=1ffffffffff 0 0 0 0\nkeep_caps=1\nno_new_privs=0\nrlimit=7 1024 4096\n"
+		  "apparmor=docker-default\nselinux=system_u:system_r:container_t:s0\n"),
+	{ NULL, 0 }
+};
+static const char *const profile_dict[] = {
+	"caps=", "keep_caps=", "no_new_privs=", "rlimit=", "apparmor=", "selinux=", "\n", " ", "=",
+	"ffffffffffffffff", "10000000000000000", "18446744073709551615", "16", "-1", NULL
+};
+
 /* ---------------------------------------------------- keel-run options -- */
 
 /*
@@ -465,6 +514,7 @@ const struct fuzz_target fuzz_targets[] = {
 	{ "state", state_init, state_one, state_seeds, state_dict, 4096 },
 	{ "idmap", NULL, idmap_one, idmap_seeds, NULL, 13 * 400 },
 	{ "cgroup", cgroup_init, cgroup_one, cgroup_seeds, cgroup_dict, 2048 },
+	{ "security-profile", NULL, profile_one, profile_seeds, profile_dict, 8192 },
 	{ "keel-run-options", options_init, options_one, options_seeds, options_dict, 512 },
 	{ NULL, NULL, NULL, NULL, NULL, 0 }
 };

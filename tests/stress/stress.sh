@@ -362,7 +362,7 @@ part_valgrind() {
 
 part_fuzz() {
 	local t line n st crashes=$tmp/crashes
-	for t in state idmap cgroup keel-run-options; do
+	for t in state idmap cgroup security-profile keel-run-options; do
 		n=$n_fuzz
 		[ $t = keel-run-options ] && n=$n_fuzz_run
 		line=$(KEEL_STRESS_KEEL_RUN=$run KEEL_STRESS_KEEL_RM=$rm KEEL_STATE_ROOT=$tmp/fuzz-state \
@@ -465,6 +465,13 @@ part_escape() {
 	row escape "the same for a keel-exec'd process" "$(echo "$out" | tr '\n' ';' | cut -c1-150)" \
 		"$( [ "$n" = 0 ] && echo "$out" | grep -q '^mount' && echo ok || echo FAIL)"
 	"$rm" -f "$id-2" >/dev/null 2>&1
+	# 5. capabilities dropped from the container stay dropped for an exec
+	"$run" -d --name "$id-5" --cap-drop CHOWN --cap-drop NET_RAW -- /bin/sleep 30 >/dev/null 2>&1
+	out=$("$exec" "$id-5" -- sh -c 'grep CapBnd /proc/1/status; grep CapBnd /proc/self/status' 2>&1)
+	row escape "capabilities of a keel-exec'd process after --cap-drop CHOWN,NET_RAW" \
+		"$(echo "$out" | awk '{ print $2 }' | tr '\n' ' ')(init, exec)" \
+		"$( [ "$(echo "$out" | awk '{ print $2 }' | sort -u | wc -l)" = 1 ] && echo ok || echo FAIL)"
+	"$rm" -f "$id-5" >/dev/null 2>&1
 }
 
 # ------------------------------------------------------------------ main --
