@@ -277,7 +277,7 @@ part_forkbomb() {
 	local id=ksb$$ cg cur max
 	if ! grep -qw pids "$cg2/cgroup.controllers" 2>/dev/null; then
 		row forkbomb "fork bomb under --pids 64" "-" SKIP \
-			"no pids controller in $cg2/cgroup.controllers (v1/v2 hybrid); runs in tests/vm (tests/test-container's limits, make check)"
+			"no pids controller in $cg2/cgroup.controllers (v1/v2 hybrid); tests/stress/test-forkbomb runs it in tests/vm (make check)"
 		return
 	fi
 	"$run" -d --name "$id" --pids 64 --layer "$rootfs" -- sh -c 'f() { f | f & }; f; sleep 30' >/dev/null 2>&1
