@@ -11,12 +11,12 @@ b=${KEEL_STRESS_BUILDDIR:?run with make stress}
 src=${KEEL_STRESS_SRCDIR:?run with make stress}
 seed=${KEEL_STRESS_SEED:-$(date +%s)}
 n_faults=${KEEL_STRESS_FAULTS:-200}           # kill -9 runs, over all kinds
-n_races=${KEEL_STRESS_RACES:-20}              # rm/rm/kill/exec at once
+n_races=${KEEL_STRESS_RACES:-10}              # rm/rm/kill/exec at once
 n_soak=${KEEL_STRESS_SOAK:-1000}              # API cycles
 n_soak_net=${KEEL_STRESS_SOAK_NET:-100}       # API cycles with a veth
-n_valgrind=${KEEL_STRESS_VALGRIND:-100}       # API cycles under valgrind
+n_valgrind=${KEEL_STRESS_VALGRIND:-50}       # API cycles under valgrind
 n_fuzz=${KEEL_STRESS_FUZZ:-2000}              # inputs per in-process parser
-n_fuzz_run=${KEEL_STRESS_FUZZ_OPTIONS:-150}   # keel-run command lines
+n_fuzz_run=${KEEL_STRESS_FUZZ_OPTIONS:-60}   # keel-run command lines
 asan_build=${KEEL_STRESS_ASAN_BUILDDIR:-}     # an --enable-sanitizers build dir
 parts=${*:-faults race disk forkbomb soak valgrind fuzz hostile escape}
 
