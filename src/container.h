@@ -21,6 +21,7 @@ struct keel_container {
 	char *root;                 /* the state root */
 	char *dir;                  /* <root>/<id> */
 	int loaded;                 /* made by keel_container_load() */
+	int security_bad;           /* a loaded handle could not read the init's security */
 	int created;                /* create ran (successfully) with this handle */
 
 	/* configuration, used by create */

@@ -47,8 +47,10 @@
  *   as "container web: start: container is running (only a created container
  *   can be started)".
  *
- * State on disk: `<state_root>/<id>/` holds `state` (key=value lines) and,
- * unless the caller chose another place, `layer/` (the writable layer).
+ * State on disk: `<state_root>/<id>/` holds `state` (key=value lines),
+ * `security` and `seccomp` (the init's security settings and seccomp
+ * program, for execs from other processes) and, unless the caller chose
+ * another place, `layer/` (the writable layer).
  * Every operation holds an exclusive flock on the `<id>` directory itself,
  * so operations on one container from several processes run one at a time;
  * the state file is rewritten in place under that lock, so a script that
@@ -539,7 +541,11 @@ KEEL_PUBLIC int keel_container_resume(keel_container *c, keel_error **err);
  * Run a new process inside a running container, like `docker exec`: it
  * joins every namespace of the init (the pid namespace included), its
  * cgroup and its root, and gets the container's security settings unless
- * @p proc has its own; stdio or a pty as set on @p proc.
+ * @p proc has its own; stdio or a pty as set on @p proc. Through a loaded
+ * handle these are the init's (capabilities, no_new_privs, rlimits, LSM
+ * labels, seccomp filter), which create keeps in the state directory; an
+ * unreadable copy fails the exec with -EIO rather than run it with less
+ * confinement than the init.
  * @param c a handle (created here or loaded)
  * @param proc what to run (borrowed; only used during the call)
  * @param[out] out receives the process; the caller waits for it and frees
