@@ -58,6 +58,7 @@
 #include "util/child.h"
 #include "util/fs.h"
 #include "util/str.h"
+#include "util/syscall.h"
 
 /* How long remove and kill wait for exiting processes to leave. */
 #define WAIT_EMPTY_MS 10000
@@ -485,7 +486,7 @@ static int resolve_parent(const char *mount, const char *parent, char **out, int
 					  parent, mount);
 	}
 	if (plain_inside(mount, parent)) {
-		fd = (int)syscall(SYS_openat2, AT_FDCWD, parent, &how, sizeof(how));
+		fd = keel_sys_openat2(AT_FDCWD, parent, &how, sizeof(how));
 		if (fd >= 0) {
 			real = given ? given : strdup(parent);
 			if (!real) {

@@ -60,6 +60,7 @@
 #include "state.h"
 #include "util/fs.h"
 #include "util/str.h"
+#include "util/syscall.h"
 
 #define DEFAULT_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP)
 #define FREEZE_TIMEOUT_MS 10000
@@ -108,12 +109,12 @@ static int only_before_create(keel_container *c, const char *what, keel_error **
 
 static int sys_pidfd_open(pid_t pid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	return keel_sys_pidfd_open(pid, 0);
 }
 
 static int sys_pidfd_send_signal(int pidfd, int sig)
 {
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	return keel_sys_pidfd_send_signal(pidfd, sig, NULL, 0);
 }
 
 /* The time in seconds, as time() says it. Not time(): it is an IFUNC on

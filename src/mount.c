@@ -58,6 +58,7 @@
 #include "mount.h"
 #include "util/fs.h"
 #include "util/str.h"
+#include "util/syscall.h"
 
 /* mount(2) copies at most one page of option data. */
 #define MOUNT_DATA_MAX 4096
@@ -857,7 +858,7 @@ static int make_idmapped_tree(int userns_fd, const char *what, const char *src, 
 	unsigned rec = recursive ? AT_RECURSIVE : 0;
 	int fd, e;
 
-	fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	fd = keel_sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOSYS)
@@ -866,7 +867,7 @@ static int make_idmapped_tree(int userns_fd, const char *what, const char *src, 
 					      what, src);
 		return keel_error_sys(err, e, "rootfs: %s %s: clone the mount for idmapping", what, src);
 	}
-	if (mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) < 0) {
+	if (keel_sys_mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) < 0) {
 		e = errno;
 		close(fd);
 		if (e == EINVAL)
@@ -1323,7 +1324,7 @@ static int open_beneath(int rootfd, const char *path)
 
 	if (!*path)
 		return fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	ret = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	ret = keel_sys_openat2(rootfd, path, &how, sizeof(how));
 	if (ret >= 0 || errno != ENOSYS)
 		return (int)ret;
 	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
@@ -1452,7 +1453,7 @@ static int set_attr(int rootfd, int fd, const struct plan_entry *e, struct keel_
 	/* Reopen: the fd used for the mount refers to what is now underneath. */
 	if (own && (fd = open_beneath(rootfd, e->dest_rel)) < 0)
 		return fail_dest(rep, errno, "reopen mount", e->dest);
-	if (mount_setattr(fd, "", flags, (struct mount_attr *)&e->attr, sizeof(e->attr)) < 0)
+	if (keel_sys_mount_setattr(fd, "", flags, (struct mount_attr *)&e->attr, sizeof(e->attr)) < 0)
 		ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "set the flags of the mount on", e->dest);
 	if (own)
 		close(fd);
@@ -1463,10 +1464,10 @@ static int set_attr(int rootfd, int fd, const struct plan_entry *e, struct keel_
  * allows it, so that one plan can serve several children. */
 static int attach_tree(int tree, int dirfd, const char *path, unsigned to_flags)
 {
-	int clone = open_tree(tree, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	int clone = keel_sys_open_tree(tree, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	int ret;
 
-	ret = move_mount(clone >= 0 ? clone : tree, "", dirfd, path, MOVE_MOUNT_F_EMPTY_PATH | to_flags);
+	ret = keel_sys_move_mount(clone >= 0 ? clone : tree, "", dirfd, path, MOVE_MOUNT_F_EMPTY_PATH | to_flags);
 	if (clone >= 0) {
 		int e = errno;
 		close(clone);
@@ -1574,7 +1575,7 @@ static int mount_at_anchor(struct anchors *a, const struct plan_entry *e, struct
 	if (ret < 0)
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, e->step, e->dest);
 	if (e->slot < 0 && (e->attr.attr_set || e->attr.attr_clr || e->attr.propagation) &&
-	    mount_setattr(dir, e->name, flags, (struct mount_attr *)&e->attr, sizeof(e->attr)) < 0)
+	    keel_sys_mount_setattr(dir, e->name, flags, (struct mount_attr *)&e->attr, sizeof(e->attr)) < 0)
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "set the flags of the mount on", e->dest);
 	return 0;
 }
@@ -1762,12 +1763,12 @@ static int readonly_path(int rootfd, const char *rel, struct keel_child_report *
 	fd = open_beneath(rootfd, rel);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : fail_path(rep, errno, "make read-only", rel);
-	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	tree = keel_sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree >= 0) {
-		ret = mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+		ret = keel_sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
 		if (ret < 0)
 			ret = fail_path(rep, errno, "make read-only", rel);
-		else if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		else if (keel_sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			ret = fail_path(rep, errno, "make read-only (attach)", rel);
 		close(tree);
 		close(fd);
@@ -1785,7 +1786,7 @@ static int readonly_path(int rootfd, const char *rel, struct keel_child_report *
 	fd = open_beneath(rootfd, rel);
 	if (fd < 0)
 		return fail_path(rep, errno, "make read-only (reopen)", rel);
-	ret = mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+	ret = keel_sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
 	close(fd);
 	return ret < 0 ? fail_path(rep, errno, "make read-only", rel) : 0;
 }
@@ -1842,7 +1843,7 @@ static int readonly_at_anchor(int rootfd, struct anchors *a, const struct plan_p
 		return fail_path(rep, errno, "make read-only", pp->rel);
 	if (mount(pp->name, pp->name, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return errno == ENOENT && kernel_only ? 0 : fail_path(rep, errno, "make read-only (bind)", pp->rel);
-	if (mount_setattr(AT_FDCWD, pp->name, AT_RECURSIVE | nofollow, &attr, sizeof(attr)) < 0)
+	if (keel_sys_mount_setattr(AT_FDCWD, pp->name, AT_RECURSIVE | nofollow, &attr, sizeof(attr)) < 0)
 		return fail_path(rep, errno, "make read-only", pp->rel);
 	return 0;
 }
@@ -1996,7 +1997,7 @@ static int finish_root(const struct keel_mount_plan *p, struct keel_child_report
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
 	/* Only the root mount: /proc, /dev and the table keep their flags. */
-	if (p->readonly && mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0 &&
+	if (p->readonly && keel_sys_mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0 &&
 	    (errno != ENOSYS || mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0))
 		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "make the rootfs read-only", "/");
 	if (p->shared_after && mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)

@@ -67,6 +67,7 @@
 #include "error.h"
 #include "net.h"
 #include "util/dl.h"
+#include "util/syscall.h"
 
 #define KEEL_IFNAME_MAX 15  /* IFNAMSIZ - 1 */
 
@@ -546,7 +547,7 @@ KEEL_PUBLIC int keel_netns_open_pidfd(keel_netns **out, int pidfd, keel_error **
 		return fd;
 	/* The pid may have been recycled between the two steps: if the pidfd's
 	 * process is still alive now, the namespace we opened is its own. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+	if (keel_sys_pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
 		r = errno;
 		close(fd);
 		return keel_error_set(err, r == ESRCH ? KEEL_ERROR_NOT_FOUND : KEEL_ERROR_SYSTEM, r,

@@ -91,17 +91,9 @@
 #include "spawn-internal.h"
 #include "util/child.h"
 #include "util/fs.h"
+#include "util/syscall.h"
 #include "util/vfork.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -294,7 +286,7 @@ static pid_t do_clone(unsigned long flags, int cgroup_fd, int legacy, int *pidfd
 			args.flags |= CLONE_INTO_CGROUP;
 			args.cgroup = (uint64_t)cgroup_fd;
 		}
-		pid = syscall(SYS_clone3, &args, sizeof(args));
+		pid = keel_sys_clone3(&args, sizeof(args));
 		if (pid >= 0 || errno != ENOSYS) {
 			*used_clone3 = 1;
 			return (pid_t)pid;
@@ -538,7 +530,7 @@ static void close_fds_between(unsigned lo, unsigned hi)
 
 	if (lo > hi)
 		return;
-	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+	if (keel_sys_close_range(lo, hi, 0) == 0)
 		return;
 	limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 1048576;
 	for (fd = lo; fd <= hi && fd < limit; fd++)
@@ -1045,7 +1037,7 @@ static void kill_and_reap(struct proc_ref *r)
 {
 	if (r->pid <= 0)
 		return;
-	if (r->pidfd < 0 || syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0) < 0)
+	if (r->pidfd < 0 || keel_sys_pidfd_send_signal(r->pidfd, SIGKILL, NULL, 0) < 0)
 		kill(r->pid, SIGKILL);
 	while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
 		;
@@ -1237,7 +1229,7 @@ static int await_stage1(struct plan *pl, struct proc_ref *first, struct proc_ref
 	}
 	/* The intermediate's grandchild is our child too (CLONE_PARENT). */
 	final->pid = m.pid;
-	final->pidfd = fd >= 0 ? fd : (int)syscall(SYS_pidfd_open, m.pid, 0);
+	final->pidfd = fd >= 0 ? fd : keel_sys_pidfd_open(m.pid, 0);
 	while (waitpid(first->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	close_fd(&first->pidfd);
@@ -1704,7 +1696,7 @@ KEEL_PUBLIC int keel_child_kill(keel_child *child, int sig, keel_error **err)
 		return keel_error_sys(err, ESRCH, "kill process %d with signal %d: it has ended and was reaped",
 				      (int)child->pid, sig);
 	if (child->pidfd >= 0)
-		r = syscall(SYS_pidfd_send_signal, child->pidfd, sig, NULL, 0);
+		r = keel_sys_pidfd_send_signal(child->pidfd, sig, NULL, 0);
 	else
 		r = kill(child->pid, sig);
 	if (r < 0)
