@@ -124,20 +124,11 @@ static const struct keel_dl_sym capng_syms[] = {
 	{ "capng_capability_to_name", offsetof(struct capng_api, capability_to_name) },
 };
 
-static pthread_once_t capng_once = PTHREAD_ONCE_INIT;
-static int capng_status;        /* 0 loaded, or -ELIBACC; set once */
-static char capng_why[256];
-
-static void capng_load(void)
-{
-	capng_status = keel_dl_load(CAPNG_SONAME, capng_syms, sizeof(capng_syms) / sizeof(capng_syms[0]),
-				    &capng, capng_why, sizeof(capng_why));
-}
+KEEL_DL_ONCE(capng_lib, capng, { CAPNG_SONAME, capng_syms, KEEL_DL_N_OF(capng_syms) })
 
 static bool capng_ready(void)
 {
-	pthread_once(&capng_once, capng_load);
-	return capng_status == 0;
+	return capng_lib_ready() == 0;
 }
 
 /* "NET_RAW", "cap_net_raw", "CAP_NET_RAW" -> 13; -1 if unknown. */
@@ -157,8 +148,8 @@ static int cap_lookup(const char *name, keel_error **err)
 	if (!name)
 		return keel_error_invalid(err, "capability: no name given");
 	if (!capng_ready())
-		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -capng_status, "capability %s: %s", name,
-					capng_why);
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -capng_lib.status, "capability %s: %s", name,
+					capng_lib.why);
 	cap = cap_from_name(name);
 	if (cap < 0 || cap > CAP_MAX_NUM)
 		return keel_error_invalid(err, "unknown capability '%s'", name);
