@@ -59,6 +59,7 @@
 #include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/str.h"
 #include "util/syscall.h"
 

@@ -31,6 +31,7 @@
 #include "error.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/str.h"
 #include "harness.h"
 
 static char *cg2_mount;
