@@ -21,7 +21,7 @@
  * the kernel signals a modification whenever "populated" or "frozen"
  * changes, so there is no sleeping poll loop.
  *
- * The library keeps no global state but one validated cache of where
+ * The only process-wide state here is one validated cache of where
  * cgroup2 is mounted (cgroup2_mount()): everything else lives in the
  * handle.
  */

@@ -5,7 +5,7 @@
  * negative errno, and, when err is not NULL, leave a keel_error in *err.
  * As an error travels up, each layer may prefix its own context with
  * keel_error_wrap(), so the caller reads the whole story on one line:
- *   "container web: rootfs: mount overlay on /run/keel/web/rootfs: No such device"
+ *   "container web: container init: mount overlay on /run/keel/web/layer/merged: No such device"
  */
 #ifndef KEEL_PRIV_ERROR_H
 #define KEEL_PRIV_ERROR_H
