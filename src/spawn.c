@@ -292,6 +292,12 @@ static pid_t do_clone(unsigned long flags, int cgroup_fd, int legacy, int *pidfd
 			return (pid_t)pid;
 		}
 	}
+	/* clone(2) cannot put the child into a cgroup: the parent writes its
+	 * pid into cgroup.procs after STAGE1, and a cgroup namespace made now
+	 * would be rooted at our cgroup. The child makes it after GO instead
+	 * (see cgroupns_late in child_main). */
+	if (cgroup_fd >= 0)
+		flags &= ~(unsigned long)CLONE_NEWCGROUP;
 	/* clone(2) writes the pidfd where the parent tid would go. */
 	pid = syscall(SYS_clone, flags | CLONE_PIDFD | (unsigned long)sig, NULL, pidfd, NULL, 0);
 	if (pid < 0 && errno == EINVAL) {
@@ -332,9 +338,10 @@ static void child_reset_signals(void)
  * namespace if one was joined or made. *grandchild is set in the
  * intermediate that must hand it over; 0 in the process that goes on.
  */
-static int child_enter_namespaces(const struct plan *pl, struct keel_child_report *rep,
+static int child_enter_namespaces(const struct plan *pl, int cgroupns_late, struct keel_child_report *rep,
 				  pid_t *grandchild, int *gc_pidfd)
 {
+	unsigned long unshare_ns = pl->unshare_ns & ~(cgroupns_late ? (unsigned long)CLONE_NEWCGROUP : 0);
 	int i, idx, used_clone3;
 	pid_t pid;
 
@@ -344,7 +351,7 @@ static int child_enter_namespaces(const struct plan *pl, struct keel_child_repor
 		if (pl->join_fd[idx] >= 0 && setns(pl->join_fd[idx], 0) < 0)
 			return child_fail(rep, errno, "join namespace", keel_ns_type_name(join_order[i]));
 	}
-	if (pl->unshare_ns && unshare((int)pl->unshare_ns) < 0)
+	if (unshare_ns && unshare((int)unshare_ns) < 0)
 		return child_fail(rep, errno, "unshare", "namespaces");
 	if (!pl->double_fork)
 		return 0;
@@ -701,12 +708,18 @@ static void child_handshake(const struct plan *pl, int sock, pid_t gc, int gc_pi
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/* The whole life of the new process up to execve; never returns. A child
+/*
+ * The whole life of the new process up to execve; never returns. A child
  * that shares the caller's memory (share_vm) has no handshake: the parent
- * sleeps until it execs or exits, then reads what it sent. */
-static __attribute__((noreturn)) void child_main(const struct plan *pl)
+ * sleeps until it execs or exits, then reads what it sent.
+ * cgroup_by_parent: the clone did not put us into the cgroup, the parent
+ * writes our pid into it before GO; so a new cgroup namespace is made only
+ * after GO, to be rooted there ("0::/" inside), not in the caller's cgroup.
+ */
+static __attribute__((noreturn)) void child_main(const struct plan *pl, int cgroup_by_parent)
 {
 	int sock = pl->sock[1], gc_pidfd = -1;
+	int cgroupns_late = cgroup_by_parent && ((pl->clone_ns | pl->unshare_ns) & CLONE_NEWCGROUP);
 	struct spawn_msg m;
 	pid_t gc;
 
@@ -714,10 +727,14 @@ static __attribute__((noreturn)) void child_main(const struct plan *pl)
 	child_reset_signals();
 	if (pl->sock[0] >= 0)
 		close(pl->sock[0]);
-	if (child_enter_namespaces(pl, &m.rep, &gc, &gc_pidfd) < 0)
+	if (child_enter_namespaces(pl, cgroupns_late, &m.rep, &gc, &gc_pidfd) < 0)
 		goto fail;
 	if (!pl->share_vm)
 		child_handshake(pl, sock, gc, gc_pidfd);
+	if (cgroupns_late && unshare(CLONE_NEWCGROUP) < 0) {
+		child_fail(&m.rep, errno, "unshare", "cgroup namespace");
+		goto fail;
+	}
 	if (child_setup(pl, sock, &m.rep) == 0)
 		child_exec(pl, &m.rep);
 fail:
@@ -732,7 +749,7 @@ fail:
 /* The entry of a child cloned onto its own stack (keel_clone3_vfork). */
 static int child_entry(void *arg)
 {
-	child_main(arg);
+	child_main(arg, 0); /* clone3 with CLONE_INTO_CGROUP: already in the cgroup */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1403,7 +1420,7 @@ static int run(struct plan *pl, keel_child *child, keel_error **err)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	first.pid = do_clone(pl->clone_ns, pl->cgroup_fd, pl->legacy_clone, &first.pidfd, &used_clone3);
 	if (first.pid == 0)
-		child_main(pl);
+		child_main(pl, pl->cgroup_fd >= 0 && !used_clone3);
 	e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close_fd(&pl->sock[1]);
