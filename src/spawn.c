@@ -3,7 +3,9 @@
  *
  * The caller may be any thread of any program (Go, Python, a server), so
  * the new process runs only system calls on memory prepared before the
- * clone: no malloc, no stdio, no locks (DESIGN.md, "Safe to embed").
+ * clone: no malloc, no stdio, no locks (docs/architecture.md, "The child
+ * side is its own library"). That code is src/child/spawn.c; this file is
+ * the parent's side.
  * Everything it needs (argv, envp, the exec candidates of a PATH search,
  * id-map strings, mount and security plans) is computed first, in
  * plan_prepare(), into a struct plan that the child reads from its copy
