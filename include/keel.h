@@ -54,5 +54,6 @@
 
 /* -- container */
 #include <keel/container.h>
+#include <keel/cdi.h>
 
 #endif

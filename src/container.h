@@ -7,6 +7,8 @@
 #include <keel/container.h>
 #include "state.h"
 
+struct keel_container_devices;
+
 #define KEEL_HOOK_MAX 5
 
 struct keel_container_hook {
@@ -34,6 +36,7 @@ struct keel_container {
 	int keep_upper;
 	char **layers;
 	struct keel_container_hook hooks[KEEL_HOOK_MAX + 1];
+	struct keel_container_devices *devices; /* issue 16: src/container-device.c; NULL: defaults */
 
 	/* runtime */
 	keel_cgroup *cgroup;        /* NULL before create */

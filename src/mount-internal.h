@@ -24,7 +24,7 @@
 
 enum entry_kind {
 	ENTRY_MOUNT = 1,   /* a filesystem or a bind mount */
-	ENTRY_DEVICE = 2,  /* a character device node in /dev */
+	ENTRY_DEVICE = 2,  /* a device node (character, or block: keel_rootfs_add_device_node) */
 	ENTRY_SYMLINK = 3  /* a symlink, such as /dev/fd -> /proc/self/fd */
 };
 
@@ -37,6 +37,10 @@ struct entry {
 	unsigned flags;    /* keel_mount_flag */
 	unsigned major, minor;
 	mode_t mode;
+	mode_t devtype;    /* devices: S_IFBLK, or 0 for S_IFCHR */
+	int chown;         /* devices: give the node uid:gid (issue 16) */
+	uid_t uid;
+	gid_t gid;
 };
 
 struct path_list {
@@ -70,7 +74,10 @@ struct plan_entry {
 	struct mount_attr attr; /* after the mount: flags of a bind, propagation */
 	int tree_fd;            /* an idmapped detached mount to attach, or -1 */
 	dev_t rdev;
-	mode_t mode;
+	mode_t mode;            /* with the S_IFCHR/S_IFBLK bits, for a device */
+	int chown;              /* a device: fchownat() it to uid:gid */
+	uid_t uid;
+	gid_t gid;
 	char *dir_rel, *name;   /* parent directory and last component of dest */
 	int anchor;             /* see struct plan_path */
 	int slot;               /* an anchor: where the child keeps its root's fd, or -1 */

@@ -319,7 +319,10 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 	case ENTRY_DEVICE:
 		keel_strlcpy(pe->step, "make device", len);
 		pe->rdev = makedev(e->major, e->minor);
-		pe->mode = e->mode;
+		pe->mode = (e->devtype ? e->devtype : S_IFCHR) | (e->mode & 07777);
+		pe->chown = e->chown;
+		pe->uid = e->uid;
+		pe->gid = e->gid;
 		return 0;
 	case ENTRY_SYMLINK:
 		keel_strlcpy(pe->step, "make symlink", len);

@@ -484,6 +484,32 @@ static int add_symlink(keel_rootfs *r, const char *path, const char *target, kee
 	return entry_add(r, ENTRY_SYMLINK, NULL, target, norm, NULL, 0, err);
 }
 
+/* --- issue 16: a host device given to a container (src/container-device.c) --- */
+int keel_rootfs_add_device_node(keel_rootfs *r, const char *host, const char *dest, int block, unsigned major,
+				unsigned minor, mode_t mode, int do_chown, uid_t uid, gid_t gid, keel_error **err)
+{
+	struct entry *e;
+	char *norm;
+	int ret;
+
+	if (!r || !host)
+		return keel_error_invalid(err, "rootfs: device: %s is NULL", r ? "host path" : "handle");
+	if ((ret = normalize_dest("device", dest, &norm, err)) < 0)
+		return ret;
+	if ((ret = entry_add(r, ENTRY_DEVICE, NULL, host, norm, NULL, 0, err)) < 0)
+		return ret;
+	e = &r->entries[r->n_entries - 1];
+	e->major = major;
+	e->minor = minor;
+	e->mode = mode & 07777;
+	e->devtype = block ? S_IFBLK : 0;
+	e->chown = do_chown;
+	e->uid = uid;
+	e->gid = gid;
+	return 0;
+}
+/* --- end issue 16 --- */
+
 KEEL_PUBLIC int keel_rootfs_add_defaults(keel_rootfs *r, keel_error **err)
 {
 	const unsigned nosuid_nodev_noexec = KEEL_MOUNT_NOSUID | KEEL_MOUNT_NODEV | KEEL_MOUNT_NOEXEC;

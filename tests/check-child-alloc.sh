@@ -19,7 +19,7 @@ nm=${NM:-nm}
 # System calls (or their thin libc wrappers, which only set errno), and
 # async-signal-safe or pure functions.
 ALLOWED_LIBC='
-__errno_location _exit chdir chroot close dup2 execve fchdir fchown fcntl
+__errno_location _exit chdir chroot close dup2 execve fchdir fchown fchownat fcntl
 fstat fstatat fstatfs getrlimit ioctl mkdirat mknodat mmap mount mprotect
 munmap open openat prctl read recvmsg removexattr sendmsg setdomainname
 sethostname setns setsid setxattr sigaction sigemptyset sigfillset

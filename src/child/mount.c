@@ -430,8 +430,9 @@ static int apply_device(int rootfd, const struct anchors *a, const struct plan_e
 		return dir;
 	/* The umask is 0 here (keel_mount_plan_apply()): the node gets
 	 * e->mode exactly. */
-	if (mknodat(dir, e->name, S_IFCHR | e->mode, e->rdev) == 0) {
-		ret = 0;
+	if (mknodat(dir, e->name, e->mode, e->rdev) == 0) {
+		if (e->chown && fchownat(dir, e->name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "chown device", e->dest);
 	} else if (errno == EPERM || errno == EACCES) {
 		fd = openat(dir, e->name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0)
