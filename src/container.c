@@ -61,7 +61,9 @@
 #include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/str.h"
+#include "util/syscall.h"
 
 #define DEFAULT_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP)
 #define FREEZE_TIMEOUT_MS 10000
@@ -110,12 +112,12 @@ static int only_before_create(keel_container *c, const char *what, keel_error **
 
 static int sys_pidfd_open(pid_t pid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	return keel_sys_pidfd_open(pid, 0);
 }
 
 static int sys_pidfd_send_signal(int pidfd, int sig)
 {
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	return keel_sys_pidfd_send_signal(pidfd, sig, NULL, 0);
 }
 
 /* The time in seconds, as time() says it. Not time(): it is an IFUNC on
@@ -695,23 +697,43 @@ out:
 	return ret;
 }
 
+/* A throwaway keel_rootfs that knows only the writable layer at
+ * upper_dir: all that removing or measuring the layer needs, in a process
+ * that may not be the one that described the rootfs. */
+static int upper_only_rootfs(const char *upper_dir, keel_rootfs **out, keel_error **err)
+{
+	int ret = keel_rootfs_new(out, err);
+
+	if (ret == 0 && (ret = keel_rootfs_set_upper_base(*out, upper_dir, err)) < 0) {
+		keel_rootfs_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+static int remove_upper_dir(const char *upper_dir, keel_error **err)
+{
+	keel_rootfs *r = NULL;
+	int ret = upper_only_rootfs(upper_dir, &r, err);
+
+	if (ret == 0)
+		ret = keel_rootfs_remove_upper(r, err);
+	keel_rootfs_free(r);
+	return ret;
+}
+
 /* Undo a failed create: nothing may be left. The init was already killed
  * and reaped by keel_spawn(); its mounts went with its mount namespace. */
 static void undo_create(keel_container *c)
 {
-	keel_rootfs *r = NULL;
-
 	unwire_network(c, c->made_bridge, NULL);
 	if (c->cgroup) {
 		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
 		keel_cgroup_free(c->cgroup);
 		c->cgroup = NULL;
 	}
-	if (c->st.upper_dir && keel_rootfs_new(&r, NULL) == 0) {
-		if (keel_rootfs_set_upper_base(r, c->st.upper_dir, NULL) == 0)
-			keel_rootfs_remove_upper(r, NULL);
-		keel_rootfs_free(r);
-	}
+	if (c->st.upper_dir)
+		remove_upper_dir(c->st.upper_dir, NULL);
 	keel_rm_rf(c->dir, NULL);
 	keel_cstate_clear(&c->st);
 }
@@ -858,8 +880,8 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	/* From here on the directory is ours: undo_create() removes it.
 	 * The state file is written twice per create: here, "creating" with
 	 * the cgroup (what a delete needs after we die mid-create), and once
-	 * the init waits (or runs). Each write replaces a file, which on an
-	 * ext4 /run costs a few hundred microseconds. */
+	 * the init waits (or runs). Each write rewrites the held state file
+	 * in place, in one pwrite() (state.c). */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
 	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 ||
 	    (ret = save_security(c, err)) < 0)
@@ -1406,7 +1428,6 @@ static int stop_all(keel_container *c, keel_error **err)
 
 static int remove_upper(keel_container *c, int keep, keel_error **err)
 {
-	keel_rootfs *r = NULL;
 	char *layer = NULL, *kept = NULL, num[KEEL_STR_DEC_SIZE];
 	int ret;
 
@@ -1426,13 +1447,7 @@ static int remove_upper(keel_container *c, int keep, keel_error **err)
 		free(kept);
 		return ret;
 	}
-	ret = keel_rootfs_new(&r, err);
-	if (ret == 0)
-		ret = keel_rootfs_set_upper_base(r, c->st.upper_dir, err);
-	if (ret == 0)
-		ret = keel_rootfs_remove_upper(r, err);
-	keel_rootfs_free(r);
-	return ret;
+	return remove_upper_dir(c->st.upper_dir, err);
 }
 
 /* The state directory, last of all: what a container keeps there is its
@@ -1563,9 +1578,7 @@ KEEL_PUBLIC int keel_container_upper_usage(keel_container *c, uint64_t *bytes, k
 	*bytes = 0;
 	if (!c->st.upper_dir)
 		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: upper usage: not created yet", c->id);
-	ret = keel_rootfs_new(&r, err);
-	if (ret == 0)
-		ret = keel_rootfs_set_upper_base(r, c->st.upper_dir, err);
+	ret = upper_only_rootfs(c->st.upper_dir, &r, err);
 	if (ret == 0)
 		ret = keel_rootfs_upper_usage(r, bytes, err);
 	keel_rootfs_free(r);

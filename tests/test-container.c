@@ -35,6 +35,7 @@
 #include "error.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/str.h"
 #include "harness.h"
 #include "host-probe.h"
 
