@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,31 @@ static int parse_ll(const char *v, long long *out)
 	return keel_str_to_ll(v, &end, out) < 0 || *end ? -1 : 0;
 }
 
+/* The range of each number the state file holds: a value outside it
+ * (pid 2^32 + 1, which a cast would wrap to 1) makes the file corrupt. */
+static const struct {
+	const char *key;
+	long long min, max;
+} ranges[] = {
+	{ "status", 1, 5 },
+	{ "pid", 0, 4194304 },                 /* PID_MAX_LIMIT */
+	{ "pid_start_time", 0, LLONG_MAX },
+	{ "exit_code", -1, 255 },
+	{ "term_signal", 0, 64 },
+	{ "namespaces", 0, 0xff },             /* KEEL_NS_ALL */
+	{ "keep_upper", 0, 1 },
+};
+
+static bool in_range(const char *key, long long n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (!strcmp(key, ranges[i].key))
+			return n >= ranges[i].min && n <= ranges[i].max;
+	return true; /* a key of a newer library */
+}
+
 /* Apply one "key=value" line to st. Returns 0, or -1 when the value is bad. */
 static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 {
@@ -291,6 +317,8 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		return keel_cstrv_push(&st->layers, v) < 0 ? -1 : 0;
 	if (parse_ll(v, &n) < 0)
 		return strcmp(key, "status") && strcmp(key, "pid") ? 0 : -1; /* unknown: ignore */
+	if (!in_range(key, n))
+		return -1;
 	if (!strcmp(key, "status"))
 		st->status = (int)n;
 	else if (!strcmp(key, "pid"))

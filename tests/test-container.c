@@ -291,7 +291,8 @@ END_TEST
 
 /* The reader takes the numbers strtoll() took: white space and a sign
  * before the digits, nothing after them; a value out of range is a bad
- * line for status and pid and ignored for the other keys. */
+ * line for status and pid and ignored for the other keys (and a value
+ * outside the range of its key, see the next test, a bad line). */
 START_TEST(state_file_numbers_parse_as_before)
 {
 	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
@@ -301,13 +302,13 @@ START_TEST(state_file_numbers_parse_as_before)
 	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);	/* makes the file */
 	snprintf(path, sizeof(path), "%s/state", dir);
 	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path,
-					    "status=+3\npid= \t-12\ncreated=-9223372036854775808\n"
+					    "status=+3\npid= \t+12\ncreated=-9223372036854775808\n"
 					    "started=9223372036854775808\nexit_code=-0\nterm_signal=\n"
 					    "pid_start_time=18446744073709551615\nnamespaces=007\nfuture_key=x\n",
 					    NULL), 0);
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
 	ck_assert_int_eq(back.status, 3);
-	ck_assert_int_eq(back.pid, -12);
+	ck_assert_int_eq(back.pid, 12);
 	ck_assert(back.created == INT64_MIN);
 	ck_assert(back.started == 0);		/* out of range: ignored */
 	ck_assert(back.has_exit && back.exit_code == 0);
@@ -322,6 +323,34 @@ START_TEST(state_file_numbers_parse_as_before)
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
 	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=-\npid=1\n", NULL), 0);
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+}
+END_TEST
+
+/* Numbers outside what the library writes make the file corrupt, rather
+ * than wrap: pid 2^32 + 1 would otherwise be pid 1. */
+START_TEST(state_file_numbers_are_range_checked)
+{
+	static const char *const bad[] = {
+		"status=3\npid=4294967297\n", "status=3\npid=-12\n", "status=3\npid=4194305\n",
+		"status=6\npid=1\n", "status=3\npid=1\nnamespaces=256\n", "status=3\npid=1\nexit_code=256\n",
+		"status=3\npid=1\nterm_signal=65\n", "status=3\npid=1\nkeep_upper=2\n",
+		"status=3\npid=1\npid_start_time=-1\n",
+	};
+	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
+	const char *dir = kt_tmpdir();
+	char path[4096];
+	size_t i;
+
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, bad[i], NULL), 0);
+		ck_assert_msg(keel_state_read(dir, &back, NULL) == -EIO, "accepted: %s", bad[i]);
+	}
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=3\npid=4194304\nnamespaces=255\n", NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.pid, 4194304);
+	keel_cstate_clear(&back);
 }
 END_TEST
 
@@ -1971,6 +2000,219 @@ START_TEST(fifty_containers_from_the_same_layers)
 }
 END_TEST
 
+/* ---------------------------------------------------- a tampered state -- */
+
+/* A process of the test's own, outside every container, in a cgroup of
+ * its own whose last component is the container's id (so only the mark
+ * on the container's cgroup, not its name, tells them apart). It counts
+ * the SIGUSR1s it gets into a pipe. */
+struct victim {
+	pid_t pid;
+	int usr1[2];
+	char cgroup[4096];
+	unsigned long long start;
+};
+
+static int victim_pipe = -1;
+
+static void victim_usr1(int sig)
+{
+	(void)sig;
+	if (write(victim_pipe, "1", 1) < 0)
+		_exit(3);
+}
+
+static void start_victim(struct victim *v, const char *id)
+{
+	char path[4200], num[32];
+	int ready[2];
+	char b;
+
+	snprintf(v->cgroup, sizeof(v->cgroup), "%s/%s", cg2_mount, kt_name("vc"));
+	ck_assert_int_eq(mkdir(v->cgroup, 0755), 0);
+	kt_defer_rmdir_cgroup(v->cgroup);
+	snprintf(v->cgroup + strlen(v->cgroup), sizeof(v->cgroup) - strlen(v->cgroup), "/%s", id);
+	ck_assert_int_eq(mkdir(v->cgroup, 0755), 0);
+	ck_assert_int_eq(pipe2(v->usr1, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	v->pid = fork();
+	ck_assert_int_ge(v->pid, 0);
+	if (v->pid == 0) {
+		victim_pipe = v->usr1[1];
+		signal(SIGUSR1, victim_usr1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	kt_defer_kill(v->pid);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", v->cgroup);
+	snprintf(num, sizeof(num), "%d", (int)v->pid);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, num, NULL), 0);
+	ck_assert_int_eq(keel_proc_stat(v->pid, &v->start, NULL, NULL), 0);
+}
+
+/* The victim is alive, in its cgroup, and got no SIGUSR1. */
+static void assert_victim_untouched(struct victim *v, const char *after)
+{
+	char b;
+
+	ck_assert_msg(kill(v->pid, 0) == 0 && waitpid(v->pid, NULL, WNOHANG) == 0, "after %s: the victim is gone",
+		      after);
+	ck_assert_msg(read(v->usr1[0], &b, 1) < 0 && errno == EAGAIN, "after %s: the victim was signalled", after);
+	ck_assert_msg(access(v->cgroup, F_OK) == 0, "after %s: the victim's cgroup is gone", after);
+}
+
+/* Rewrite one thing in the state file, as another writer could. */
+static void tamper(const char *root, const char *id, void (*edit)(struct keel_cstate *, void *), void *arg)
+{
+	struct keel_cstate st = { 0 };
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_eq(keel_state_read(dir, &st, NULL), 0);
+	edit(&st, arg);
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	keel_cstate_clear(&st);
+}
+
+static void set_cgroup(struct keel_cstate *st, void *path)
+{
+	free(st->cgroup);
+	st->cgroup = strdup(path);
+}
+
+static void set_pid(struct keel_cstate *st, void *v)
+{
+	st->pid = ((struct victim *)v)->pid;
+	st->start_time = ((struct victim *)v)->start;
+}
+
+static void set_upper(struct keel_cstate *st, void *dir)
+{
+	free(st->upper_dir);
+	st->upper_dir = strdup(dir);
+}
+
+static void set_veth(struct keel_cstate *st, void *netns_and_link)
+{
+	char **v = netns_and_link;
+
+	free(st->net_host);
+	free(st->host_veth);
+	st->net_host = strdup(v[0]);
+	st->host_veth = strdup(v[1]);
+}
+
+/* kill, kill --all and exec through a handle loaded from the state. */
+static void act_on_it(const char *root, const char *id, const char *what)
+{
+	static const char *const t[] = { "/bin/true", NULL };
+	keel_container *c = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+
+	ck_assert_int_eq(keel_container_load(&c, id, root, NULL), 0);
+	ck_assert_msg(!keel_container_cgroup(c) || strcmp(keel_cgroup_path(keel_container_cgroup(c)), cg2_mount),
+		      "%s: the handle took the cgroup2 root for the container's cgroup", what);
+	keel_container_kill(c, SIGUSR1, KEEL_KILL_ALL, NULL);
+	keel_container_kill(c, SIGUSR1, 0, NULL);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, t, NULL), 0);
+	if (keel_container_exec(c, p, &child, NULL) == 0) {
+		char path[64], *cg;
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)keel_child_pid(child));
+		cg = kt_read(path);
+		keel_child_wait(child, 0, NULL, NULL, NULL);
+		ck_assert_msg(!cg || !strstr(cg, "/vc"), "%s: exec joined the victim's cgroup", what);
+		keel_child_free(child);
+	}
+	keel_process_free(p);
+	keel_container_free(c);
+}
+
+START_TEST(a_tampered_state_signals_and_enters_nothing_outside)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("ts");
+	keel_container *c = new_container(id, root, sleeper);
+	struct victim v;
+	char cg[4096], parent[4096];
+
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	snprintf(cg, sizeof(cg), "%s", keel_cgroup_path(keel_container_cgroup(c)));
+	start_victim(&v, id);
+
+	tamper(root, id, set_cgroup, v.cgroup);		/* named by the id, but not ours */
+	act_on_it(root, id, "cgroup=<another cgroup named by the id>");
+	assert_victim_untouched(&v, "cgroup=<another cgroup named by the id>");
+	snprintf(parent, sizeof(parent), "%s", v.cgroup);
+	*strrchr(parent, '/') = '\0';
+	tamper(root, id, set_cgroup, parent);
+	act_on_it(root, id, "cgroup=<its parent>");
+	assert_victim_untouched(&v, "cgroup=<its parent>");
+	tamper(root, id, set_cgroup, cg2_mount);
+	act_on_it(root, id, "cgroup=<the cgroup2 root>");
+	assert_victim_untouched(&v, "cgroup=<the cgroup2 root>");
+	tamper(root, id, set_cgroup, cg);
+
+	tamper(root, id, set_pid, &v);			/* a foreign pid, with its start time */
+	act_on_it(root, id, "pid=<foreign>");
+	assert_victim_untouched(&v, "pid=<foreign>");
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	assert_victim_untouched(&v, "a force delete with pid=<foreign>");
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(a_tampered_state_deletes_nothing_outside)
+{
+	const char *root = kt_tmpdir(), *id;
+	keel_container *c, *other;
+	keel_netns *ns = NULL;
+	struct victim v;
+	char dir[4096], file[4200], netns[64], *link[2], *br = (char *)kt_name("br");
+	pid_t holder = host_netns_holder();
+	int fd;
+
+	/* A directory of someone else's with the layout of a writable layer. */
+	snprintf(dir, sizeof(dir), "%s/victim", kt_tmpdir());
+	snprintf(file, sizeof(file), "%s/upper/precious", dir);
+	ck_assert_int_eq(keel_mkdir_p(file, 0755, NULL), 0);
+	/* A link of someone else's, in a namespace of the test's own. */
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)holder);
+	fd = open(netns, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(keel_netns_open_fd(&ns, fd, NULL), 0);
+	close(fd);
+	ck_assert_int_eq(keel_net_bridge_create(ns, br, NULL), 0);
+	link[0] = netns;
+	link[1] = br;
+
+	id = kt_name("td");
+	c = new_container(id, root, sleeper);
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	start_victim(&v, id);
+	tamper(root, id, set_cgroup, v.cgroup);
+	tamper(root, id, set_upper, dir);
+	tamper(root, id, set_veth, link);
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_int_eq(keel_container_delete(other, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(other);
+	assert_victim_untouched(&v, "a force delete with cgroup=<victim>");
+	ck_assert_msg(access(file, F_OK) == 0, "a force delete with upper_dir=<victim> removed %s", file);
+	ck_assert_int_eq(keel_net_link_exists(ns, br, NULL), 1);
+	/* What the id names went all the same: its cgroup, its state. */
+	assert_gone(id, root);
+	keel_container_free(c);
+	keel_net_link_delete(ns, br, NULL);
+	keel_netns_free(ns);
+}
+END_TEST
+
 static Suite *container_suite(void)
 {
 	Suite *s = suite_create("container");
@@ -1981,6 +2223,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, state_file_round_trips);
 	tcase_add_test(tc, state_file_bytes_are_the_documented_format);
 	tcase_add_test(tc, state_file_numbers_parse_as_before);
+	tcase_add_test(tc, state_file_numbers_are_range_checked);
 	tcase_add_test(tc, state_rewrite_is_in_place_and_leaves_no_stale_keys);
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
@@ -2015,6 +2258,8 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, exec_cwd_in_proc_self_fd_stays_inside);
 	tcase_add_test(tc, no_host_fd_is_visible_inside);
 	tcase_add_test(tc, a_joining_process_is_not_reachable_before_its_exec);
+	tcase_add_test(tc, a_tampered_state_signals_and_enters_nothing_outside);
+	tcase_add_test(tc, a_tampered_state_deletes_nothing_outside);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("scale", 240);
