@@ -361,6 +361,11 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 	if (ret < 0)
 		return ret;
 	c->loaded = 1;
+	if ((ret = keel_state_check_root(c->root, err)) < 0) {
+		keel_error_wrap(err, ret, "container %s", id);
+		keel_container_free(c);
+		return ret;
+	}
 	/* Under the lock: the state file is rewritten in place. */
 	ret = keel_state_hold_lock(&c->hold, c->dir, 0, err);
 	if (ret == 0) {
@@ -944,10 +949,14 @@ static int make_state_dir(keel_container *c, keel_error **err)
 {
 	int ret;
 
+	if ((ret = keel_state_check_root(c->root, err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
 	if (mkdir(c->dir, 0700) == 0)
 		return 0;
 	if (errno == ENOENT) {
 		ret = keel_mkdir_p(c->root, 0711, err);
+		if (ret == 0 && (ret = keel_state_check_root(c->root, err)) < 0)
+			return keel_error_wrap(err, ret, "container %s", c->id);
 		if (ret < 0)
 			return keel_error_wrap(err, ret, "container %s: state root", c->id);
 		if (mkdir(c->dir, 0700) == 0)

@@ -45,6 +45,17 @@ int keel_state_check_id(const char *id, keel_error **err);
 int keel_state_default_root(char **out, keel_error **err);
 
 /*
+ * Refuse a state root that someone else could change under us: every
+ * directory of its real path owned by the caller's euid or root, and not
+ * writable by group or others unless sticky (state.c says why). A root
+ * that does not exist yet passes (its create checks it once made).
+ * Container directories and state files are checked as they are opened:
+ * owned by the caller's euid, writable by nobody else, no symlinks.
+ * -EPERM, with the path and the reason.
+ */
+int keel_state_check_root(const char *root, keel_error **err);
+
+/*
  * A handle's hold on <root>/<id>: the directory (whose flock is the lock)
  * and the state file, kept open between operations, so that an operation
  * is flock + fstat + pread (+ pwrite) + unlock instead of opening both

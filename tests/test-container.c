@@ -2213,6 +2213,119 @@ START_TEST(a_tampered_state_deletes_nothing_outside)
 }
 END_TEST
 
+/* ------------------------------------------- who owns the state root -- */
+
+static void assert_eperm_saying(int ret, keel_error **errp, const char *what, const char *words)
+{
+	keel_error *err = *errp;
+
+	ck_assert_msg(ret == -EPERM, "%s: %d (%s)", what, ret, err ? keel_error_message(err) : "no error");
+	ck_assert_msg(strstr(keel_error_message(err), words), "%s: %s", what, keel_error_message(err));
+	keel_error_free(err);
+	*errp = NULL;
+}
+
+START_TEST(a_state_root_others_can_change_is_refused)
+{
+	const char *base = kt_tmpdir(), *id = kt_name("ow");
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	char foreign[4096], root[4200], open_root[4096];
+
+	/* In a directory another user owns: that user could swap the state. */
+	snprintf(foreign, sizeof(foreign), "%s/nobodys", base);
+	ck_assert_int_eq(mkdir(foreign, 0755), 0);
+	ck_assert_int_eq(chown(foreign, 65534, 65534), 0);
+	snprintf(root, sizeof(root), "%s/root", foreign);
+	track(id, root);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+	assert_eperm_saying(keel_container_create(c, &err), &err, "create under nobody's directory", "owned by uid 65534");
+	err = NULL;
+	ck_assert_msg(access(root, F_OK) < 0, "the refused create made %s", root);
+	keel_container_free(c);
+	ck_assert_int_eq(keel_container_load(&c, id, root, &err), -EPERM);
+	keel_error_free(err);
+	err = NULL;
+	{
+		char **ids = NULL;
+
+		ck_assert_int_eq(keel_container_list(foreign, &ids, NULL, &err), -EPERM);
+		keel_error_free(err);
+		err = NULL;
+	}
+
+	/* World-writable without the sticky bit, and with it (as /tmp). */
+	snprintf(open_root, sizeof(open_root), "%s/open", base);
+	ck_assert_int_eq(mkdir(open_root, 0755), 0);
+	ck_assert_int_eq(chmod(open_root, 0777), 0);
+	ck_assert_int_eq(keel_container_new(&c, id, open_root, NULL), 0);
+	assert_eperm_saying(keel_container_create(c, &err), &err, "create in a 0777 root", "writable by others");
+	err = NULL;
+	keel_container_free(c);
+	ck_assert_int_eq(chmod(open_root, 01777), 0);
+	c = new_container(id, open_root, sleeper);
+	ck_assert_msg(keel_container_create(c, &err) == 0, "sticky root: %s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(a_container_directory_or_state_file_others_can_change_is_refused)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("os"), *id2 = kt_name("ot");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	keel_error *err = NULL;
+	char dir[4096], state[4200], moved[4200], dir2[4096];
+
+	ck_assert_int_eq(keel_container_create(c, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	snprintf(state, sizeof(state), "%s/state", dir);
+
+	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a directory of nobody's", "owned by");
+	err = NULL;
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a 0770 directory", "writable by");
+	err = NULL;
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+
+	ck_assert_int_eq(chown(state, 65534, 65534), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a state file of nobody's", "owned by");
+	err = NULL;
+	ck_assert_int_eq(chown(state, 0, 0), 0);
+	ck_assert_int_eq(chmod(state, 0622), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a 0622 state file", "writable by");
+	err = NULL;
+	ck_assert_int_eq(chmod(state, 0600), 0);
+
+	/* A symlinked state file is not followed. */
+	snprintf(moved, sizeof(moved), "%s/state.real", dir);
+	ck_assert_int_eq(rename(state, moved), 0);
+	ck_assert_int_eq(symlink("state.real", state), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a symlinked state file",
+			    "symbolic link");
+	err = NULL;
+	ck_assert_int_eq(rename(moved, state), 0);
+
+	/* Nor a symlinked container directory. */
+	snprintf(dir2, sizeof(dir2), "%s/%s", root, id2);
+	ck_assert_int_eq(symlink(id, dir2), 0);
+	kt_defer_rm_rf(dir2);
+	ck_assert_int_lt(keel_container_load(&other, id2, root, &err), 0);
+	ck_assert_int_eq(keel_error_errno(err), EPERM);
+	keel_error_free(err);
+	err = NULL;
+	unlink(dir2);
+
+	/* As it was: fine again. */
+	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_delete(other, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
 static Suite *container_suite(void)
 {
 	Suite *s = suite_create("container");
@@ -2260,6 +2373,8 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, a_joining_process_is_not_reachable_before_its_exec);
 	tcase_add_test(tc, a_tampered_state_signals_and_enters_nothing_outside);
 	tcase_add_test(tc, a_tampered_state_deletes_nothing_outside);
+	tcase_add_test(tc, a_state_root_others_can_change_is_refused);
+	tcase_add_test(tc, a_container_directory_or_state_file_others_can_change_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("scale", 240);
