@@ -97,6 +97,24 @@ gone "$id"
 id=$(name)
 expect 125 "a bad option is 125" -- "$run" --name "$id" --memory lots -- true
 has err "--memory lots"
+# Numbers that do not fit are errors, never wrapped: uid 4294967296 is not
+# root, an empty GID is not 0, 17179869184g is not "no limit".
+for bad in 4294967296 4294967295 65534: 65534:4294967296 -1 1x :0; do
+	id=$(name)
+	expect 125 "--user $bad is refused" -- "$run" --rm --name "$id" --user "$bad" -- id
+	has err "--user $bad"
+	gone "$id"
+done
+for bad in 17179869184g 18446744073709551616 0 16384P 1.5g; do
+	id=$(name)
+	expect 125 "--memory $bad is refused" -- "$run" --rm --name "$id" --memory "$bad" -- true
+	has err "--memory $bad"
+	gone "$id"
+done
+id=$(name)
+expect 125 "an empty --rootfs= is refused" -- "$run" --rm --name "$id" --rootfs= -- true
+has err "--rootfs"
+gone "$id"
 id=$(name)
 if grep -qw memory "$cg2/cgroup.controllers"; then
 	expect 0 "--memory where the controller exists" -- "$run" --rm --name "$id" --memory 64m -- true
@@ -153,6 +171,12 @@ expect 0 "keel-exec runs inside it" -- "$exec" "$id" -- sh -c 'hostname; echo $$
 has out "web"
 has out "from the image"
 expect 5 "keel-exec passes the exit status on" -- "$exec" "$id" -- sh -c 'exit 5'
+for bad in 4294967296 65534: 65534:4294967296; do
+	expect 125 "keel-exec -u $bad is refused" -- "$exec" -u "$bad" "$id" -- id
+	has err "-u $bad"
+done
+expect 0 "keel-exec -u 65534:65533" -- "$exec" -u 65534:65533 "$id" -- sh -c 'echo $(id -u):$(id -g)'
+has out "65534:65533"
 expect 127 "keel-exec of a missing command is 127" -- "$exec" "$id" -- nosuch
 has err "No such file or directory"
 expect 0 "keel-exec -t gives a terminal of the container's own devpts" -- \
