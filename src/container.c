@@ -357,6 +357,9 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 	keel_container *c = NULL;
 	int ret;
 
+	if (!out)
+		return keel_error_invalid(err, "container: no place for the handle (out is NULL)");
+	*out = NULL;
 	ret = alloc_container(&c, id, state_root, err);
 	if (ret < 0)
 		return ret;
@@ -371,6 +374,16 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 	if (ret == 0) {
 		ret = keel_state_hold_read(&c->hold, c->dir, &c->st, err);
 		keel_state_hold_unlock(&c->hold);
+		/* Its directory is there, its state file is missing, empty
+		 * or corrupt: the handle is still made, so that a force
+		 * delete can remove what the id names (every other call
+		 * fails as the read did). */
+		if (ret == -ENOENT || ret == -EIO) {
+			keel_error_free(err ? *err : NULL);
+			if (err)
+				*err = NULL;
+			ret = 0;
+		}
 	}
 	if (ret == -ENOENT)
 		ret = keel_error_sys(err, ENOENT, "container %s not found in %s", id, c->root);
@@ -585,11 +598,15 @@ KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *n
 KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err)
 {
 	int ret = only_before_create(c, "set upper dir", err);
+	struct stat sb;
 
 	if (ret < 0)
 		return ret;
 	if ((ret = check_path(dir, "writable layer directory", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
+	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+		return keel_error_invalid(err, "container %s: writable layer directory %s is not a directory", c->id,
+					  dir);
 	return dup_str(&c->upper_dir, dir, "set upper dir", err);
 }
 
@@ -1107,8 +1124,9 @@ static int refresh(keel_container *c, int record, keel_error **err)
 	struct keel_cstate fresh = { 0 };
 
 	ret = keel_state_hold_read(&c->hold, c->dir, &fresh, err);
-	if (ret == -ENOENT)
-		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
+	if (ret == -ENOENT || ret == -EIO)
+		return keel_error_wrap(err, ret, "container %s (its state is %s: a force delete removes it)", c->id,
+				       ret == -ENOENT ? "missing" : "corrupt");
 	if (ret < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	had_exit = fresh.has_exit;
@@ -1591,6 +1609,50 @@ static int remove_state_dir(keel_container *c, keel_error **err)
 	return keel_rm_rf(c->dir, err);
 }
 
+/*
+ * A container whose state file is missing, empty or corrupt (a create
+ * killed before its first write, a full disk, a stranger's edit) cannot
+ * say what it made. A force delete removes what its id names: the cgroup
+ * keel/<id> under the default parent if it carries this container's mark
+ * (with every process in it, which takes its veth along with its network
+ * namespace), and <root>/<id> with the default writable layer in it.
+ * A cgroup under a parent of the caller's choosing, or a writable layer
+ * elsewhere, cannot be found and is left. Returns 1 when the state is
+ * sound (delete as usual), 0 when it was removed here, or -errno.
+ */
+static int delete_if_damaged(keel_container *c, keel_error **err)
+{
+	struct keel_cstate st = { 0 };
+	int ret;
+
+	if (!c || (!c->loaded && !c->created))
+		return 1; /* begin_record() says what is wrong */
+	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 0, err)) < 0)
+		return ret == -ENOENT ? keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root)
+				      : keel_error_wrap(err, ret, "container %s", c->id);
+	ret = keel_state_hold_read(&c->hold, c->dir, &st, NULL);
+	keel_cstate_clear(&st);
+	if (ret != -ENOENT && ret != -EIO) {
+		end(c);
+		return 1;
+	}
+	keel_cstate_clear(&c->st);
+	if (!c->cgroup)
+		open_recorded_cgroup(c); /* st.cgroup is NULL: the marked default */
+	ret = 0;
+	if (c->cgroup && (ret = keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, err)) == 0) {
+		keel_cgroup_free(c->cgroup);
+		c->cgroup = NULL;
+	}
+	if (ret == 0)
+		ret = keel_rm_rf(c->dir, err);
+	if (ret == 0)
+		keel_state_hold_close(&c->hold);
+	else
+		end(c);
+	return keel_error_wrap(err, ret, "container %s: delete (its state was unreadable)", c->id);
+}
+
 KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_error **err)
 {
 	keel_error *hook_err = NULL;
@@ -1598,6 +1660,8 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 
 	if (flags & ~(unsigned)(KEEL_DELETE_FORCE | KEEL_DELETE_KEEP_UPPER))
 		return keel_error_invalid(err, "container delete: unknown flags 0x%x", flags);
+	if ((flags & KEEL_DELETE_FORCE) && (ret = delete_if_damaged(c, err)) <= 0)
+		return ret;
 	/* What changed is not recorded: the state directory goes. Should a
 	 * later step fail, the next operation's refresh() records it. */
 	ret = begin_record(c, 0, err);

@@ -642,9 +642,11 @@ int keel_state_hold_lock(struct keel_state_hold *h, const char *dir, int made, k
 		keel_state_hold_close(h);
 		return keel_error_sys(err, -e, "lock %s", dir);
 	}
-	/* made: the caller's mkdir made it just now, and nobody removes a
-	 * directory that has no state file yet. */
-	if (!made && fstat(h->dirfd, &sb) == 0 && sb.st_nlink == 0) {
+	/* Removed before we got the lock: a force delete removes a directory
+	 * without a state file too (a create that died before writing it),
+	 * so even the create whose mkdir made it checks. */
+	(void)made;
+	if (fstat(h->dirfd, &sb) == 0 && sb.st_nlink == 0) {
 		keel_state_hold_close(h);
 		return keel_error_sys(err, ENOENT, "lock %s: the container was deleted", dir);
 	}

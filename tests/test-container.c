@@ -2326,6 +2326,86 @@ START_TEST(a_container_directory_or_state_file_others_can_change_is_refused)
 }
 END_TEST
 
+/* --------------------------------------------- a state no one can read -- */
+
+static void break_state(const char *root, const char *id, const char *how)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s/state", root, id);
+	if (!strcmp(how, "missing"))
+		ck_assert_int_eq(unlink(path), 0);
+	else
+		ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, !strcmp(how, "empty") ? "" : "garbage\n\1\2",
+						    NULL), 0);
+	if (!strcmp(how, "empty"))
+		ck_assert_int_eq(truncate(path, 0), 0);
+}
+
+/* A create killed before its state file was written, a state file cut
+ * short, a corrupt one: every call but a force delete says so (EIO or
+ * ENOENT, with a hint), and a force delete removes what the id names:
+ * the cgroup and its processes, and the state directory. */
+START_TEST(a_container_with_an_unreadable_state_can_be_force_deleted)
+{
+	static const char *const hows[] = { "missing", "empty", "corrupt" };
+	const char *root = kt_tmpdir();
+	keel_container *c, *other;
+	keel_error *err = NULL;
+	size_t i;
+	int st, ret;
+	pid_t pid;
+
+	for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		const char *id = kt_name("dm");
+
+		c = new_container(id, root, sleeper);
+		ck_assert_int_eq(keel_container_run(c, NULL), 0);
+		pid = keel_container_pid(c);
+		break_state(root, id, hows[i]);
+		ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s: %s", hows[i],
+			      keel_error_message(err));
+		ret = keel_container_state(other, &st, &err);
+		ck_assert_msg(ret == -EIO || ret == -ENOENT, "%s: state %d", hows[i], ret);
+		ck_assert_msg(strstr(keel_error_message(err), "force delete"), "%s", keel_error_message(err));
+		keel_error_free(err);
+		err = NULL;
+		ck_assert_int_lt(keel_container_delete(other, 0, NULL), 0);
+		ck_assert_msg(keel_container_delete(other, KEEL_DELETE_FORCE, &err) == 0, "%s: %s", hows[i],
+			      keel_error_message(err));
+		keel_container_free(other);
+		assert_gone(id, root);
+		ck_assert_int_eq(waitpid(pid, NULL, 0), pid); /* killed with its cgroup */
+		keel_container_free(c);
+	}
+}
+END_TEST
+
+START_TEST(bad_arguments_are_errors_not_crashes)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("ba");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	char file[4200];
+
+	ck_assert_int_eq(keel_container_create(c, NULL), 0);
+	ck_assert_int_eq(keel_container_load(NULL, id, root, &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+
+	/* A writable layer that is a file: refused when set, not at delete. */
+	snprintf(file, sizeof(file), "%s/a-file", kt_tmpdir());
+	ck_assert_int_eq(close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+	ck_assert_int_eq(keel_container_new(&c, kt_name("bb"), root, NULL), 0);
+	ck_assert_int_eq(keel_container_set_upper_dir(c, file, &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "not a directory"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	keel_container_free(c);
+}
+END_TEST
+
 static Suite *container_suite(void)
 {
 	Suite *s = suite_create("container");
@@ -2375,6 +2455,8 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, a_tampered_state_deletes_nothing_outside);
 	tcase_add_test(tc, a_state_root_others_can_change_is_refused);
 	tcase_add_test(tc, a_container_directory_or_state_file_others_can_change_is_refused);
+	tcase_add_test(tc, a_container_with_an_unreadable_state_can_be_force_deleted);
+	tcase_add_test(tc, bad_arguments_are_errors_not_crashes);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("scale", 240);

@@ -201,6 +201,21 @@ expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
 expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
 gone "$id"
 
+# A corrupt state file: keel-ps goes on, keel-rm -f still removes it all.
+id=$(name)
+id2=${id}b
+expect 0 "keel-run -d of a container whose state will be cut" -- "$run" -d --name "$id" -- sleep 1000
+expect 0 "keel-run -d of a sound one" -- "$run" -d --name "$id2" -- sleep 1000
+: >"$KEEL_STATE_ROOT/$id/state"
+expect 0 "keel-ps with one corrupt state" -- "$ps"
+has out "$id2"
+has err "force delete"
+expect 1 "keel-rm of the corrupt one refuses" -- "$rm" "$id"
+expect 0 "keel-rm -f of the corrupt one" -- "$rm" -f "$id"
+gone "$id"
+expect 0 "keel-rm -f of the sound one" -- "$rm" -f "$id2"
+gone "$id2"
+
 # --- --net: the bridge and the host end live in a namespace of our own
 id=$(name)
 expect 0 "--net in a private network namespace" -- unshare -n sh -c "
