@@ -549,8 +549,11 @@ KEEL_PUBLIC int keel_netns_open_pidfd(keel_netns **out, int pidfd, keel_error **
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
 		r = errno;
 		close(fd);
-		return keel_error_set(err, r == ESRCH ? KEEL_ERROR_NOT_FOUND : KEEL_ERROR_SYSTEM, r,
-				      "open %s: the process has exited", what);
+		if (r == ESRCH)
+			return keel_error_set(err, KEEL_ERROR_NOT_FOUND, r, "open %s: the process has exited", what);
+		/* not "has exited: Function not implemented": say what failed */
+		return keel_error_sys(err, r, "open %s: check that the process is alive through its pidfd "
+				      "(pidfd_send_signal)", what);
 	}
 	return netns_new(out, fd, 0, what, err);
 }

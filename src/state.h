@@ -28,11 +28,17 @@ struct keel_cstate {
 	char *upper_dir;               /* the rootfs' upper base */
 	int keep_upper;
 	char **layers;                 /* NULL-terminated, lowest first (may be NULL) */
+	size_t n_layers, cap_layers;   /* while the reader fills layers (0 otherwise) */
 	char *cgroup;                  /* absolute path of the container's cgroup */
 	char *net_host;                /* netns path of the host veth, NULL: the caller's */
 	char *host_veth;               /* host end of the veth, NULL when none */
 	char *bridge;                  /* the bridge it is attached to */
 };
+
+/* The largest state file read: far above any real one (500 layers, the
+ * most overlayfs stacks, of 4 KiB paths each is 2 MiB), well below what
+ * would make a reader allocate without bound. */
+#define KEEL_STATE_MAX_SIZE (4 * 1024 * 1024)
 
 /* Free the strings of st and zero it. */
 void keel_cstate_clear(struct keel_cstate *st);

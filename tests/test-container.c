@@ -326,6 +326,38 @@ START_TEST(state_file_numbers_parse_as_before)
 }
 END_TEST
 
+/* Many layer= lines are read in order (in linear time: 40,000 of them);
+ * a state file larger than any real one is refused, not read whole. */
+START_TEST(state_file_layers_and_size_are_bounded)
+{
+	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
+	const char *dir = kt_tmpdir();
+	char path[4096], line[64];
+	FILE *f;
+	size_t i, n = 0;
+
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("status=3\npid=1\n", f);
+	for (i = 0; i < 40000; i++)
+		fprintf(f, "layer=/l/%zu\n", i);
+	fclose(f);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	for (i = 0; back.layers && back.layers[i]; i++) {
+		snprintf(line, sizeof(line), "/l/%zu", i);
+		ck_assert_str_eq(back.layers[i], line);
+		n++;
+	}
+	ck_assert_uint_eq(n, 40000);
+	keel_cstate_clear(&back);
+
+	ck_assert_int_eq(truncate(path, KEEL_STATE_MAX_SIZE + 1), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+}
+END_TEST
+
 /* Numbers outside what the library writes make the file corrupt, rather
  * than wrap: pid 2^32 + 1 would otherwise be pid 1. */
 START_TEST(state_file_numbers_are_range_checked)
@@ -2417,6 +2449,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, state_file_bytes_are_the_documented_format);
 	tcase_add_test(tc, state_file_numbers_parse_as_before);
 	tcase_add_test(tc, state_file_numbers_are_range_checked);
+	tcase_add_test(tc, state_file_layers_and_size_are_bounded);
 	tcase_add_test(tc, state_rewrite_is_in_place_and_leaves_no_stale_keys);
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
