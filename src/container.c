@@ -562,19 +562,22 @@ KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us,
 KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
 					   const char *gateway, keel_error **err)
 {
-	int ret = only_before_create(c, "set network", err);
+	int ret = only_before_create(c, "set network", err), fam = 0, gw_fam = 0;
 
 	if (ret < 0)
 		return ret;
-	if (!bridge || !*bridge || strlen(bridge) > 15 || strchr(bridge, '/') || strchr(bridge, '\n'))
-		return keel_error_invalid(err, "container %s: set network: bad bridge name '%s' (1 to 15 characters)",
-					  c->id, bridge ? bridge : "(null)");
-	if (!addr_cidr || !strchr(addr_cidr, '/') || strchr(addr_cidr, '\n'))
+	/* Checked now, not at create: "a b", "..", "/33", "::1/129" ... */
+	if ((ret = keel_net_check_link_name(bridge, "set network: bridge", err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	if (!addr_cidr || !strchr(addr_cidr, '/'))
 		return keel_error_invalid(err, "container %s: set network: address '%s' is not ADDR/PREFIX", c->id,
 					  addr_cidr ? addr_cidr : "(null)");
-	if (gateway && (strchr(gateway, '/') || strchr(gateway, '\n') || !*gateway))
-		return keel_error_invalid(err, "container %s: set network: gateway '%s' is not an address", c->id,
-					  gateway);
+	if ((fam = keel_net_check_ip(addr_cidr, 1, "set network", err)) < 0 ||
+	    (gateway && (gw_fam = keel_net_check_ip(gateway, 0, "set network", err)) < 0))
+		return keel_error_wrap(err, fam < 0 ? fam : gw_fam, "container %s", c->id);
+	if (gateway && gw_fam != fam)
+		return keel_error_invalid(err, "container %s: set network: gateway %s and address %s are not of "
+					  "one family", c->id, gateway, addr_cidr);
 	if ((ret = dup_str(&c->bridge, bridge, "set network", err)) < 0 ||
 	    (ret = dup_str(&c->addr, addr_cidr, "set network", err)) < 0 ||
 	    (ret = dup_str(&c->gateway, gateway, "set network", err)) < 0)

@@ -2427,6 +2427,27 @@ START_TEST(bad_arguments_are_errors_not_crashes)
 	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
 	keel_container_free(c);
 
+	/* Network settings that cannot work are refused when set. */
+	{
+		static const char *const bridges[] = { "a b", "..", ".", "", "x/y", "0123456789abcdef", "a:b" };
+		static const char *const addrs[] = { "/33", "10.0.0.1/33", "::1/129", "10.0.0.1", "10.0.0.300/24",
+						     "10.0.0.1/", "10.0.0.1/2x", "fd00::2/-1" };
+		size_t i;
+
+		ck_assert_int_eq(keel_container_new(&c, kt_name("bn"), root, NULL), 0);
+		for (i = 0; i < sizeof(bridges) / sizeof(bridges[0]); i++)
+			ck_assert_msg(keel_container_set_network(c, bridges[i], "10.1.0.2/24", NULL, NULL) == -EINVAL,
+				      "bridge '%s' accepted", bridges[i]);
+		for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+			ck_assert_msg(keel_container_set_network(c, "kbr0", addrs[i], NULL, NULL) == -EINVAL,
+				      "address '%s' accepted", addrs[i]);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "10.1.0.2/24", "::1", NULL), -EINVAL);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "10.1.0.2/24", "10.1.0.1/24", NULL), -EINVAL);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "10.1.0.2/24", "10.1.0.1", NULL), 0);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "fd00::2/64", "fd00::1", NULL), 0);
+		keel_container_free(c);
+	}
+
 	/* A writable layer that is a file: refused when set, not at delete. */
 	snprintf(file, sizeof(file), "%s/a-file", kt_tmpdir());
 	ck_assert_int_eq(close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
