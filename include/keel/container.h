@@ -391,11 +391,15 @@ KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us,
  * a default route. Delete removes the host end. Needs KEEL_NS_NET. Without
  * this call the container has only lo.
  * @param c a handle
- * @param bridge the bridge's name (1 to 15 characters)
- * @param addr_cidr the container's address, "10.88.0.2/16"
- * @param gateway the default gateway, "10.88.0.1", or NULL for no default route
+ * @param bridge the bridge's name (1 to 15 characters, no '/', ':', white
+ *        space, "." or "..")
+ * @param addr_cidr the container's address, "10.88.0.2/16" (IPv4 or IPv6,
+ *        the prefix in range)
+ * @param gateway the default gateway, "10.88.0.1" (of the address's
+ *        family), or NULL for no default route
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EINVAL (bad name or address, after create); -ENOMEM
+ * @return 0; -EINVAL (bad name or address, checked here since 1.1 rather
+ *         than at create; after create); -ENOMEM
  * @since 1.0
  */
 KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
