@@ -193,14 +193,22 @@ static int env_drop(keel_process *p, const char *name)
 	return env_index_rebuild(p, p->n_set);
 }
 
+/* Append s to v (n entries). The array's room is the next power of two
+ * at or above n (it only grows here, and shrinks by count only), so it is
+ * reallocated only when n is 0 or a power of two: n appends copy O(n)
+ * pointers in all, not O(n^2) (as a realloc by one each time does under
+ * AddressSanitizer, whose realloc always copies). */
 static int append(char ***v, size_t *n, char *s)
 {
-	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+	char **grown = *v;
 
-	if (!grown)
-		return -ENOMEM;
+	if (*n == 0 || (*n & (*n - 1)) == 0) {
+		grown = realloc(*v, (*n ? 2 * *n : 1) * sizeof(**v));
+		if (!grown)
+			return -ENOMEM;
+		*v = grown;
+	}
 	grown[(*n)++] = s;
-	*v = grown;
 	return 0;
 }
 
