@@ -39,6 +39,45 @@ int kx_fail(const char *prog, keel_error *err)
 	return code;
 }
 
+/* One id: digits only, below (uint32_t)-1; *end is what follows. */
+static int parse_id(const char *s, unsigned long long *v, const char **end)
+{
+	const char *p;
+
+	*v = 0;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		*v = *v * 10 + (unsigned)(*p - '0');
+		if (*v >= 0xffffffffULL)
+			return -1;
+	}
+	*end = p;
+	return p == s ? -1 : 0;
+}
+
+int kx_parse_ids(const char *s, uid_t *uid, gid_t *gid, const char **why)
+{
+	unsigned long long u, g;
+	const char *end;
+
+	*why = "use numeric UID[:GID], each from 0 to 4294967294";
+	if (parse_id(s, &u, &end) < 0)
+		return -1;
+	g = u;
+	if (*end == ':') {
+		if (!end[1]) {
+			*why = "the GID after ':' is missing";
+			return -1;
+		}
+		if (parse_id(end + 1, &g, &end) < 0)
+			return -1;
+	}
+	if (*end)
+		return -1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
 int kx_parse_signal(const char *s)
 {
 	static const struct { const char *name; int sig; } names[] = {

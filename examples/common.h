@@ -21,6 +21,14 @@ const char *kx_state_root(void);
  * for one that cannot run, 125 for anything else. */
 int kx_fail(const char *prog, keel_error *err);
 
+/*
+ * UID[:GID] as --user and -u take them: decimal digits only, each at most
+ * 4294967294 ((uid_t)-1 means "no change" to the kernel), a GID after a
+ * ':' that is not empty; without one the GID is the UID. 0, or -1 with
+ * *why saying what is wrong (nothing wraps: 4294967296 is an error, not 0).
+ */
+int kx_parse_ids(const char *s, uid_t *uid, gid_t *gid, const char **why);
+
 /* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
 int kx_parse_signal(const char *s);
 

@@ -72,13 +72,16 @@ int main(int argc, char **argv)
 		     keel_process_set_tty(p, 1, &err) < 0)))
 		return kx_fail(prog, err);
 	if (user) {
-		char *end;
-		unsigned long uid = strtoul(user, &end, 10), gid = uid;
+		const char *why;
+		uid_t uid;
+		gid_t gid;
 
-		if (*end == ':')
-			gid = strtoul(end + 1, &end, 10);
-		if (*end || keel_process_set_user(p, (uid_t)uid, (gid_t)gid, &err) < 0)
-			return err ? kx_fail(prog, err) : usage();
+		if (kx_parse_ids(user, &uid, &gid, &why) < 0) {
+			fprintf(stderr, "%s: -u %s: %s\n", prog, user, why);
+			return EXIT_SETUP;
+		}
+		if (keel_process_set_user(p, uid, gid, &err) < 0)
+			return kx_fail(prog, err);
 	}
 	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 ||
 	    keel_container_exec(c, p, &child, &err) < 0) {

@@ -151,19 +151,23 @@ static int parse_size(const char *s, uint64_t *out)
 {
 	const char *end;
 	unsigned long long v;
+	unsigned shift = 0;
 
 	errno = 0;
 	v = to_u64(s, &end);
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
-	case 'g': case 'G': v <<= 10; /* fall through */
-	case 'm': case 'M': v <<= 10; /* fall through */
-	case 'k': case 'K': v <<= 10; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
 	case 'b': case 'B': end++; break;
 	}
-	if (*end)
+	/* nothing after the unit, not 0, and no bit shifted out (17179869184g
+	 * must not become 0, which is no limit at all) */
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
 		return -1;
+	v <<= shift;
 	*out = v;
 	return 0;
 }
@@ -248,7 +252,8 @@ static int take_option(struct options *o, int opt, const char *arg)
 	case O_CAP_DROP: return add_to(o->cap_drop, &o->n_cap_drop, arg);
 	case O_MEMORY:
 		if (parse_size(arg, &o->memory) < 0) {
-			fprintf(stderr, "%s: --memory %s: not a size (use 64m, 1g ...)\n", prog, arg);
+			fprintf(stderr, "%s: --memory %s: not a size from 1 byte to 16 EiB (use 64m, 1g ...)\n", prog,
+				arg);
 			return -1;
 		}
 		break;
@@ -351,6 +356,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (first >= argc) {
 		fprintf(stderr, "%s: no command given\n", prog);
 		usage(stderr);
+		return -1;
+	}
+	if (o->rootfs && !*o->rootfs) {
+		fprintf(stderr, "%s: --rootfs: the directory is empty\n", prog);
 		return -1;
 	}
 	if (o->n_layers && o->rootfs) {
@@ -489,14 +498,15 @@ static int configure_process(keel_container *c, const struct options *o, keel_er
 			return ret;
 	}
 	if (o->user) {
-		const char *end;
-		unsigned long uid = to_u64(o->user, &end), gid = uid;
+		const char *why;
+		uid_t uid;
+		gid_t gid;
 
-		if (end == o->user || (*end && *end != ':') || (*end == ':' && (gid = to_u64(end + 1, &end), *end))) {
-			fprintf(stderr, "%s: --user %s: use numeric UID[:GID]\n", prog, o->user);
+		if (kx_parse_ids(o->user, &uid, &gid, &why) < 0) {
+			fprintf(stderr, "%s: --user %s: %s\n", prog, o->user, why);
 			return -EINVAL;
 		}
-		ret = keel_process_set_user(p, (uid_t)uid, (gid_t)gid, err);
+		ret = keel_process_set_user(p, uid, gid, err);
 	}
 	return ret;
 }

@@ -46,12 +46,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <keel/ns.h>
 #include <keel/net.h>
 
+#include "cgroup.h"
 #include "container.h"
 #include "container-device.h"
 #include "error.h"
@@ -60,6 +62,7 @@
 #include "security.h"
 #include "spawn-internal.h"
 #include "state.h"
+#include "util/child.h"
 #include "util/fs.h"
 #include "util/proc.h"
 #include "util/str.h"
@@ -67,6 +70,8 @@
 
 #define DEFAULT_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP)
 #define FREEZE_TIMEOUT_MS 10000
+/* The marker in a writable layer outside the state directory (mark_upper()) */
+#define UPPER_MARK ".keel-container"
 
 static const char *const state_names[] = {
 	[KEEL_STATE_CREATING] = "creating",
@@ -213,6 +218,141 @@ fail:
 	return ret;
 }
 
+/* ------------------------------------------- what a state file may name -- */
+
+/*
+ * The state file is a record that another process may have rewritten (a
+ * bug, a full disk, anyone who can write it), so delete, kill and exec act
+ * only on what this library can re-derive or verify, never on a path, a
+ * link or a pid just because the file names it:
+ *  - the cgroup: only one named by the id (its last component), inside
+ *    the cgroup2 hierarchy, whose real path is the recorded one, and
+ *    that carries the extended attribute its create set (mark_cgroup());
+ *  - the init: only through a pidfd, with the recorded start time, and a
+ *    member of that cgroup (open_init(), init_alive());
+ *  - the writable layer: the default one inside <root>/<id>, or one that
+ *    holds the marker that this create left in it (remove_upper());
+ *  - the host veth: only a name of the form veth creation generates.
+ * Numbers are range-checked when the file is read (src/state.c).
+ */
+static int upper_mark_text(keel_container *c, char *buf, size_t size);
+
+/* The extended attribute a create sets on its cgroup: trusted.* as root
+ * (which only CAP_SYS_ADMIN can set, so no user can forge it), user.*
+ * for an unprivileged caller, whose cgroups are its own anyway. */
+static const char *cgroup_mark_name(void)
+{
+	return geteuid() == 0 ? "trusted.keel.container" : "user.keel.container";
+}
+
+/* Mark the container's new cgroup as ours (its value: upper_mark_text()).
+ * Where cgroupfs has no extended attributes (before Linux 5.7 for
+ * user.*), the check of its name is all there is. */
+static int mark_cgroup(keel_container *c, keel_error **err)
+{
+	char text[160];
+	int ret;
+
+	if ((ret = upper_mark_text(c, text, sizeof(text))) < 0)
+		return keel_error_sys(err, -ret, "state directory %s", c->dir);
+	if (lsetxattr(keel_cgroup_path(c->cgroup), cgroup_mark_name(), text, strlen(text), 0) == 0 ||
+	    errno == ENOTSUP || errno == EOPNOTSUPP)
+		return 0;
+	return keel_error_sys(err, errno, "cgroup %s: set %s", keel_cgroup_path(c->cgroup), cgroup_mark_name());
+}
+
+static int cgroup_is_ours(keel_container *c, const char *path)
+{
+	char text[160], found[160];
+	ssize_t n;
+
+	if (upper_mark_text(c, text, sizeof(text)) < 0)
+		return 0;
+	n = lgetxattr(path, cgroup_mark_name(), found, sizeof(found) - 1);
+	if (n < 0)
+		return errno == ENOTSUP || errno == EOPNOTSUPP;
+	found[n] = '\0';
+	return strcmp(found, text) == 0;
+}
+
+/* The cgroup <parent>/<name> (parent NULL: the default one), if it is
+ * there, is the path expected (no symlink, "..", "//" on the way), and
+ * carries our mark. */
+static keel_cgroup *open_marked_cgroup(keel_container *c, const char *name, const char *parent, const char *expect)
+{
+	keel_cgroup *cg = NULL;
+
+	if (keel_cgroup_open(&cg, name, parent, NULL) < 0)
+		return NULL;
+	if ((expect && strcmp(keel_cgroup_path(cg), expect) != 0) || !cgroup_is_ours(c, keel_cgroup_path(cg))) {
+		keel_cgroup_free(cg);
+		return NULL;
+	}
+	return cg;
+}
+
+/* The container's cgroup: the recorded one if it passes the checks above,
+ * else the one the id names under the default parent (keel/<id>) if that
+ * carries our mark, so that a rewritten cgroup= line cannot hide it from
+ * a delete. -ENOENT when neither. */
+static int open_recorded_cgroup(keel_container *c)
+{
+	const char *path = c->st.cgroup, *slash;
+	char *parent, name[128];
+
+	if (path && path[0] == '/' && (slash = strrchr(path, '/')) && strcmp(slash + 1, c->id) == 0) {
+		parent = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+		if (!parent)
+			return -ENOMEM;
+		c->cgroup = open_marked_cgroup(c, c->id, parent, path);
+		free(parent);
+	}
+	if (!c->cgroup) {
+		keel_str_join_buf(name, sizeof(name), "keel/", c->id, NULL);
+		c->cgroup = open_marked_cgroup(c, name, NULL, NULL);
+	}
+	return c->cgroup ? 0 : -ENOENT;
+}
+
+/* Is pid in the container's cgroup, or one below it (/proc/PID/cgroup's
+ * cgroup2 line)? Without a cgroup we could verify, no pid is trusted. */
+static int pid_in_cgroup(const keel_container *c, pid_t pid)
+{
+	char path[64], num[KEEL_STR_DEC_SIZE], *buf = NULL, *line, *cur;
+	const char *name = keel_cgroup_name(c->cgroup);
+	size_t len;
+	int in = 0;
+
+	if (!name)
+		return 0;
+	len = strlen(name);
+	keel_str_join_buf(path, sizeof(path), "/proc/", keel_str_from_ll(pid, num), "/cgroup", NULL);
+	if (keel_read_file_at(AT_FDCWD, path, &buf, NULL, NULL) < 0)
+		return 0;
+	for (cur = buf; (line = keel_str_tok(&cur, "\n"));) {
+		if (strncmp(line, "0::/", 4) != 0)
+			continue;
+		in = strncmp(line + 4, name, len) == 0 && (line[4 + len] == '\0' || line[4 + len] == '/');
+		break;
+	}
+	free(buf);
+	return in;
+}
+
+/* A host veth name as keel_net_attach_veth() generates it: "kv" and 8
+ * lowercase hex digits. */
+static int generated_veth_name(const char *name)
+{
+	size_t i;
+
+	if (!name || strncmp(name, "kv", 2) != 0 || strlen(name) != 10)
+		return 0;
+	for (i = 2; i < 10; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const char *state_root, keel_error **err)
 {
 	return alloc_container(out, id, state_root, err);
@@ -223,15 +363,33 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 	keel_container *c = NULL;
 	int ret;
 
+	if (!out)
+		return keel_error_invalid(err, "container: no place for the handle (out is NULL)");
+	*out = NULL;
 	ret = alloc_container(&c, id, state_root, err);
 	if (ret < 0)
 		return ret;
 	c->loaded = 1;
+	if ((ret = keel_state_check_root(c->root, err)) < 0) {
+		keel_error_wrap(err, ret, "container %s", id);
+		keel_container_free(c);
+		return ret;
+	}
 	/* Under the lock: the state file is rewritten in place. */
 	ret = keel_state_hold_lock(&c->hold, c->dir, 0, err);
 	if (ret == 0) {
 		ret = keel_state_hold_read(&c->hold, c->dir, &c->st, err);
 		keel_state_hold_unlock(&c->hold);
+		/* Its directory is there, its state file is missing, empty
+		 * or corrupt: the handle is still made, so that a force
+		 * delete can remove what the id names (every other call
+		 * fails as the read did). */
+		if (ret == -ENOENT || ret == -EIO) {
+			keel_error_free(err ? *err : NULL);
+			if (err)
+				*err = NULL;
+			ret = 0;
+		}
 	}
 	if (ret == -ENOENT)
 		ret = keel_error_sys(err, ENOENT, "container %s not found in %s", id, c->root);
@@ -241,10 +399,10 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 		keel_container_free(c);
 		return ret;
 	}
-	/* A cgroup that is gone already (a half-deleted container) is no
-	 * reason to refuse the load: delete must still be possible. */
-	if (c->st.cgroup)
-		keel_cgroup_open(&c->cgroup, "", c->st.cgroup, NULL);
+	/* A cgroup that is gone already (a half-deleted container), or one
+	 * this library would not have made for this id, is no reason to
+	 * refuse the load: delete must still be possible. */
+	open_recorded_cgroup(c);
 	c->ns_flags = c->st.ns_flags;
 	/* Nor is unreadable security: only an exec needs it (and refuses). */
 	c->security_bad = load_security(c, NULL) < 0;
@@ -413,19 +571,22 @@ KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us,
 KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
 					   const char *gateway, keel_error **err)
 {
-	int ret = only_before_create(c, "set network", err);
+	int ret = only_before_create(c, "set network", err), fam = 0, gw_fam = 0;
 
 	if (ret < 0)
 		return ret;
-	if (!bridge || !*bridge || strlen(bridge) > 15 || strchr(bridge, '/') || strchr(bridge, '\n'))
-		return keel_error_invalid(err, "container %s: set network: bad bridge name '%s' (1 to 15 characters)",
-					  c->id, bridge ? bridge : "(null)");
-	if (!addr_cidr || !strchr(addr_cidr, '/') || strchr(addr_cidr, '\n'))
+	/* Checked now, not at create: "a b", "..", "/33", "::1/129" ... */
+	if ((ret = keel_net_check_link_name(bridge, "set network: bridge", err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
+	if (!addr_cidr || !strchr(addr_cidr, '/'))
 		return keel_error_invalid(err, "container %s: set network: address '%s' is not ADDR/PREFIX", c->id,
 					  addr_cidr ? addr_cidr : "(null)");
-	if (gateway && (strchr(gateway, '/') || strchr(gateway, '\n') || !*gateway))
-		return keel_error_invalid(err, "container %s: set network: gateway '%s' is not an address", c->id,
-					  gateway);
+	if ((fam = keel_net_check_ip(addr_cidr, 1, "set network", err)) < 0 ||
+	    (gateway && (gw_fam = keel_net_check_ip(gateway, 0, "set network", err)) < 0))
+		return keel_error_wrap(err, fam < 0 ? fam : gw_fam, "container %s", c->id);
+	if (gateway && gw_fam != fam)
+		return keel_error_invalid(err, "container %s: set network: gateway %s and address %s are not of "
+					  "one family", c->id, gateway, addr_cidr);
 	if ((ret = dup_str(&c->bridge, bridge, "set network", err)) < 0 ||
 	    (ret = dup_str(&c->addr, addr_cidr, "set network", err)) < 0 ||
 	    (ret = dup_str(&c->gateway, gateway, "set network", err)) < 0)
@@ -449,11 +610,15 @@ KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *n
 KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err)
 {
 	int ret = only_before_create(c, "set upper dir", err);
+	struct stat sb;
 
 	if (ret < 0)
 		return ret;
 	if ((ret = check_path(dir, "writable layer directory", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
+	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+		return keel_error_invalid(err, "container %s: writable layer directory %s is not a directory", c->id,
+					  dir);
 	return dup_str(&c->upper_dir, dir, "set upper dir", err);
 }
 
@@ -589,6 +754,11 @@ static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
 	keel_netns *host = NULL;
 	int ret = 0;
 
+	if (c->st.host_veth && !generated_veth_name(c->st.host_veth)) {
+		/* not a name this library made: leave that link alone */
+		free(c->st.host_veth);
+		c->st.host_veth = NULL;
+	}
 	if (!c->st.host_veth && !drop_bridge)
 		return 0;
 	ret = open_host_netns(c->st.net_host, &host, err);
@@ -726,14 +896,20 @@ static int remove_upper_dir(const char *upper_dir, keel_error **err)
  * and reaped by keel_spawn(); its mounts went with its mount namespace. */
 static void undo_create(keel_container *c)
 {
+	char *mark = NULL;
+
 	unwire_network(c, c->made_bridge, NULL);
 	if (c->cgroup) {
 		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
 		keel_cgroup_free(c->cgroup);
 		c->cgroup = NULL;
 	}
-	if (c->st.upper_dir)
+	if (c->st.upper_dir) {
 		remove_upper_dir(c->st.upper_dir, NULL);
+		if (c->upper_dir && c->layers && (mark = keel_str_join(c->upper_dir, "/" UPPER_MARK, NULL)))
+			unlink(mark);
+		free(mark);
+	}
 	keel_rm_rf(c->dir, NULL);
 	keel_cstate_clear(&c->st);
 }
@@ -845,16 +1021,83 @@ static int load_security(keel_container *c, keel_error **err)
 	return keel_error_wrap(err, ret, "the init's security settings");
 }
 
+/* What the marker in a writable layer of the caller's choosing says: this
+ * container's id and the identity of its state directory, which a later
+ * create under the same id does not share. */
+static int upper_mark_text(keel_container *c, char *buf, size_t size)
+{
+	char dev[KEEL_STR_DEC_SIZE], ino[KEEL_STR_DEC_SIZE];
+	struct stat sb;
+
+	if (fstat(c->hold.dirfd, &sb) < 0)
+		return -errno;
+	keel_str_join_buf(buf, size, "id=", c->id, "\nstate=", keel_utoa((unsigned long long)sb.st_dev, dev), ":",
+			  keel_utoa((unsigned long long)sb.st_ino, ino), "\n", NULL);
+	return 0;
+}
+
+/* A writable layer outside <root>/<id> (keel_container_set_upper_dir())
+ * gets a marker, so that a delete in any process can tell it is this
+ * container's before removing anything in it (remove_upper()). Only
+ * when layers make an overlay: a directory rootfs has no writable layer. */
+static int mark_upper(keel_container *c, keel_error **err)
+{
+	char text[160], *path;
+	int ret;
+
+	if (!c->upper_dir || !c->layers)
+		return 0;
+	if ((ret = upper_mark_text(c, text, sizeof(text))) < 0)
+		return keel_error_sys(err, -ret, "state directory %s", c->dir);
+	if ((ret = keel_mkdir_p(c->upper_dir, 0700, err)) < 0)
+		return keel_error_wrap(err, ret, "writable layer %s", c->upper_dir);
+	if (!(path = keel_str_join(c->upper_dir, "/" UPPER_MARK, NULL)))
+		return keel_error_sys(err, ENOMEM, "writable layer");
+	ret = keel_write_file_at(AT_FDCWD, path, text, err);
+	free(path);
+	return ret < 0 ? keel_error_wrap(err, ret, "writable layer %s: mark it", c->upper_dir) : 0;
+}
+
+/* Does the recorded writable layer belong to this container? The default
+ * one is inside its state directory; any other must hold our marker. */
+static int upper_is_ours(keel_container *c, char **mark_path)
+{
+	char text[160], *path, *found = NULL;
+	int ours;
+
+	*mark_path = NULL;
+	if (!(path = keel_str_join(c->dir, "/layer", NULL)))
+		return 0;
+	ours = strcmp(c->st.upper_dir, path) == 0;
+	free(path);
+	if (ours)
+		return 1;
+	if (upper_mark_text(c, text, sizeof(text)) < 0 ||
+	    !(path = keel_str_join(c->st.upper_dir, "/" UPPER_MARK, NULL)))
+		return 0;
+	ours = keel_read_file_at(AT_FDCWD, path, &found, NULL, NULL) == 0 && strcmp(found, text) == 0;
+	free(found);
+	if (ours)
+		*mark_path = path;
+	else
+		free(path);
+	return ours;
+}
+
 /* mkdir <root>/<id>, the arbiter between two creates. The state root
  * exists but for the first container: it is made only when missing. */
 static int make_state_dir(keel_container *c, keel_error **err)
 {
 	int ret;
 
+	if ((ret = keel_state_check_root(c->root, err)) < 0)
+		return keel_error_wrap(err, ret, "container %s", c->id);
 	if (mkdir(c->dir, 0700) == 0)
 		return 0;
 	if (errno == ENOENT) {
 		ret = keel_mkdir_p(c->root, 0711, err);
+		if (ret == 0 && (ret = keel_state_check_root(c->root, err)) < 0)
+			return keel_error_wrap(err, ret, "container %s", c->id);
 		if (ret < 0)
 			return keel_error_wrap(err, ret, "container %s: state root", c->id);
 		if (mkdir(c->dir, 0700) == 0)
@@ -883,10 +1126,11 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	 * the init waits (or runs). Each write rewrites the held state file
 	 * in place, in one pwrite() (state.c). */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 ||
-	    (ret = save_security(c, err)) < 0)
+	    (ret = make_cgroup(c, err)) < 0 || (ret = mark_cgroup(c, err)) < 0 ||
+	    (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 || (ret = save_security(c, err)) < 0)
 		goto fail;
-	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0)
+	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
+	    (ret = mark_upper(c, err)) < 0)
 		goto fail;
 	if (!with_fifo)
 		c->st.status = KEEL_STATE_RUNNING; /* tells the parent hook to run startContainer */
@@ -982,7 +1226,7 @@ static int init_alive(keel_container *c)
 	if (keel_proc_stat(c->st.pid, &start, &zombie, &wstatus) < 0 || start != c->st.start_time)
 		return 0;
 	if (!zombie)
-		return 1;
+		return pid_in_cgroup(c, c->st.pid); /* else a process the state names, not ours */
 	if (c->child && child_wait(c, KEEL_WAIT_NOHANG, &code, &sig, NULL) == 1) {
 		c->st.has_exit = 1;
 		c->st.exit_code = code;
@@ -1004,8 +1248,9 @@ static int refresh(keel_container *c, int record, keel_error **err)
 	struct keel_cstate fresh = { 0 };
 
 	ret = keel_state_hold_read(&c->hold, c->dir, &fresh, err);
-	if (ret == -ENOENT)
-		return keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root);
+	if (ret == -ENOENT || ret == -EIO)
+		return keel_error_wrap(err, ret, "container %s (its state is %s: a force delete removes it)", c->id,
+				       ret == -ENOENT ? "missing" : "corrupt");
 	if (ret < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	had_exit = fresh.has_exit;
@@ -1102,6 +1347,11 @@ static int open_init(keel_container *c, int *pidfd, keel_error **err)
 		close(fd);
 		return keel_error_sys(err, ESRCH, "container %s: init %d has ended (the pid is another process now)",
 				      c->id, (int)c->st.pid);
+	}
+	if (!pid_in_cgroup(c, c->st.pid)) {
+		close(fd);
+		return keel_error_sys(err, ESRCH, "container %s: pid %d is not in the container's cgroup (%s): not "
+				      "its init", c->id, (int)c->st.pid, c->cgroup ? keel_cgroup_path(c->cgroup) : "none");
 	}
 	*pidfd = fd;
 	return 0;
@@ -1428,7 +1678,7 @@ static int stop_all(keel_container *c, keel_error **err)
 
 static int remove_upper(keel_container *c, int keep, keel_error **err)
 {
-	char *layer = NULL, *kept = NULL, num[KEEL_STR_DEC_SIZE];
+	char *layer = NULL, *kept = NULL, *mark = NULL, num[KEEL_STR_DEC_SIZE];
 	int ret;
 
 	if (!c->st.upper_dir)
@@ -1447,7 +1697,20 @@ static int remove_upper(keel_container *c, int keep, keel_error **err)
 		free(kept);
 		return ret;
 	}
-	return remove_upper_dir(c->st.upper_dir, err);
+	/* Not ours (a state file that names another directory): left alone. */
+	if (!upper_is_ours(c, &mark))
+		return 0;
+	ret = remove_upper_dir(c->st.upper_dir, err);
+	if (ret == -ENOTDIR && err) { /* a file where the layer should be: nothing of ours to remove */
+		keel_error_free(*err);
+		*err = NULL;
+	}
+	if (ret == -ENOTDIR)
+		ret = 0;
+	if (ret == 0 && mark)
+		unlink(mark);
+	free(mark);
+	return ret;
 }
 
 /* The state directory, last of all: what a container keeps there is its
@@ -1471,6 +1734,50 @@ static int remove_state_dir(keel_container *c, keel_error **err)
 	return keel_rm_rf(c->dir, err);
 }
 
+/*
+ * A container whose state file is missing, empty or corrupt (a create
+ * killed before its first write, a full disk, a stranger's edit) cannot
+ * say what it made. A force delete removes what its id names: the cgroup
+ * keel/<id> under the default parent if it carries this container's mark
+ * (with every process in it, which takes its veth along with its network
+ * namespace), and <root>/<id> with the default writable layer in it.
+ * A cgroup under a parent of the caller's choosing, or a writable layer
+ * elsewhere, cannot be found and is left. Returns 1 when the state is
+ * sound (delete as usual), 0 when it was removed here, or -errno.
+ */
+static int delete_if_damaged(keel_container *c, keel_error **err)
+{
+	struct keel_cstate st = { 0 };
+	int ret;
+
+	if (!c || (!c->loaded && !c->created))
+		return 1; /* begin_record() says what is wrong */
+	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 0, err)) < 0)
+		return ret == -ENOENT ? keel_error_sys(err, ENOENT, "container %s not found in %s", c->id, c->root)
+				      : keel_error_wrap(err, ret, "container %s", c->id);
+	ret = keel_state_hold_read(&c->hold, c->dir, &st, NULL);
+	keel_cstate_clear(&st);
+	if (ret != -ENOENT && ret != -EIO) {
+		end(c);
+		return 1;
+	}
+	keel_cstate_clear(&c->st);
+	if (!c->cgroup)
+		open_recorded_cgroup(c); /* st.cgroup is NULL: the marked default */
+	ret = 0;
+	if (c->cgroup && (ret = keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, err)) == 0) {
+		keel_cgroup_free(c->cgroup);
+		c->cgroup = NULL;
+	}
+	if (ret == 0)
+		ret = keel_rm_rf(c->dir, err);
+	if (ret == 0)
+		keel_state_hold_close(&c->hold);
+	else
+		end(c);
+	return keel_error_wrap(err, ret, "container %s: delete (its state was unreadable)", c->id);
+}
+
 KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_error **err)
 {
 	keel_error *hook_err = NULL;
@@ -1478,6 +1785,8 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 
 	if (flags & ~(unsigned)(KEEL_DELETE_FORCE | KEEL_DELETE_KEEP_UPPER))
 		return keel_error_invalid(err, "container delete: unknown flags 0x%x", flags);
+	if ((flags & KEEL_DELETE_FORCE) && (ret = delete_if_damaged(c, err)) <= 0)
+		return ret;
 	/* What changed is not recorded: the state directory goes. Should a
 	 * later step fail, the next operation's refresh() records it. */
 	ret = begin_record(c, 0, err);

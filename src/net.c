@@ -304,6 +304,27 @@ static int parse_ip(const char *s, int with_prefix, struct ip *ip)
 	return 0;
 }
 
+static int bad_addr(keel_error **err, const char *op, const char *what, const char *s, const char *want)
+{
+	return keel_error_invalid(err, "%s: %s '%s' does not parse (want %s)", op, what, s ? s : "(null)", want);
+}
+
+int keel_net_check_link_name(const char *name, const char *what, keel_error **err)
+{
+	return check_name(name, what, err);
+}
+
+int keel_net_check_ip(const char *s, int with_prefix, const char *what, keel_error **err)
+{
+	struct ip ip;
+
+	if (parse_ip(s, with_prefix, &ip) < 0)
+		return bad_addr(err, what, with_prefix ? "address" : "gateway", s,
+				with_prefix ? "an IPv4 or IPv6 ADDR/PREFIX, the prefix within 0-32 or 0-128"
+					    : "an IPv4 or IPv6 address");
+	return ip.family;
+}
+
 static struct nl_addr *ip_to_nl(const struct ip *ip)
 {
 	struct nl_addr *a = nl.nl_addr_build(ip->family, ip->bytes, ip->len);
@@ -311,11 +332,6 @@ static struct nl_addr *ip_to_nl(const struct ip *ip)
 	if (a)
 		nl.nl_addr_set_prefixlen(a, ip->prefixlen);
 	return a;
-}
-
-static int bad_addr(keel_error **err, const char *op, const char *what, const char *s, const char *want)
-{
-	return keel_error_invalid(err, "%s: %s '%s' does not parse (want %s)", op, what, s ? s : "(null)", want);
 }
 
 /* -------------------------------------------------------------- open --- */
@@ -525,8 +541,11 @@ KEEL_PUBLIC int keel_netns_open_pidfd(keel_netns **out, int pidfd, keel_error **
 	if (keel_sys_pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
 		r = errno;
 		close(fd);
-		return keel_error_set(err, r == ESRCH ? KEEL_ERROR_NOT_FOUND : KEEL_ERROR_SYSTEM, r,
-				      "open %s: the process has exited", what);
+		if (r == ESRCH)
+			return keel_error_set(err, KEEL_ERROR_NOT_FOUND, r, "open %s: the process has exited", what);
+		/* not "has exited: Function not implemented": say what failed */
+		return keel_error_sys(err, r, "open %s: check that the process is alive through its pidfd "
+				      "(pidfd_send_signal)", what);
 	}
 	return netns_new(out, fd, 0, what, err);
 }

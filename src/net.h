@@ -32,4 +32,15 @@ int keel_net_veth_release(keel_netns *host, const char *name, keel_error **err);
  * errno, for code that calls libnl directly. Unknown codes give EIO. */
 int keel_nl_errno(int nlerr);
 
+/*
+ * Checks a caller's network settings get at configure time rather than
+ * at create (neither loads libnl): a link name as the kernel takes it
+ * (1 to 15 bytes, no '/', ':', white space, "." or ".."); an IPv4 or IPv6
+ * address with a prefix in range when with_prefix, else a bare one; and
+ * the family of the address (AF_INET, AF_INET6), or -EINVAL. what names
+ * the setting in the message.
+ */
+int keel_net_check_link_name(const char *name, const char *what, keel_error **err);
+int keel_net_check_ip(const char *s, int with_prefix, const char *what, keel_error **err);
+
 #endif

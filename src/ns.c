@@ -249,10 +249,18 @@ KEEL_PUBLIC int keel_ns_join_pid(keel_ns *ns, unsigned flags, pid_t pid, keel_er
 	return ret;
 }
 
+/* Do [a, a + an) and [b, b + bn) share an id? (No sum overflows: add_map
+ * refuses a range that does.) */
+static int ranges_overlap(unsigned a, unsigned an, unsigned b, unsigned bn)
+{
+	return a < b + bn && b < a + an;
+}
+
 static int add_map(struct keel_idmap **maps, size_t *n, const char *what, unsigned inside,
 		   unsigned outside, unsigned count, keel_error **err)
 {
 	struct keel_idmap *grown;
+	size_t i;
 
 	if (!count || inside + (unsigned long long)count > 4294967295ULL ||
 	    outside + (unsigned long long)count > 4294967295ULL)
@@ -260,6 +268,18 @@ static int add_map(struct keel_idmap **maps, size_t *n, const char *what, unsign
 					  what, inside, outside, count);
 	if (*n >= KEEL_NS_MAX_MAPS)
 		return keel_error_invalid(err, "namespaces: %s map: at most %d ranges", what, KEEL_NS_MAX_MAPS);
+	/* The kernel refuses overlapping ranges (EINVAL on the map write, at
+	 * spawn): say so now, naming both. */
+	for (i = 0; i < *n; i++) {
+		const struct keel_idmap *m = &(*maps)[i];
+
+		if (ranges_overlap(inside, count, m->inside, m->count) ||
+		    ranges_overlap(outside, count, m->outside, m->count))
+			return keel_error_invalid(err, "namespaces: %s map %u %u %u overlaps the map %u %u %u (on the "
+						  "%s side)", what, inside, outside, count, m->inside, m->outside,
+						  m->count, ranges_overlap(inside, count, m->inside, m->count)
+						  ? "inside" : "outside");
+	}
 	grown = realloc(*maps, (*n + 1) * sizeof(**maps));
 	if (!grown)
 		return keel_error_sys(err, ENOMEM, "namespaces: %s map", what);

@@ -49,6 +49,7 @@ KEEL_PUBLIC void keel_process_free(keel_process *p)
 		return;
 	keel_strv_free(p->argv);
 	free_strs(p->set_env, p->n_set);
+	free(p->env_index);
 	free_strs(p->unset_env, p->n_unset);
 	free(p->cwd);
 	free(p->groups);
@@ -108,10 +109,84 @@ static void drop_name(char **v, size_t *n, const char *name, int bare)
 	}
 }
 
+/* ---- set_env by name, so that n setenv calls cost O(n), not O(n^2) -- */
+
+/* FNV-1a of the first len bytes of s. */
+static size_t name_hash(const char *s, size_t len)
+{
+	size_t h = (size_t)1469598103934665603ULL, i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * (size_t)1099511628211ULL;
+	return h;
+}
+
+/* The length of the name of "NAME=value" (or of a bare name). */
+static size_t name_len(const char *e)
+{
+	return (size_t)(strchrnul(e, '=') - e);
+}
+
+/* Where set_env holds the variable name[0, len), or -1. */
+static long env_find(const keel_process *p, const char *name, size_t len)
+{
+	size_t mask, i, slot;
+
+	if (!p->env_index)
+		return -1;
+	mask = p->env_index_cap - 1;
+	for (i = name_hash(name, len) & mask; (slot = p->env_index[i]); i = (i + 1) & mask) {
+		const char *e = p->set_env[slot - 1];
+
+		if (!strncmp(e, name, len) && e[len] == '=')
+			return (long)(slot - 1);
+	}
+	return -1;
+}
+
+static void env_index_put(keel_process *p, size_t idx)
+{
+	size_t mask = p->env_index_cap - 1, i;
+
+	for (i = name_hash(p->set_env[idx], name_len(p->set_env[idx])) & mask; p->env_index[i]; i = (i + 1) & mask)
+		;
+	p->env_index[i] = idx + 1;
+}
+
+/* Make the index anew, with room for at least want entries. */
+static int env_index_rebuild(keel_process *p, size_t want)
+{
+	size_t cap = 16, i, *slots;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	if (!(slots = calloc(cap, sizeof(*slots))))
+		return -ENOMEM;
+	free(p->env_index);
+	p->env_index = slots;
+	p->env_index_cap = cap;
+	for (i = 0; i < p->n_set; i++)
+		env_index_put(p, i);
+	return 0;
+}
+
+/* Drop the variable name from set_env (the last entry takes its place). */
+static int env_drop(keel_process *p, const char *name)
+{
+	long idx = env_find(p, name, strlen(name));
+
+	if (idx < 0)
+		return 0;
+	free(p->set_env[idx]);
+	p->set_env[idx] = p->set_env[--p->n_set];
+	return env_index_rebuild(p, p->n_set);
+}
+
 KEEL_PUBLIC int keel_process_setenv(keel_process *p, const char *name, const char *value,
 				    keel_error **err)
 {
 	char *e;
+	long idx;
 
 	if (!p || !value)
 		return keel_error_invalid(err, "process: setenv: NULL process or value");
@@ -119,26 +194,31 @@ KEEL_PUBLIC int keel_process_setenv(keel_process *p, const char *name, const cha
 		return -EINVAL;
 	if (!(e = keel_str_join(name, "=", value, NULL)))
 		return keel_error_sys(err, ENOMEM, "process: setenv %s", name);
-	drop_name(p->set_env, &p->n_set, name, 0);
 	drop_name(p->unset_env, &p->n_unset, name, 1);
-	if (keel_strv_append(&p->set_env, &p->n_set, e) < 0) {
+	if ((idx = env_find(p, name, strlen(name))) >= 0) {
+		free(p->set_env[idx]); /* set again: the new value, in its place */
+		p->set_env[idx] = e;
+		return 0;
+	}
+	if ((2 * (p->n_set + 1) > p->env_index_cap && env_index_rebuild(p, 2 * (p->n_set + 1)) < 0) ||
+	    keel_strv_append(&p->set_env, &p->n_set, e) < 0) {
 		free(e);
 		return keel_error_sys(err, ENOMEM, "process: setenv %s", name);
 	}
+	env_index_put(p, p->n_set - 1);
 	return 0;
 }
 
 KEEL_PUBLIC int keel_process_unsetenv(keel_process *p, const char *name, keel_error **err)
 {
-	char *copy;
+	char *copy = NULL;
 
 	if (!p)
 		return keel_error_invalid(err, "process: unsetenv: NULL process");
 	if (check_env_name(name, "unsetenv", err) < 0)
 		return -EINVAL;
-	drop_name(p->set_env, &p->n_set, name, 0);
 	drop_name(p->unset_env, &p->n_unset, name, 1);
-	if (!(copy = strdup(name)) || keel_strv_append(&p->unset_env, &p->n_unset, copy) < 0) {
+	if (env_drop(p, name) < 0 || !(copy = strdup(name)) || keel_strv_append(&p->unset_env, &p->n_unset, copy) < 0) {
 		free(copy);
 		return keel_error_sys(err, ENOMEM, "process: unsetenv %s", name);
 	}
@@ -151,6 +231,9 @@ KEEL_PUBLIC int keel_process_clearenv(keel_process *p, keel_error **err)
 		return keel_error_invalid(err, "process: clearenv: NULL process");
 	free_strs(p->set_env, p->n_set);
 	free_strs(p->unset_env, p->n_unset);
+	free(p->env_index);
+	p->env_index = NULL;
+	p->env_index_cap = 0;
 	p->set_env = p->unset_env = NULL;
 	p->n_set = p->n_unset = 0;
 	p->clear_env = 1;
@@ -167,10 +250,8 @@ int keel_process_build_env(const keel_process *p, char ***out, keel_error **err)
 		keep = strchr(environ[i], '=') != NULL;
 		for (j = 0; keep && j < p->n_unset; j++)
 			keep = !env_is(environ[i], p->unset_env[j]);
-		for (j = 0; keep && j < p->n_set; j++) {
-			size_t len = (size_t)(strchrnul(p->set_env[j], '=') - p->set_env[j]);
-			keep = strncmp(environ[i], p->set_env[j], len + 1) != 0;
-		}
+		if (keep)
+			keep = env_find(p, environ[i], name_len(environ[i])) < 0;
 		if (keep && keel_strv_append_dup(&env, &n, environ[i]) < 0)
 			goto oom;
 	}

@@ -13,6 +13,8 @@ struct keel_process {
 	int clear_env;               /* start from an empty environment */
 	char **set_env;              /* "NAME=value" entries, n_set of them */
 	size_t n_set;
+	size_t *env_index;           /* set_env by name: open addressing, slots hold */
+	size_t env_index_cap;        /* index + 1 (0 empty), at most half full */
 	char **unset_env;            /* names to drop from the inherited environment */
 	size_t n_unset;
 	char *cwd;

@@ -382,13 +382,64 @@ KEEL_PUBLIC int keel_security_set_oom_score_adj(keel_security *sec, int adj, kee
 	return 0;
 }
 
+/* The length of the UTF-8 sequence at s (1-4), or 0 when it is not valid
+ * UTF-8 (overlong forms, surrogates and code points above U+10FFFF too). */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A host or domain name other programs can print and put in a path: valid
+ * UTF-8 with no control character, no white space and no '/'. */
+static const char *uts_name_problem(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n;
+
+	while (*p) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "a control character (a newline?)";
+		if (*p == ' ')
+			return "a space";
+		if (*p == '/')
+			return "a '/'";
+		if (!(n = utf8_len(p)))
+			return "bytes that are not UTF-8";
+		p += n;
+	}
+	return NULL;
+}
+
 static int set_uts_name(char **slot, const char *what, const char *name, keel_error **err)
 {
+	const char *why;
 	char *copy;
 
 	if (!name || !*name || strlen(name) > NAME_MAX_UTS)
 		return keel_error_invalid(err, "%s '%s': must be 1 to %d characters", what, name ? name : "(null)",
 					  NAME_MAX_UTS);
+	if ((why = uts_name_problem(name)))
+		return keel_error_invalid(err, "%s: the name holds %s", what, why);
 	copy = strdup(name);
 	if (!copy)
 		return keel_error_sys(err, ENOMEM, "%s %s", what, name);

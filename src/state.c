@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,97 @@ int keel_state_default_root(char **out, keel_error **err)
 	if (!*out)
 		return keel_error_sys(err, ENOMEM, "state root");
 	return 0;
+}
+
+/* ------------------------------------------------------- who wrote it -- */
+
+/*
+ * What another process finds in a state root it trusts: a container there
+ * can be made to kill, enter or delete what the state names. So, for a
+ * caller of effective uid U:
+ *  - every directory on the real path of the state root, itself included,
+ *    is owned by U or by root, and is writable by its group or by others
+ *    only with the sticky bit (as /tmp), which keeps others from renaming
+ *    or removing what U made in it;
+ *  - a container directory <root>/<id> is a real directory (no symlink),
+ *    owned by U and writable by nobody else;
+ *  - its state file is a regular file (opened with O_NOFOLLOW), owned by
+ *    U and writable by nobody else.
+ * Anything else is refused with EPERM, saying which path and why.
+ */
+static int check_mode(const struct stat *sb, const char *what, const char *path, int root_ok, int sticky_ok,
+		      keel_error **err)
+{
+	uid_t me = geteuid();
+
+	if (sb->st_uid != me && !(root_ok && sb->st_uid == 0))
+		return keel_error_sys(err, EPERM, "%s %s is owned by uid %u, not by uid %u%s", what, path,
+				      (unsigned)sb->st_uid, (unsigned)me, root_ok ? " or root" : "");
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) && !(sticky_ok && (sb->st_mode & S_ISVTX)))
+		return keel_error_sys(err, EPERM, "%s %s is writable by %s%s", what, path,
+				      (sb->st_mode & S_IWOTH) ? "others" : "its group",
+				      sticky_ok ? " and not sticky" : "");
+	return 0;
+}
+
+/* The real path of root, or of its deepest ancestor that exists (a root
+ * not made yet is made by its first create, as the caller). */
+static char *real_existing_part(const char *root)
+{
+	char *path = strdup(root), *real = NULL, *slash;
+
+	while (path && !(real = realpath(path, NULL)) && errno == ENOENT && (slash = strrchr(path, '/'))) {
+		if (slash == path && !path[1])
+			break; /* "/" itself is missing?! */
+		slash[slash == path] = '\0'; /* "/a" -> "/", "/a/b" -> "/a" */
+	}
+	free(path);
+	return real;
+}
+
+int keel_state_check_root(const char *root, keel_error **err)
+{
+	char *real, *prefix;
+	struct stat sb;
+	size_t len, i;
+	int ret = 0;
+
+	real = real_existing_part(root);
+	if (!real)
+		return keel_error_sys(err, errno, "state root %s", root);
+	len = strlen(real);
+	prefix = malloc(len + 1);
+	if (!prefix) {
+		free(real);
+		return keel_error_sys(err, ENOMEM, "state root %s", root);
+	}
+	/* "/", then each directory down to the root itself */
+	for (i = 0; i <= len && ret == 0; i++) {
+		if (i < len && real[i] != '/')
+			continue;
+		memcpy(prefix, real, i ? i : 1);
+		prefix[i ? i : 1] = '\0';
+		if (lstat(prefix, &sb) < 0)
+			ret = keel_error_sys(err, errno, "state root %s: %s", root, prefix);
+		else
+			ret = check_mode(&sb, i == len ? "state root" : "state root: directory", prefix, 1, 1, err);
+	}
+	free(prefix);
+	free(real);
+	return ret;
+}
+
+/* A container directory or a state file, by an fd on it. */
+static int check_held(int fd, const char *what, const char *path, int want_dir, keel_error **err)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return keel_error_sys(err, errno, "%s %s", what, path);
+	if (want_dir ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode))
+		return keel_error_sys(err, EPERM, "%s %s is not a %s", what, path,
+				      want_dir ? "directory" : "regular file");
+	return check_mode(&sb, what, path, 0, 0, err);
 }
 
 /* ---------------------------------------------------------- state file -- */
@@ -190,13 +282,13 @@ int keel_state_hold_write(struct keel_state_hold *h, const char *dir, const stru
 	if (h->fd < 0 || !h->writable) {
 		/* O_EXCL first: a create makes the file, and then knows its
 		 * size (0) without asking. */
-		fd = openat(h->dirfd, "state", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = openat(h->dirfd, "state", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			sb.st_size = 0;
 		} else if (errno == EEXIST) {
-			fd = openat(h->dirfd, "state", O_RDWR | O_CLOEXEC);
-			if (fd >= 0 && fstat(fd, &sb) < 0) {
-				ret = -errno;
+			fd = openat(h->dirfd, "state", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0 && (check_held(fd, "state file", dir, 0, NULL) < 0 || fstat(fd, &sb) < 0)) {
+				ret = -EPERM;
 				close(fd);
 				goto out;
 			}
@@ -245,6 +337,53 @@ static int parse_ll(const char *v, long long *out)
 	return keel_str_to_ll(v, &end, out) < 0 || *end ? -1 : 0;
 }
 
+/* The range of each number the state file holds: a value outside it
+ * (pid 2^32 + 1, which a cast would wrap to 1) makes the file corrupt. */
+static const struct {
+	const char *key;
+	long long min, max;
+} ranges[] = {
+	{ "status", 1, 5 },
+	{ "pid", 0, 4194304 },                 /* PID_MAX_LIMIT */
+	{ "pid_start_time", 0, LLONG_MAX },
+	{ "exit_code", -1, 255 },
+	{ "term_signal", 0, 64 },
+	{ "namespaces", 0, 0xff },             /* KEEL_NS_ALL */
+	{ "keep_upper", 0, 1 },
+};
+
+static bool in_range(const char *key, long long n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (!strcmp(key, ranges[i].key))
+			return n >= ranges[i].min && n <= ranges[i].max;
+	return true; /* a key of a newer library */
+}
+
+/* Append a layer in amortized constant time (keel_cstrv_push() counts the
+ * array each time: 40,000 layer= lines took a minute). */
+static int push_layer(struct keel_cstate *st, const char *v)
+{
+	char **grown, *copy;
+	size_t cap;
+
+	if (st->n_layers + 1 >= st->cap_layers) {
+		cap = st->cap_layers ? st->cap_layers * 2 : 8;
+		grown = realloc(st->layers, cap * sizeof(char *));
+		if (!grown)
+			return -1;
+		st->layers = grown;
+		st->cap_layers = cap;
+	}
+	if (!(copy = strdup(v)))
+		return -1;
+	st->layers[st->n_layers++] = copy;
+	st->layers[st->n_layers] = NULL;
+	return 0;
+}
+
 /* Apply one "key=value" line to st. Returns 0, or -1 when the value is bad. */
 static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 {
@@ -267,9 +406,11 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		return *str ? 0 : -1;
 	}
 	if (!strcmp(key, "layer"))
-		return keel_cstrv_push(&st->layers, v) < 0 ? -1 : 0;
+		return push_layer(st, v);
 	if (parse_ll(v, &n) < 0)
 		return strcmp(key, "status") && strcmp(key, "pid") ? 0 : -1; /* unknown: ignore */
+	if (!in_range(key, n))
+		return -1;
 	if (!strcmp(key, "status"))
 		st->status = (int)n;
 	else if (!strcmp(key, "pid"))
@@ -327,15 +468,21 @@ bad:
 static int open_state(struct keel_state_hold *h, const char *dir, keel_error **err)
 {
 	struct stat sb;
-	int fd, writable = 1;
+	int fd, ret, writable = 1;
 
-	fd = openat(h->dirfd, "state", O_RDWR | O_CLOEXEC);
+	fd = openat(h->dirfd, "state", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
 		writable = 0;
-		fd = openat(h->dirfd, "state", O_RDONLY | O_CLOEXEC);
+		fd = openat(h->dirfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	}
+	if (fd < 0 && errno == ELOOP)
+		return keel_error_sys(err, EPERM, "open %s/state: it is a symbolic link", dir);
 	if (fd < 0)
 		return keel_error_sys(err, errno, "open %s/state", dir);
+	if ((ret = check_held(fd, "state file", dir, 0, err)) < 0) {
+		close(fd);
+		return ret;
+	}
 	if (fstat(fd, &sb) < 0) {
 		int e = errno;
 
@@ -365,6 +512,9 @@ int keel_state_hold_read(struct keel_state_hold *h, const char *dir, struct keel
 	keel_cstate_clear(st);
 	if (h->fd < 0 && (ret = open_state(h, dir, err)) < 0)
 		return ret;
+	if (h->size > KEEL_STATE_MAX_SIZE)
+		return keel_error_sys(err, EIO, "read state %s/state: %zu bytes, more than a state file can hold (%d)",
+				      dir, h->size, KEEL_STATE_MAX_SIZE);
 	buf = malloc(h->size + 1);
 	if (!buf)
 		return keel_error_sys(err, ENOMEM, "read state %s/state", dir);
@@ -392,7 +542,7 @@ int keel_state_hold_read(struct keel_state_hold *h, const char *dir, struct keel
 static int hold_path(struct keel_state_hold *h, const char *dir, keel_error **err)
 {
 	*h = (struct keel_state_hold)KEEL_STATE_HOLD_INIT;
-	h->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	h->dirfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (h->dirfd < 0)
 		return keel_error_sys(err, errno, "open %s/state", dir);
 	return 0;
@@ -483,16 +633,24 @@ int keel_state_hold_lock(struct keel_state_hold *h, const char *dir, int made, k
 		}
 		keel_state_hold_close(h);
 	}
-	h->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	h->dirfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (h->dirfd < 0)
-		return keel_error_sys(err, errno, "open state directory %s", dir);
+		return keel_error_sys(err, errno == ELOOP || errno == ENOTDIR ? EPERM : errno,
+				      "open state directory %s%s", dir,
+				      errno == ELOOP || errno == ENOTDIR ? ": not a directory (a symbolic link?)" : "");
+	if ((e = check_held(h->dirfd, "container directory", dir, 1, err)) < 0) {
+		keel_state_hold_close(h);
+		return e;
+	}
 	if ((e = lock_held_dir(h)) < 0) {
 		keel_state_hold_close(h);
 		return keel_error_sys(err, -e, "lock %s", dir);
 	}
-	/* made: the caller's mkdir made it just now, and nobody removes a
-	 * directory that has no state file yet. */
-	if (!made && fstat(h->dirfd, &sb) == 0 && sb.st_nlink == 0) {
+	/* Removed before we got the lock: a force delete removes a directory
+	 * without a state file too (a create that died before writing it),
+	 * so even the create whose mkdir made it checks. */
+	(void)made;
+	if (fstat(h->dirfd, &sb) == 0 && sb.st_nlink == 0) {
 		keel_state_hold_close(h);
 		return keel_error_sys(err, ENOENT, "lock %s: the container was deleted", dir);
 	}
@@ -534,8 +692,10 @@ int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err)
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;
-	int dfd;
+	int dfd, ret;
 
+	if ((ret = keel_state_check_root(root, err)) < 0)
+		return keel_error_wrap(err, ret, "list containers in %s", root);
 	v = calloc(1, sizeof(char *));
 	if (!v)
 		return keel_error_sys(err, ENOMEM, "list containers in %s", root);

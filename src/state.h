@@ -28,11 +28,17 @@ struct keel_cstate {
 	char *upper_dir;               /* the rootfs' upper base */
 	int keep_upper;
 	char **layers;                 /* NULL-terminated, lowest first (may be NULL) */
+	size_t n_layers, cap_layers;   /* while the reader fills layers (0 otherwise) */
 	char *cgroup;                  /* absolute path of the container's cgroup */
 	char *net_host;                /* netns path of the host veth, NULL: the caller's */
 	char *host_veth;               /* host end of the veth, NULL when none */
 	char *bridge;                  /* the bridge it is attached to */
 };
+
+/* The largest state file read: far above any real one (500 layers, the
+ * most overlayfs stacks, of 4 KiB paths each is 2 MiB), well below what
+ * would make a reader allocate without bound. */
+#define KEEL_STATE_MAX_SIZE (4 * 1024 * 1024)
 
 /* Free the strings of st and zero it. */
 void keel_cstate_clear(struct keel_cstate *st);
@@ -43,6 +49,17 @@ int keel_state_check_id(const char *id, keel_error **err);
 /* The default state root: /run/keel as root, $XDG_RUNTIME_DIR/keel
  * otherwise (-EINVAL when it is not set). *out is malloc'd. */
 int keel_state_default_root(char **out, keel_error **err);
+
+/*
+ * Refuse a state root that someone else could change under us: every
+ * directory of its real path owned by the caller's euid or root, and not
+ * writable by group or others unless sticky (state.c says why). A root
+ * that does not exist yet passes (its create checks it once made).
+ * Container directories and state files are checked as they are opened:
+ * owned by the caller's euid, writable by nobody else, no symlinks.
+ * -EPERM, with the path and the reason.
+ */
+int keel_state_check_root(const char *root, keel_error **err);
 
 /*
  * A handle's hold on <root>/<id>: the directory (whose flock is the lock)

@@ -35,6 +35,7 @@
 #include "error.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/str.h"
 #include "harness.h"
 #include "host-probe.h"
@@ -293,7 +294,8 @@ END_TEST
 
 /* The reader takes the numbers strtoll() took: white space and a sign
  * before the digits, nothing after them; a value out of range is a bad
- * line for status and pid and ignored for the other keys. */
+ * line for status and pid and ignored for the other keys (and a value
+ * outside the range of its key, see the next test, a bad line). */
 START_TEST(state_file_numbers_parse_as_before)
 {
 	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
@@ -303,13 +305,13 @@ START_TEST(state_file_numbers_parse_as_before)
 	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);	/* makes the file */
 	snprintf(path, sizeof(path), "%s/state", dir);
 	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path,
-					    "status=+3\npid= \t-12\ncreated=-9223372036854775808\n"
+					    "status=+3\npid= \t+12\ncreated=-9223372036854775808\n"
 					    "started=9223372036854775808\nexit_code=-0\nterm_signal=\n"
 					    "pid_start_time=18446744073709551615\nnamespaces=007\nfuture_key=x\n",
 					    NULL), 0);
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
 	ck_assert_int_eq(back.status, 3);
-	ck_assert_int_eq(back.pid, -12);
+	ck_assert_int_eq(back.pid, 12);
 	ck_assert(back.created == INT64_MIN);
 	ck_assert(back.started == 0);		/* out of range: ignored */
 	ck_assert(back.has_exit && back.exit_code == 0);
@@ -324,6 +326,66 @@ START_TEST(state_file_numbers_parse_as_before)
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
 	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=-\npid=1\n", NULL), 0);
 	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+}
+END_TEST
+
+/* Many layer= lines are read in order (in linear time: 40,000 of them);
+ * a state file larger than any real one is refused, not read whole. */
+START_TEST(state_file_layers_and_size_are_bounded)
+{
+	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
+	const char *dir = kt_tmpdir();
+	char path[4096], line[64];
+	FILE *f;
+	size_t i, n = 0;
+
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("status=3\npid=1\n", f);
+	for (i = 0; i < 40000; i++)
+		fprintf(f, "layer=/l/%zu\n", i);
+	fclose(f);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	for (i = 0; back.layers && back.layers[i]; i++) {
+		snprintf(line, sizeof(line), "/l/%zu", i);
+		ck_assert_str_eq(back.layers[i], line);
+		n++;
+	}
+	ck_assert_uint_eq(n, 40000);
+	keel_cstate_clear(&back);
+
+	ck_assert_int_eq(truncate(path, KEEL_STATE_MAX_SIZE + 1), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), -EIO);
+}
+END_TEST
+
+/* Numbers outside what the library writes make the file corrupt, rather
+ * than wrap: pid 2^32 + 1 would otherwise be pid 1. */
+START_TEST(state_file_numbers_are_range_checked)
+{
+	static const char *const bad[] = {
+		"status=3\npid=4294967297\n", "status=3\npid=-12\n", "status=3\npid=4194305\n",
+		"status=6\npid=1\n", "status=3\npid=1\nnamespaces=256\n", "status=3\npid=1\nexit_code=256\n",
+		"status=3\npid=1\nterm_signal=65\n", "status=3\npid=1\nkeep_upper=2\n",
+		"status=3\npid=1\npid_start_time=-1\n",
+	};
+	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
+	const char *dir = kt_tmpdir();
+	char path[4096];
+	size_t i;
+
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, bad[i], NULL), 0);
+		ck_assert_msg(keel_state_read(dir, &back, NULL) == -EIO, "accepted: %s", bad[i]);
+	}
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, "status=3\npid=4194304\nnamespaces=255\n", NULL), 0);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.pid, 4194304);
+	keel_cstate_clear(&back);
 }
 END_TEST
 
@@ -2070,6 +2132,433 @@ START_TEST(fifty_containers_from_the_same_layers)
 }
 END_TEST
 
+/* ---------------------------------------------------- a tampered state -- */
+
+/* A process of the test's own, outside every container, in a cgroup of
+ * its own whose last component is the container's id (so only the mark
+ * on the container's cgroup, not its name, tells them apart). It counts
+ * the SIGUSR1s it gets into a pipe. */
+struct victim {
+	pid_t pid;
+	int usr1[2];
+	char cgroup[4096];
+	unsigned long long start;
+};
+
+static int victim_pipe = -1;
+
+static void victim_usr1(int sig)
+{
+	(void)sig;
+	if (write(victim_pipe, "1", 1) < 0)
+		_exit(3);
+}
+
+static void start_victim(struct victim *v, const char *id)
+{
+	char path[4200], num[32];
+	int ready[2];
+	char b;
+
+	snprintf(v->cgroup, sizeof(v->cgroup), "%s/%s", cg2_mount, kt_name("vc"));
+	ck_assert_int_eq(mkdir(v->cgroup, 0755), 0);
+	kt_defer_rmdir_cgroup(v->cgroup);
+	snprintf(v->cgroup + strlen(v->cgroup), sizeof(v->cgroup) - strlen(v->cgroup), "/%s", id);
+	ck_assert_int_eq(mkdir(v->cgroup, 0755), 0);
+	ck_assert_int_eq(pipe2(v->usr1, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	v->pid = fork();
+	ck_assert_int_ge(v->pid, 0);
+	if (v->pid == 0) {
+		victim_pipe = v->usr1[1];
+		signal(SIGUSR1, victim_usr1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	kt_defer_kill(v->pid);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", v->cgroup);
+	snprintf(num, sizeof(num), "%d", (int)v->pid);
+	ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, num, NULL), 0);
+	ck_assert_int_eq(keel_proc_stat(v->pid, &v->start, NULL, NULL), 0);
+}
+
+/* The victim is alive, in its cgroup, and got no SIGUSR1. */
+static void assert_victim_untouched(struct victim *v, const char *after)
+{
+	char b;
+
+	ck_assert_msg(kill(v->pid, 0) == 0 && waitpid(v->pid, NULL, WNOHANG) == 0, "after %s: the victim is gone",
+		      after);
+	ck_assert_msg(read(v->usr1[0], &b, 1) < 0 && errno == EAGAIN, "after %s: the victim was signalled", after);
+	ck_assert_msg(access(v->cgroup, F_OK) == 0, "after %s: the victim's cgroup is gone", after);
+}
+
+/* Rewrite one thing in the state file, as another writer could. */
+static void tamper(const char *root, const char *id, void (*edit)(struct keel_cstate *, void *), void *arg)
+{
+	struct keel_cstate st = { 0 };
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_eq(keel_state_read(dir, &st, NULL), 0);
+	edit(&st, arg);
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	keel_cstate_clear(&st);
+}
+
+static void set_cgroup(struct keel_cstate *st, void *path)
+{
+	free(st->cgroup);
+	st->cgroup = strdup(path);
+}
+
+static void set_pid(struct keel_cstate *st, void *v)
+{
+	st->pid = ((struct victim *)v)->pid;
+	st->start_time = ((struct victim *)v)->start;
+}
+
+static void set_upper(struct keel_cstate *st, void *dir)
+{
+	free(st->upper_dir);
+	st->upper_dir = strdup(dir);
+}
+
+static void set_veth(struct keel_cstate *st, void *netns_and_link)
+{
+	char **v = netns_and_link;
+
+	free(st->net_host);
+	free(st->host_veth);
+	st->net_host = strdup(v[0]);
+	st->host_veth = strdup(v[1]);
+}
+
+/* kill, kill --all and exec through a handle loaded from the state. */
+static void act_on_it(const char *root, const char *id, const char *what)
+{
+	static const char *const t[] = { "/bin/true", NULL };
+	keel_container *c = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+
+	ck_assert_int_eq(keel_container_load(&c, id, root, NULL), 0);
+	ck_assert_msg(!keel_container_cgroup(c) || strcmp(keel_cgroup_path(keel_container_cgroup(c)), cg2_mount),
+		      "%s: the handle took the cgroup2 root for the container's cgroup", what);
+	keel_container_kill(c, SIGUSR1, KEEL_KILL_ALL, NULL);
+	keel_container_kill(c, SIGUSR1, 0, NULL);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, t, NULL), 0);
+	if (keel_container_exec(c, p, &child, NULL) == 0) {
+		char path[64], *cg;
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)keel_child_pid(child));
+		cg = kt_read(path);
+		keel_child_wait(child, 0, NULL, NULL, NULL);
+		ck_assert_msg(!cg || !strstr(cg, "/vc"), "%s: exec joined the victim's cgroup", what);
+		keel_child_free(child);
+	}
+	keel_process_free(p);
+	keel_container_free(c);
+}
+
+START_TEST(a_tampered_state_signals_and_enters_nothing_outside)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("ts");
+	keel_container *c = new_container(id, root, sleeper);
+	struct victim v;
+	char cg[4096], parent[4096];
+
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	snprintf(cg, sizeof(cg), "%s", keel_cgroup_path(keel_container_cgroup(c)));
+	start_victim(&v, id);
+
+	tamper(root, id, set_cgroup, v.cgroup);		/* named by the id, but not ours */
+	act_on_it(root, id, "cgroup=<another cgroup named by the id>");
+	assert_victim_untouched(&v, "cgroup=<another cgroup named by the id>");
+	snprintf(parent, sizeof(parent), "%s", v.cgroup);
+	*strrchr(parent, '/') = '\0';
+	tamper(root, id, set_cgroup, parent);
+	act_on_it(root, id, "cgroup=<its parent>");
+	assert_victim_untouched(&v, "cgroup=<its parent>");
+	tamper(root, id, set_cgroup, cg2_mount);
+	act_on_it(root, id, "cgroup=<the cgroup2 root>");
+	assert_victim_untouched(&v, "cgroup=<the cgroup2 root>");
+	tamper(root, id, set_cgroup, cg);
+
+	tamper(root, id, set_pid, &v);			/* a foreign pid, with its start time */
+	act_on_it(root, id, "pid=<foreign>");
+	assert_victim_untouched(&v, "pid=<foreign>");
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	assert_victim_untouched(&v, "a force delete with pid=<foreign>");
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(a_tampered_state_deletes_nothing_outside)
+{
+	const char *root = kt_tmpdir(), *id;
+	keel_container *c, *other;
+	keel_netns *ns = NULL;
+	struct victim v;
+	char dir[4096], file[4200], netns[64], *link[2], *br = (char *)kt_name("br");
+	pid_t holder = host_netns_holder();
+	int fd;
+
+	/* A directory of someone else's with the layout of a writable layer. */
+	snprintf(dir, sizeof(dir), "%s/victim", kt_tmpdir());
+	snprintf(file, sizeof(file), "%s/upper/precious", dir);
+	ck_assert_int_eq(keel_mkdir_p(file, 0755, NULL), 0);
+	/* A link of someone else's, in a namespace of the test's own. */
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)holder);
+	fd = open(netns, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(keel_netns_open_fd(&ns, fd, NULL), 0);
+	close(fd);
+	ck_assert_int_eq(keel_net_bridge_create(ns, br, NULL), 0);
+	link[0] = netns;
+	link[1] = br;
+
+	id = kt_name("td");
+	c = new_container(id, root, sleeper);
+	ck_assert_int_eq(keel_container_run(c, NULL), 0);
+	start_victim(&v, id);
+	tamper(root, id, set_cgroup, v.cgroup);
+	tamper(root, id, set_upper, dir);
+	tamper(root, id, set_veth, link);
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_int_eq(keel_container_delete(other, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(other);
+	assert_victim_untouched(&v, "a force delete with cgroup=<victim>");
+	ck_assert_msg(access(file, F_OK) == 0, "a force delete with upper_dir=<victim> removed %s", file);
+	ck_assert_int_eq(keel_net_link_exists(ns, br, NULL), 1);
+	/* What the id names went all the same: its cgroup, its state. */
+	assert_gone(id, root);
+	keel_container_free(c);
+	keel_net_link_delete(ns, br, NULL);
+	keel_netns_free(ns);
+}
+END_TEST
+
+/* ------------------------------------------- who owns the state root -- */
+
+static void assert_eperm_saying(int ret, keel_error **errp, const char *what, const char *words)
+{
+	keel_error *err = *errp;
+
+	ck_assert_msg(ret == -EPERM, "%s: %d (%s)", what, ret, err ? keel_error_message(err) : "no error");
+	ck_assert_msg(strstr(keel_error_message(err), words), "%s: %s", what, keel_error_message(err));
+	keel_error_free(err);
+	*errp = NULL;
+}
+
+START_TEST(a_state_root_others_can_change_is_refused)
+{
+	const char *base = kt_tmpdir(), *id = kt_name("ow");
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	char foreign[4096], root[4200], open_root[4096];
+
+	/* In a directory another user owns: that user could swap the state. */
+	snprintf(foreign, sizeof(foreign), "%s/nobodys", base);
+	ck_assert_int_eq(mkdir(foreign, 0755), 0);
+	ck_assert_int_eq(chown(foreign, 65534, 65534), 0);
+	snprintf(root, sizeof(root), "%s/root", foreign);
+	track(id, root);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+	assert_eperm_saying(keel_container_create(c, &err), &err, "create under nobody's directory", "owned by uid 65534");
+	err = NULL;
+	ck_assert_msg(access(root, F_OK) < 0, "the refused create made %s", root);
+	keel_container_free(c);
+	ck_assert_int_eq(keel_container_load(&c, id, root, &err), -EPERM);
+	keel_error_free(err);
+	err = NULL;
+	{
+		char **ids = NULL;
+
+		ck_assert_int_eq(keel_container_list(foreign, &ids, NULL, &err), -EPERM);
+		keel_error_free(err);
+		err = NULL;
+	}
+
+	/* World-writable without the sticky bit, and with it (as /tmp). */
+	snprintf(open_root, sizeof(open_root), "%s/open", base);
+	ck_assert_int_eq(mkdir(open_root, 0755), 0);
+	ck_assert_int_eq(chmod(open_root, 0777), 0);
+	ck_assert_int_eq(keel_container_new(&c, id, open_root, NULL), 0);
+	assert_eperm_saying(keel_container_create(c, &err), &err, "create in a 0777 root", "writable by others");
+	err = NULL;
+	keel_container_free(c);
+	ck_assert_int_eq(chmod(open_root, 01777), 0);
+	c = new_container(id, open_root, sleeper);
+	ck_assert_msg(keel_container_create(c, &err) == 0, "sticky root: %s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(a_container_directory_or_state_file_others_can_change_is_refused)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("os"), *id2 = kt_name("ot");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	keel_error *err = NULL;
+	char dir[4096], state[4200], moved[4200], dir2[4096];
+
+	ck_assert_int_eq(keel_container_create(c, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	snprintf(state, sizeof(state), "%s/state", dir);
+
+	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a directory of nobody's", "owned by");
+	err = NULL;
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a 0770 directory", "writable by");
+	err = NULL;
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+
+	ck_assert_int_eq(chown(state, 65534, 65534), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a state file of nobody's", "owned by");
+	err = NULL;
+	ck_assert_int_eq(chown(state, 0, 0), 0);
+	ck_assert_int_eq(chmod(state, 0622), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a 0622 state file", "writable by");
+	err = NULL;
+	ck_assert_int_eq(chmod(state, 0600), 0);
+
+	/* A symlinked state file is not followed. */
+	snprintf(moved, sizeof(moved), "%s/state.real", dir);
+	ck_assert_int_eq(rename(state, moved), 0);
+	ck_assert_int_eq(symlink("state.real", state), 0);
+	assert_eperm_saying(keel_container_load(&other, id, root, &err), &err, "a symlinked state file",
+			    "symbolic link");
+	err = NULL;
+	ck_assert_int_eq(rename(moved, state), 0);
+
+	/* Nor a symlinked container directory. */
+	snprintf(dir2, sizeof(dir2), "%s/%s", root, id2);
+	ck_assert_int_eq(symlink(id, dir2), 0);
+	kt_defer_rm_rf(dir2);
+	ck_assert_int_lt(keel_container_load(&other, id2, root, &err), 0);
+	ck_assert_int_eq(keel_error_errno(err), EPERM);
+	keel_error_free(err);
+	err = NULL;
+	unlink(dir2);
+
+	/* As it was: fine again. */
+	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_delete(other, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
+/* --------------------------------------------- a state no one can read -- */
+
+static void break_state(const char *root, const char *id, const char *how)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s/state", root, id);
+	if (!strcmp(how, "missing"))
+		ck_assert_int_eq(unlink(path), 0);
+	else
+		ck_assert_int_eq(keel_write_file_at(AT_FDCWD, path, !strcmp(how, "empty") ? "" : "garbage\n\1\2",
+						    NULL), 0);
+	if (!strcmp(how, "empty"))
+		ck_assert_int_eq(truncate(path, 0), 0);
+}
+
+/* A create killed before its state file was written, a state file cut
+ * short, a corrupt one: every call but a force delete says so (EIO or
+ * ENOENT, with a hint), and a force delete removes what the id names:
+ * the cgroup and its processes, and the state directory. */
+START_TEST(a_container_with_an_unreadable_state_can_be_force_deleted)
+{
+	static const char *const hows[] = { "missing", "empty", "corrupt" };
+	const char *root = kt_tmpdir();
+	keel_container *c, *other;
+	keel_error *err = NULL;
+	size_t i;
+	int st, ret;
+	pid_t pid;
+
+	for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		const char *id = kt_name("dm");
+
+		c = new_container(id, root, sleeper);
+		ck_assert_int_eq(keel_container_run(c, NULL), 0);
+		pid = keel_container_pid(c);
+		break_state(root, id, hows[i]);
+		ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s: %s", hows[i],
+			      keel_error_message(err));
+		ret = keel_container_state(other, &st, &err);
+		ck_assert_msg(ret == -EIO || ret == -ENOENT, "%s: state %d", hows[i], ret);
+		ck_assert_msg(strstr(keel_error_message(err), "force delete"), "%s", keel_error_message(err));
+		keel_error_free(err);
+		err = NULL;
+		ck_assert_int_lt(keel_container_delete(other, 0, NULL), 0);
+		ck_assert_msg(keel_container_delete(other, KEEL_DELETE_FORCE, &err) == 0, "%s: %s", hows[i],
+			      keel_error_message(err));
+		keel_container_free(other);
+		assert_gone(id, root);
+		ck_assert_int_eq(waitpid(pid, NULL, 0), pid); /* killed with its cgroup */
+		keel_container_free(c);
+	}
+}
+END_TEST
+
+START_TEST(bad_arguments_are_errors_not_crashes)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("ba");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	char file[4200];
+
+	ck_assert_int_eq(keel_container_create(c, NULL), 0);
+	ck_assert_int_eq(keel_container_load(NULL, id, root, &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+
+	/* Network settings that cannot work are refused when set. */
+	{
+		static const char *const bridges[] = { "a b", "..", ".", "", "x/y", "0123456789abcdef", "a:b" };
+		static const char *const addrs[] = { "/33", "10.0.0.1/33", "::1/129", "10.0.0.1", "10.0.0.300/24",
+						     "10.0.0.1/", "10.0.0.1/2x", "fd00::2/-1" };
+		size_t i;
+
+		ck_assert_int_eq(keel_container_new(&c, kt_name("bn"), root, NULL), 0);
+		for (i = 0; i < sizeof(bridges) / sizeof(bridges[0]); i++)
+			ck_assert_msg(keel_container_set_network(c, bridges[i], "10.1.0.2/24", NULL, NULL) == -EINVAL,
+				      "bridge '%s' accepted", bridges[i]);
+		for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+			ck_assert_msg(keel_container_set_network(c, "kbr0", addrs[i], NULL, NULL) == -EINVAL,
+				      "address '%s' accepted", addrs[i]);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "10.1.0.2/24", "::1", NULL), -EINVAL);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "10.1.0.2/24", "10.1.0.1/24", NULL), -EINVAL);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "10.1.0.2/24", "10.1.0.1", NULL), 0);
+		ck_assert_int_eq(keel_container_set_network(c, "kbr0", "fd00::2/64", "fd00::1", NULL), 0);
+		keel_container_free(c);
+	}
+
+	/* A writable layer that is a file: refused when set, not at delete. */
+	snprintf(file, sizeof(file), "%s/a-file", kt_tmpdir());
+	ck_assert_int_eq(close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+	ck_assert_int_eq(keel_container_new(&c, kt_name("bb"), root, NULL), 0);
+	ck_assert_int_eq(keel_container_set_upper_dir(c, file, &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "not a directory"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	keel_container_free(c);
+}
+END_TEST
+
 static Suite *container_suite(void)
 {
 	/* host probes, outside the code under test (tests/host-probe.h) */
@@ -2085,6 +2574,8 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, state_file_round_trips);
 	tcase_add_test(tc, state_file_bytes_are_the_documented_format);
 	tcase_add_test(tc, state_file_numbers_parse_as_before);
+	tcase_add_test(tc, state_file_numbers_are_range_checked);
+	tcase_add_test(tc, state_file_layers_and_size_are_bounded);
 	tcase_add_test(tc, state_rewrite_is_in_place_and_leaves_no_stale_keys);
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
@@ -2120,6 +2611,12 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, exec_cwd_in_proc_self_fd_stays_inside);
 	tcase_add_test(tc, no_host_fd_is_visible_inside);
 	tcase_add_test(tc, a_joining_process_is_not_reachable_before_its_exec);
+	tcase_add_test(tc, a_tampered_state_signals_and_enters_nothing_outside);
+	tcase_add_test(tc, a_tampered_state_deletes_nothing_outside);
+	tcase_add_test(tc, a_state_root_others_can_change_is_refused);
+	tcase_add_test(tc, a_container_directory_or_state_file_others_can_change_is_refused);
+	tcase_add_test(tc, a_container_with_an_unreadable_state_can_be_force_deleted);
+	tcase_add_test(tc, bad_arguments_are_errors_not_crashes);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("scale", 240);

@@ -121,6 +121,24 @@ gone "$id"
 id=$(name)
 expect 125 "a bad option is 125" -- "$run" --name "$id" --memory lots -- true
 has err "--memory lots"
+# Numbers that do not fit are errors, never wrapped: uid 4294967296 is not
+# root, an empty GID is not 0, 17179869184g is not "no limit".
+for bad in 4294967296 4294967295 65534: 65534:4294967296 -1 1x :0; do
+	id=$(name)
+	expect 125 "--user $bad is refused" -- "$run" --rm --name "$id" --user "$bad" -- id
+	has err "--user $bad"
+	gone "$id"
+done
+for bad in 17179869184g 18446744073709551616 0 16384P 1.5g; do
+	id=$(name)
+	expect 125 "--memory $bad is refused" -- "$run" --rm --name "$id" --memory "$bad" -- true
+	has err "--memory $bad"
+	gone "$id"
+done
+id=$(name)
+expect 125 "an empty --rootfs= is refused" -- "$run" --rm --name "$id" --rootfs= -- true
+has err "--rootfs"
+gone "$id"
 id=$(name)
 if grep -qw memory "$cg2/cgroup.controllers"; then
 	expect 0 "--memory where the controller exists" -- "$run" --rm --name "$id" --memory 64m -- true
@@ -179,6 +197,12 @@ expect 0 "keel-exec runs inside it" -- "$exec" "$id" -- sh -c 'hostname; echo $$
 has out "web"
 has out "from the image"
 expect 5 "keel-exec passes the exit status on" -- "$exec" "$id" -- sh -c 'exit 5'
+for bad in 4294967296 65534: 65534:4294967296; do
+	expect 125 "keel-exec -u $bad is refused" -- "$exec" -u "$bad" "$id" -- id
+	has err "-u $bad"
+done
+expect 0 "keel-exec -u 65534:65533" -- "$exec" -u 65534:65533 "$id" -- sh -c 'echo $(id -u):$(id -g)'
+has out "65534:65533"
 expect 127 "keel-exec of a missing command is 127" -- "$exec" "$id" -- nosuch
 has err "No such file or directory"
 if [ -n "$no_script" ]; then skip "keel-exec -t" "$no_script"; else
@@ -204,6 +228,21 @@ id=$(name)
 expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
 expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
 gone "$id"
+
+# A corrupt state file: keel-ps goes on, keel-rm -f still removes it all.
+id=$(name)
+id2=${id}b
+expect 0 "keel-run -d of a container whose state will be cut" -- "$run" -d --name "$id" -- sleep 1000
+expect 0 "keel-run -d of a sound one" -- "$run" -d --name "$id2" -- sleep 1000
+: >"$KEEL_STATE_ROOT/$id/state"
+expect 0 "keel-ps with one corrupt state" -- "$ps"
+has out "$id2"
+has err "force delete"
+expect 1 "keel-rm of the corrupt one refuses" -- "$rm" "$id"
+expect 0 "keel-rm -f of the corrupt one" -- "$rm" -f "$id"
+gone "$id"
+expect 0 "keel-rm -f of the sound one" -- "$rm" -f "$id2"
+gone "$id2"
 
 # --- --net: the bridge and the host end live in a namespace of our own
 id=$(name)

@@ -283,6 +283,20 @@ START_TEST(inconsistent_namespace_requests_are_refused)
 	ck_assert_int_eq(keel_ns_set_time_offset(ns, CLOCK_MONOTONIC, 1, 1000000000, NULL), -EINVAL);
 	ck_assert_int_eq(keel_ns_add_uid_map(ns, 0, 0, 0, NULL), -EINVAL);
 	ck_assert_int_eq(keel_ns_add_uid_map(ns, 4294967295U, 0, 2, NULL), -EINVAL);
+	/* Overlapping ranges, inside or outside, are refused when added. */
+	{
+		keel_ns *m = new_ns(0);
+
+		ck_assert_int_eq(keel_ns_add_uid_map(m, 0, 100000, 1000, NULL), 0);
+		ck_assert_int_eq(keel_ns_add_uid_map(m, 999, 300000, 10, &err), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(keel_error_message(err), "overlaps the map 0 100000 1000 (on the inside"));
+		keel_error_free(err);
+		err = NULL;
+		ck_assert_int_eq(keel_ns_add_uid_map(m, 5000, 100999, 1, NULL), -EINVAL);
+		ck_assert_int_eq(keel_ns_add_gid_map(m, 0, 100000, 1000, NULL), 0);
+		ck_assert_int_eq(keel_ns_add_gid_map(m, 500, 200000, 1, NULL), -EINVAL);
+		ck_assert_int_eq(keel_ns_add_uid_map(m, 1000, 101000, 10, NULL), 0); /* adjacent: fine */
+	}
 	ck_assert_ptr_null(keel_ns_type_name((keel_ns_type)3));
 	ck_assert_str_eq(keel_ns_type_name(KEEL_NS_MOUNT), "mnt");
 

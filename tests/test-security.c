@@ -1236,6 +1236,21 @@ START_TEST(hostname_needs_and_uses_a_uts_namespace)
 	struct outcome o;
 
 	ck_assert_int_eq(keel_security_set_hostname(sec, "", NULL), -EINVAL);
+	{
+		static const char *const bad[] = { "a\nb", "a/b", "a b", "\xff\xfe", "caf\xc3", "\xc0\xaf",
+						   "\xed\xa0\x80", "tab\there", "del\x7f" };
+		keel_error *e = NULL;
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ck_assert_msg(keel_security_set_hostname(sec, bad[i], &e) == -EINVAL, "accepted #%zu", i);
+			ck_assert_ptr_nonnull(strstr(keel_error_message(e), "hostname: the name holds"));
+			keel_error_free(e);
+			e = NULL;
+			ck_assert_int_eq(keel_security_set_domainname(sec, bad[i], NULL), -EINVAL);
+		}
+		ck_assert_int_eq(keel_security_set_hostname(sec, "caf\xc3\xa9-web_1.example", NULL), 0);
+	}
 	ck_assert_int_eq(keel_security_set_hostname(sec, name, NULL), 0);
 	ck_assert_int_eq(keel_security_set_domainname(sec, "example.test", NULL), 0);
 	ck_assert_int_eq(uname(&before), 0);

@@ -22,6 +22,7 @@
 #include <keel.h>
 
 #include "error.h"
+#include "process.h"
 #include "spawn-internal.h"
 #include "util/vfork.h"
 #include "harness.h"
@@ -115,6 +116,48 @@ START_TEST(environment_is_set_unset_and_cleared)
 	ck_assert_int_eq(keel_process_unsetenv(p, "", NULL), -EINVAL);
 	unsetenv("KT_INHERITED");
 	unsetenv("KT_DROPPED");
+}
+END_TEST
+
+/* Thousands of variables, set, set again and unset: each ends in the
+ * environment once, with its last value (and the index that makes this
+ * linear agrees with the list it indexes). */
+START_TEST(many_variables_keep_their_last_value)
+{
+	keel_process *p = NULL;
+	char name[32], want[64], **env = NULL;
+	size_t i, n = 0;
+
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_clearenv(p, NULL), 0);
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "KT_V%zu", i);
+		ck_assert_int_eq(keel_process_setenv(p, name, "first", NULL), 0);
+	}
+	for (i = 0; i < 20000; i += 2) {
+		snprintf(name, sizeof(name), "KT_V%zu", i);
+		ck_assert_int_eq(keel_process_setenv(p, name, "again", NULL), 0);
+	}
+	for (i = 0; i < 20000; i += 1000) {
+		snprintf(name, sizeof(name), "KT_V%zu", i + 1);
+		ck_assert_int_eq(keel_process_unsetenv(p, name, NULL), 0);
+	}
+	ck_assert_int_eq(keel_process_build_env(p, &env, NULL), 0);
+	for (n = 0; env[n]; n++)
+		;
+	ck_assert_uint_eq(n, 20000 - 20);
+	for (i = 0; env[i]; i++) {
+		size_t v;
+
+		ck_assert_int_eq(sscanf(env[i], "KT_V%zu=", &v), 1);
+		snprintf(want, sizeof(want), "KT_V%zu=%s", v, v % 2 ? "first" : "again");
+		ck_assert_str_eq(env[i], want);
+		ck_assert_msg(v % 1000 != 1, "%s was unset", env[i]);
+	}
+	for (i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+	keel_process_free(p);
 }
 END_TEST
 
@@ -790,6 +833,7 @@ int main(void)
 	tcase_add_test(tc, stdout_reaches_the_caller_through_a_pipe);
 	tcase_add_test(tc, stdin_comes_from_the_callers_fd_and_dev_null);
 	tcase_add_test(tc, environment_is_set_unset_and_cleared);
+	tcase_add_test(tc, many_variables_keep_their_last_value);
 	tcase_add_test(tc, cwd_umask_user_and_groups_are_applied);
 	tcase_add_test(tc, user_without_groups_clears_supplementary_groups);
 	tcase_add_test(tc, callers_fds_do_not_leak_into_the_program);

@@ -65,6 +65,31 @@
  * /proc/PID/stat), so a pid reused by an unrelated process is never
  * mistaken for the container.
  *
+ * Trust (since 1.1): the state file is a record, not an authority. A
+ * state root is refused (-EPERM, by create, load and list) when a
+ * directory on its real path is owned by another user than the caller's
+ * euid or root, or is writable by group or others without the sticky bit;
+ * `<id>` must be a real directory and `state` a regular file (never
+ * followed through a symlink), both owned by the caller and writable by
+ * nobody else. Of what a state names, delete, kill and exec act only on
+ * what the library can verify: the cgroup only if its last component is
+ * the id, it lies inside the cgroup2 tree at its recorded real path, and
+ * it carries the extended attribute its create set (`trusted.keel.container`
+ * as root, `user.keel.container` otherwise); the init only through a pidfd
+ * with the recorded start time and as a member of that cgroup; a writable
+ * layer outside `<id>/` only if it holds the `.keel-container` marker its
+ * create wrote; a host veth only with a name of the generated form
+ * (`kv` and 8 hex digits); numbers only within their range. What fails a
+ * check is left alone (a kill says the container is stopped). A container
+ * made by libkeel 1.0, whose cgroup has no mark, is thus seen as stopped by
+ * 1.1 and its cgroup is not removed by a 1.1 delete.
+ *
+ * Working directory (since 1.1): the new process resolves its cwd only
+ * after closing every fd it inherited, and the start fails (EPERM, "the
+ * directory is outside the root of the new process") if the cwd is not
+ * under its root; a process that joins a container (keel_container_exec())
+ * is not dumpable from before its first setns() until its execve.
+ *
  * Exit codes: the process that created the container is the init's parent
  * and learns its exit code in keel_container_wait(), which also records it
  * in the state. Another process learns it from the state, or from the
@@ -209,8 +234,14 @@ KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const c
  * @param id the container's id
  * @param state_root as for keel_container_new()
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EINVAL (bad id or root); -ENOENT ("container web not found
- *         in /run/keel"); -EIO (a state file that does not parse); -ENOMEM
+ *
+ * Since 1.1 a container directory whose state file is missing, empty or
+ * does not parse still gives a handle: every call on it but a delete with
+ * KEEL_DELETE_FORCE fails as the read does (-ENOENT or -EIO, saying that a
+ * force delete removes it), and that delete removes what the id names.
+ * @return 0; -EINVAL (bad id or root, @p out NULL); -ENOENT ("container web
+ *         not found in /run/keel"); -EPERM (a state root, directory or state
+ *         file that others can change, see above); -ENOMEM
  * @since 1.0
  */
 KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const char *state_root,
@@ -362,11 +393,15 @@ KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us,
  * a default route. Delete removes the host end. Needs KEEL_NS_NET. Without
  * this call the container has only lo.
  * @param c a handle
- * @param bridge the bridge's name (1 to 15 characters)
- * @param addr_cidr the container's address, "10.88.0.2/16"
- * @param gateway the default gateway, "10.88.0.1", or NULL for no default route
+ * @param bridge the bridge's name (1 to 15 characters, no '/', ':', white
+ *        space, "." or "..")
+ * @param addr_cidr the container's address, "10.88.0.2/16" (IPv4 or IPv6,
+ *        the prefix in range)
+ * @param gateway the default gateway, "10.88.0.1" (of the address's
+ *        family), or NULL for no default route
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EINVAL (bad name or address, after create); -ENOMEM
+ * @return 0; -EINVAL (bad name or address, checked here since 1.1 rather
+ *         than at create; after create); -ENOMEM
  * @since 1.0
  */
 KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
@@ -391,9 +426,12 @@ KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *n
  * Where the writable layer goes (for a rootfs made of layers): the
  * rootfs' upper base. The default is `<state_root>/<id>/layer`.
  * @param c a handle
- * @param dir an absolute directory (created if missing)
+ * @param dir an absolute directory (created if missing; since 1.1 an
+ *        existing path that is not a directory is -EINVAL). The create
+ *        leaves a `.keel-container` marker in it, without which a delete
+ *        in any process leaves the directory alone.
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EINVAL (relative path, after create); -ENOMEM
+ * @return 0; -EINVAL (relative path, not a directory, after create); -ENOMEM
  * @since 1.0
  */
 KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err);
@@ -655,6 +693,12 @@ KEEL_PUBLIC int keel_container_upper_usage(keel_container *c, uint64_t *bytes, k
  * remove the writable layer (unless kept), the cgroup, the host end of the
  * veth, and the state directory. The mounts went away with the container's
  * mount namespace. The handle stays valid only for keel_container_free().
+ * Only what passes the checks at the top of this header is removed. With
+ * KEEL_DELETE_FORCE, a container whose state file is missing, empty or
+ * corrupt (since 1.1) loses its marked `keel/<id>` cgroup under the
+ * default parent, with every process in it, and `<state_root>/<id>`; a
+ * cgroup under another parent or a writable layer elsewhere cannot be
+ * found without its state and is left.
  * @param c a handle
  * @param flags KEEL_DELETE_FORCE, KEEL_DELETE_KEEP_UPPER
  * @param[out] err receives an error on failure (may be NULL)

@@ -155,7 +155,9 @@ KEEL_PUBLIC int keel_ns_join_pidfd(keel_ns *ns, unsigned flags, int pidfd, keel_
  * @param outside first id outside (in the caller's user namespace)
  * @param count number of ids, at least 1
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0; -EINVAL (count 0, ranges overflow, or more than 340 ranges),
+ * @return 0; -EINVAL (count 0, ranges overflow, a range that overlaps an
+ *         earlier one inside or outside (checked here since 1.1, the kernel
+ *         refused it at spawn), or more than 340 ranges),
  *         -ENOMEM
  * @since 1.0
  */

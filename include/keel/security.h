@@ -275,9 +275,11 @@ KEEL_PUBLIC int keel_security_set_oom_score_adj(keel_security *sec, int adj, kee
  * namespace of its own: otherwise the spawn fails with an error saying so,
  * instead of renaming the host.
  * @param sec the handle
- * @param name 1 to 64 characters; copied
+ * @param name 1 to 64 characters of valid UTF-8, with no control
+ *        character, space or '/' (checked since 1.1); copied
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0, -EINVAL for NULL, empty or too long, -ENOMEM
+ * @return 0, -EINVAL for NULL, empty, too long or holding what @p name
+ *         may not, -ENOMEM
  * @since 1.0
  */
 KEEL_PUBLIC int keel_security_set_hostname(keel_security *sec, const char *name, keel_error **err);
@@ -286,9 +288,11 @@ KEEL_PUBLIC int keel_security_set_hostname(keel_security *sec, const char *name,
  * Set the NIS domain name inside the container; like
  * keel_security_set_hostname().
  * @param sec the handle
- * @param name 1 to 64 characters; copied
+ * @param name 1 to 64 characters of valid UTF-8, with no control
+ *        character, space or '/' (checked since 1.1); copied
  * @param[out] err receives an error on failure (may be NULL)
- * @return 0, -EINVAL for NULL, empty or too long, -ENOMEM
+ * @return 0, -EINVAL for NULL, empty, too long or holding what @p name
+ *         may not, -ENOMEM
  * @since 1.0
  */
 KEEL_PUBLIC int keel_security_set_domainname(keel_security *sec, const char *name, keel_error **err);

@@ -190,14 +190,22 @@ void keel_strv_free(char **v)
 	free(v);
 }
 
+/* The array's room is the next power of two at or above n (it only grows
+ * here, and shrinks by count only), so it is reallocated only when n is 0
+ * or a power of two: n appends copy O(n) pointers in all, not O(n^2) (as a
+ * realloc by one each time does under AddressSanitizer, whose realloc
+ * always copies). */
 int keel_strv_append(char ***v, size_t *n, char *s)
 {
-	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+	char **grown = *v;
 
-	if (!grown)
-		return -ENOMEM;
+	if (*n == 0 || (*n & (*n - 1)) == 0) {
+		grown = realloc(*v, (*n ? 2 * *n : 1) * sizeof(**v));
+		if (!grown)
+			return -ENOMEM;
+		*v = grown;
+	}
 	grown[(*n)++] = s;
-	*v = grown;
 	return 0;
 }
 

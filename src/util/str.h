@@ -63,7 +63,9 @@ void keel_strbuf_add(struct keel_strbuf *b, const char *first, ...) __attribute_
 void keel_strv_free(char **v);
 
 /* Append s (taken over, may be NULL: the terminator) to the array *v of
- * *n entries, growing it; -ENOMEM leaves *v, *n and s to the caller. */
+ * *n entries, growing it; -ENOMEM leaves *v, *n and s to the caller. The
+ * array must have been made by these calls alone (or be NULL with *n 0):
+ * its room is kept as the next power of two at or above *n. */
 int keel_strv_append(char ***v, size_t *n, char *s);
 
 /* The same with a copy of s (NULL appends the terminator); frees nothing
