@@ -30,6 +30,12 @@ struct keel_container {
 	int has_memory_max, has_pids_max, has_cpu_max;
 	uint64_t memory_max, pids_max, cpu_quota, cpu_period;
 	char *bridge, *addr, *gateway, *net_host;
+	char *hostname;             /* as given, for /etc/hostname and /etc/hosts */
+	char **dns, **dns_search;   /* NULL-terminated, or NULL: the host's */
+	char **extra_hosts;         /* "ADDR<tab>NAME" lines for /etc/hosts */
+	char **ports;               /* published ports, as given (Docker's -p syntax) */
+	int masquerade;             /* outbound NAT for the bridge's subnet */
+	size_t rootfs_mark;         /* entries in rootfs before create added its own */
 	char *upper_dir;
 	int keep_upper;
 	char **layers;

@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -430,6 +431,127 @@ static int netns_new(keel_netns **out, int nsfd, int same_thread, const char *wh
 		return r;
 	}
 	*out = ns;
+	return 0;
+}
+
+/* ------------------------------------------- other work in the netns --- */
+
+struct run_job {
+	int nsfd;
+	void (*fn)(void *);
+	void *arg;
+	int setns_errno;
+};
+
+static void *run_in_netns(void *arg)
+{
+	struct run_job *job = arg;
+
+	if (setns(job->nsfd, CLONE_NEWNET) < 0) {
+		job->setns_errno = errno;
+		return NULL;
+	}
+	job->fn(job->arg);
+	return NULL;
+}
+
+/* fn(arg) in the namespace of ns, from a throwaway thread with every
+ * signal blocked (as connect_there()); in this thread when ns is the
+ * calling thread's own namespace. 0 or a negative errno. */
+int keel_netns_run(keel_netns *ns, void (*fn)(void *), void *arg)
+{
+	struct run_job job = { .nsfd = ns->nsfd, .fn = fn, .arg = arg };
+	struct stat a, b;
+	sigset_t all, old;
+	pthread_t t;
+	int r;
+
+	if (stat("/proc/thread-self/ns/net", &a) == 0 && fstat(ns->nsfd, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		fn(arg);
+		return 0;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, NULL, run_in_netns, &job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	pthread_join(t, NULL);
+	return job.setns_errno ? -job.setns_errno : 0;
+}
+
+const char *keel_netns_what(const keel_netns *ns)
+{
+	return ns->what;
+}
+
+struct socket_job {
+	int protocol, fd, errnum;
+};
+
+static void open_socket(void *arg)
+{
+	struct socket_job *job = arg;
+
+	job->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, job->protocol);
+	job->errnum = job->fd < 0 ? errno : 0;
+}
+
+int keel_netns_socket(keel_netns *ns, int protocol, keel_error **err)
+{
+	struct socket_job job = { .protocol = protocol, .fd = -1 };
+	int r = keel_netns_run(ns, open_socket, &job);
+
+	if (r == 0 && job.fd < 0)
+		r = -job.errnum;
+	if (r < 0)
+		return keel_error_sys(err, -r, "open a netlink socket (protocol %d) in %s", protocol, ns->what);
+	return job.fd;
+}
+
+struct sysctl_job {
+	const char *path, *value;
+	char old[32];
+	int errnum;
+};
+
+/* Read the old value, write the new one if it differs. */
+static void do_sysctl(void *arg)
+{
+	struct sysctl_job *job = arg;
+	ssize_t n;
+	int fd = open(job->path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		job->errnum = errno;
+		return;
+	}
+	n = read(fd, job->old, sizeof(job->old) - 1);
+	if (n < 0) {
+		job->errnum = errno;
+	} else {
+		job->old[n] = '\0';
+		job->old[strcspn(job->old, "\n")] = '\0';
+		if (strcmp(job->old, job->value) &&
+		    pwrite(fd, job->value, strlen(job->value), 0) != (ssize_t)strlen(job->value))
+			job->errnum = errno ? errno : EIO;
+	}
+	close(fd);
+}
+
+int keel_netns_sysctl(keel_netns *ns, const char *path, const char *value, char *old, size_t oldlen,
+		      keel_error **err)
+{
+	struct sysctl_job job = { .path = path, .value = value };
+	int r = keel_netns_run(ns, do_sysctl, &job);
+
+	if (r == 0 && job.errnum)
+		r = -job.errnum;
+	if (r < 0)
+		return keel_error_sys(err, -r, "set %s to %s in %s", path, value, ns->what);
+	if (old)
+		snprintf(old, oldlen, "%s", job.old);
 	return 0;
 }
 

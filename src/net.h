@@ -32,4 +32,20 @@ int keel_net_veth_release(keel_netns *host, const char *name, keel_error **err);
  * errno, for code that calls libnl directly. Unknown codes give EIO. */
 int keel_nl_errno(int nlerr);
 
+/* Run fn(arg) inside the namespace of ns (a helper thread; the caller's
+ * thread never changes namespace). 0 or a negative errno of setns(). */
+int keel_netns_run(keel_netns *ns, void (*fn)(void *), void *arg);
+
+/* A netlink socket of that protocol (NETLINK_NETFILTER ...) made inside
+ * ns, close-on-exec: an fd the caller closes, or a negative errno. */
+int keel_netns_socket(keel_netns *ns, int protocol, keel_error **err);
+
+/* Set the sysctl file path (/proc/sys/net/...) of ns to value; old (may be
+ * NULL) receives what it was. Not written when it has that value. */
+int keel_netns_sysctl(keel_netns *ns, const char *path, const char *value, char *old, size_t oldlen,
+		      keel_error **err);
+
+/* "netns of pid 123": for messages. */
+const char *keel_netns_what(const keel_netns *ns);
+
 #endif

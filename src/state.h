@@ -32,6 +32,7 @@ struct keel_cstate {
 	char *net_host;                /* netns path of the host veth, NULL: the caller's */
 	char *host_veth;               /* host end of the veth, NULL when none */
 	char *bridge;                  /* the bridge it is attached to */
+	int ports;                     /* nftables rules owned by the id may exist (net_host) */
 };
 
 /* Free the strings of st and zero it. */
