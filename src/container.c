@@ -715,27 +715,32 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
 {
 	keel_netns *host = NULL;
-	int ret = 0;
+	int ret = 0, r;
 
 	if (!c->st.host_veth && !drop_bridge && !c->st.ports)
 		return 0;
 	ret = open_host_netns(c->st.net_host, &host, err);
 	if (ret == -ENOENT && c->st.net_host)
 		return 0; /* that namespace is gone, and the veth and rules with it */
-	if (ret == 0 && c->st.ports && (ret = keel_net_ports_unpublish(host, c->id, err)) == 0)
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "remove network of %s", c->id);
+	/* Each step is tried even when one before failed: the first error is
+	 * reported, and what is left is recorded for the next delete. */
+	if (c->st.ports && (ret = keel_net_ports_unpublish(host, c->id, err)) == 0)
 		c->st.ports = 0;
-	if (ret == 0 && c->st.host_veth)
-		ret = keel_net_veth_release(host, c->st.host_veth, err);
-	if (ret == 0 && drop_bridge && c->st.bridge) {
-		ret = keel_net_bridge_delete(host, c->st.bridge, err);
-		if (ret == -ENODEV)
-			ret = 0;
+	if (c->st.host_veth) {
+		r = keel_net_veth_release(host, c->st.host_veth, ret < 0 ? NULL : err);
+		if (r == 0) {
+			free(c->st.host_veth);
+			c->st.host_veth = NULL;
+		} else if (ret == 0) {
+			ret = r;
+		}
 	}
+	if (drop_bridge && c->st.bridge && (r = keel_net_bridge_delete(host, c->st.bridge, ret < 0 ? NULL : err)) < 0 &&
+	    r != -ENODEV && ret == 0)
+		ret = r;
 	keel_netns_free(host);
-	if (ret == 0) {
-		free(c->st.host_veth);
-		c->st.host_veth = NULL;
-	}
 	return ret < 0 ? keel_error_wrap(err, ret, "remove network of %s", c->id) : 0;
 }
 

@@ -94,7 +94,7 @@
 	NFT(nftnl_rule_set_u64) NFT(nftnl_rule_set_data) NFT(nftnl_rule_get_str) \
 	NFT(nftnl_rule_get_u64) NFT(nftnl_rule_get_data) NFT(nftnl_rule_add_expr) \
 	NFT(nftnl_rule_nlmsg_build_payload) NFT(nftnl_rule_nlmsg_parse) NFT(nftnl_expr_alloc) \
-	NFT(nftnl_expr_set_u32) NFT(nftnl_expr_set_u8) NFT(nftnl_expr_set_data)
+	NFT(nftnl_expr_set_u32) NFT(nftnl_expr_set_u8) NFT(nftnl_expr_set)
 
 static struct nf_api {
 #define NF_SLOT(f) typeof(&f) f;
@@ -588,7 +588,7 @@ static void e_cmp(struct rule *b, uint32_t op, const void *data, uint32_t len)
 	if (e) {
 		nf.nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
 		nf.nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-		nf.nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data, len);
+		nf.nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 	}
 	add(b, e);
 }
@@ -617,8 +617,8 @@ static void e_mask(struct rule *b, const void *mask, uint32_t len)
 		nf.nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
 		nf.nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
 		nf.nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-		nf.nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-		nf.nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+		nf.nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+		nf.nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
 	}
 	add(b, e);
 }
@@ -688,11 +688,11 @@ static void e_dnat(struct rule *b, int family, const unsigned char *addr, uint16
 
 	if (ia) {
 		nf.nftnl_expr_set_u32(ia, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-		nf.nftnl_expr_set_data(ia, NFTNL_EXPR_IMM_DATA, addr, family == AF_INET6 ? 16 : 4);
+		nf.nftnl_expr_set(ia, NFTNL_EXPR_IMM_DATA, addr, family == AF_INET6 ? 16 : 4);
 	}
 	if (ip) {
 		nf.nftnl_expr_set_u32(ip, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
-		nf.nftnl_expr_set_data(ip, NFTNL_EXPR_IMM_DATA, &be, 2);
+		nf.nftnl_expr_set(ip, NFTNL_EXPR_IMM_DATA, &be, 2);
 	}
 	if (nat) {
 		nf.nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
