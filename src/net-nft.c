@@ -227,6 +227,8 @@ int keel_port_parse(const char *spec, struct keel_port *p, keel_error **err)
 	c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - spec)) : NULL;
 	if (!c2)
 		return parse_ports(spec, spec, len, p, err);
+	if (c1 == spec)
+		return bad_port(err, spec, "the host address is empty (leave it out for every address)");
 	if ((r = parse_host_ip(spec, spec, (size_t)(c1 - spec), p, err)) < 0)
 		return r;
 	return parse_ports(spec, c1 + 1, len - (size_t)(c1 + 1 - spec), p, err);
