@@ -710,15 +710,34 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
 }
 
-/* Delete the host end of the veth (and, after a failed create, the bridge
- * that create made). Gone already is fine. */
-static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
+/*
+ * Remove the container's network from the host: its published ports, the
+ * host end of its veth and, after a failed create, the bridge that create
+ * made. Gone already is fine.
+ *
+ * The veth is deleted synchronously only when it has to be. Deleting a
+ * veth makes the kernel wait for an RCU grace period in the caller
+ * (unregister_netdevice: ~20 ms, the largest part of a networked
+ * container's start-to-delete). When the container had a network
+ * namespace of its own and its processes are gone (delete killed the
+ * cgroup first), the kernel destroys that namespace by itself, from its
+ * cleanup work queue, and with it the peer and so the host end: the pair
+ * goes without anyone waiting for it. libkeel holds no reference to the
+ * namespace after create; something outside it that does (a bind mount of
+ * /proc/PID/ns/net) keeps the veth alive as long as it keeps the namespace.
+ * with_veth says the caller needs it gone now (a failed create, a
+ * container in a namespace it shares).
+ */
+static int unwire_network(keel_container *c, int drop_bridge, int with_veth, keel_error **err)
 {
 	keel_netns *host = NULL;
 	int ret = 0, r;
 
-	if (!c->st.host_veth && !drop_bridge && !c->st.ports)
+	if ((!c->st.host_veth || !with_veth) && !drop_bridge && !c->st.ports) {
+		free(c->st.host_veth);
+		c->st.host_veth = NULL;
 		return 0;
+	}
 	ret = open_host_netns(c->st.net_host, &host, err);
 	if (ret == -ENOENT && c->st.net_host)
 		return 0; /* that namespace is gone, and the veth and rules with it */
@@ -729,7 +748,7 @@ static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
 	if (c->st.ports && (ret = keel_net_ports_unpublish(host, c->id, err)) == 0)
 		c->st.ports = 0;
 	if (c->st.host_veth) {
-		r = keel_net_veth_release(host, c->st.host_veth, ret < 0 ? NULL : err);
+		r = with_veth ? keel_net_veth_release(host, c->st.host_veth, ret < 0 ? NULL : err) : 0;
 		if (r == 0) {
 			free(c->st.host_veth);
 			c->st.host_veth = NULL;
@@ -885,7 +904,7 @@ static void undo_create(keel_container *c)
 {
 	keel_rootfs *r = NULL;
 
-	unwire_network(c, c->made_bridge, NULL);
+	unwire_network(c, c->made_bridge, 1, NULL);
 	if (c->cgroup) {
 		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
 		keel_cgroup_free(c->cgroup);
@@ -1589,7 +1608,7 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 		keel_cgroup_free(c->cgroup);
 		c->cgroup = NULL;
 	}
-	if ((ret = unwire_network(c, 0, err)) < 0)
+	if ((ret = unwire_network(c, 0, !(c->st.ns_flags & KEEL_NS_NET), err)) < 0)
 		goto wrap;
 	ret = remove_state_dir(c, err);
 	if (ret == 0)

@@ -996,8 +996,19 @@ static void gen_name(char *buf, size_t size, const char *prefix)
  * moving a link between namespaces afterwards waits for an RCU grace
  * period in the kernel (tens of milliseconds), creating it in place does not.
  */
+/* How the first end of a pair is born: on a bridge, and up, in the one
+ * RTM_NEWLINK request that makes it (IFLA_MASTER and IFF_UP), instead of
+ * two requests after. Not the peer: the kernel refuses to open a veth
+ * end before its other end is registered (ENOTCONN), and the peer is
+ * registered first. */
+struct veth_birth {
+	int master;   /* ifindex of the bridge for the first end, 0 for none */
+	int up;       /* the first end up */
+};
+
 static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, const char *peer_name,
-		       char **name_out, char **peer_out, const char *op, keel_error **err)
+		       const struct veth_birth *birth, char **name_out, char **peer_out, const char *op,
+		       keel_error **err)
 {
 	char n1[IFNAMSIZ], n2[IFNAMSIZ];
 	struct rtnl_link *link = NULL, *peer;
@@ -1020,6 +1031,10 @@ static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, co
 			break;
 		}
 		nl.rtnl_link_set_name(link, n1);
+		if (birth && birth->master)
+			nl.rtnl_link_set_master(link, birth->master);
+		if (birth && birth->up)
+			nl.rtnl_link_set_flags(link, IFF_UP);
 		/* libnl >= 3.2.28 hands out a reference to the peer: drop it. */
 		peer = nl.rtnl_link_veth_get_peer(link);
 		nl.rtnl_link_set_name(peer, n2);
@@ -1077,7 +1092,7 @@ KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const cha
 	if ((r = check_handle(ns, op, err)) < 0 || (name && (r = check_name(name, op, err)) < 0) ||
 	    (peer_name && (r = check_name(peer_name, op, err)) < 0))
 		return r;
-	return veth_create(ns, name, NULL, peer_name, name_out, peer_out, op, err);
+	return veth_create(ns, name, NULL, peer_name, NULL, name_out, peer_out, op, err);
 }
 
 KEEL_PUBLIC int keel_net_link_move(keel_netns *ns, const char *name, keel_netns *target,
@@ -1426,11 +1441,29 @@ KEEL_PUBLIC int keel_net_link_stats(keel_netns *ns, const char *name, uint64_t *
 
 /* ---------------------------------------------------------- composite --- */
 
+/* The ifindex of a bridge, which must be one. */
+static int bridge_ifindex(keel_netns *ns, const char *bridge, const char *op, int *ifindex, keel_error **err)
+{
+	struct rtnl_link *br = NULL;
+	int r;
+
+	begin(ns);
+	r = link_get(ns, bridge, op, &br, err);
+	if (r == 0 && !link_is_bridge(br))
+		r = keel_error_invalid(err, "%s: link %s in %s is not a bridge", op, bridge, ns->what);
+	else if (r == 0)
+		*ifindex = nl.rtnl_link_get_ifindex(br);
+	if (br)
+		nl.rtnl_link_put(br);
+	return end(ns, r);
+}
+
 KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, const char *bridge,
 				     keel_netns *target, const char *peer_name, const char *cidr,
 				     const char *gateway, char **host_name_out, keel_error **err)
 {
 	const char *op = "attach veth";
+	struct veth_birth birth = { 0, 1 };
 	char *hname = NULL;
 	struct ip ip;
 	int r;
@@ -1449,24 +1482,16 @@ KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, co
 	if (host_name_out)
 		*host_name_out = NULL;
 
-	/* The peer is born in the target namespace under its final name. */
-	if (target != host) {
-		begin(target);
-		r = exists_locked(target, peer_name, op, err);
-		if (r == 1)
-			r = link_exists_error(target, peer_name, op, err);
-		end(target, 0);
-		if (r < 0)
-			return keel_error_wrap(err, r, "%s", op);
-	}
-	r = veth_create(host, host_name, target == host ? NULL : target, peer_name, &hname, NULL,
+	if (bridge && (r = bridge_ifindex(host, bridge, op, &birth.master, err)) < 0)
+		return r;
+	/* The peer is born in the target namespace under its final name (a
+	 * clash there is -EEXIST naming it), the first end up and on the
+	 * bridge: one request. */
+	r = veth_create(host, host_name, target == host ? NULL : target, peer_name, &birth, &hname, NULL,
 			"create veth pair", err);
 	if (r < 0)
 		return keel_error_wrap(err, r, "%s", op);
-	if (bridge && (r = keel_net_link_set_master(host, hname, bridge, err)) < 0)
-		goto fail;
-	if ((r = keel_net_link_set_up(host, hname, err)) < 0 ||
-	    (r = keel_net_link_set_up(target, "lo", err)) < 0 ||
+	if ((r = keel_net_link_set_up(target, "lo", err)) < 0 ||
 	    (r = keel_net_link_set_up(target, peer_name, err)) < 0 ||
 	    (cidr && (r = keel_net_addr_add(target, peer_name, cidr, err)) < 0) ||
 	    (gateway && (r = keel_net_route_add(target, "default", gateway, peer_name, err)) < 0))
