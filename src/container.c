@@ -254,6 +254,7 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 		return;
 	keel_state_hold_close(&c->hold);
 	keel_child_free(c->child);
+	keel_netns_free(c->ctr_net);
 	keel_cgroup_free(c->cgroup);
 	keel_process_free(c->process);
 	keel_security_free(c->security);
@@ -684,17 +685,16 @@ static int wire_nat(keel_container *c, keel_netns *host, keel_error **err)
 	return keel_net_ports_publish(host, c->id, c->bridge, c->addr, (const char *const *)c->ports, err);
 }
 
-static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err)
+/* Wire ctr, the container's namespace, to the bridge in the host's. */
+static int wire(keel_container *c, keel_netns *ctr, keel_error **err)
 {
-	keel_netns *host = NULL, *ctr = NULL;
+	keel_netns *host = NULL;
 	char *veth = NULL;
 	int ret;
 
 	ret = open_host_netns(c->net_host, &host, err);
 	if (ret == 0)
 		ret = ensure_bridge(c, host, err);
-	if (ret == 0)
-		ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
 	if (ret == 0)
 		ret = keel_net_attach_veth(host, NULL, c->bridge, ctr, "eth0", c->addr, c->gateway, &veth, err);
 	if (ret == 0) {
@@ -705,9 +705,42 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 	}
 	if (ret == 0)
 		ret = wire_nat(c, host, err);
-	keel_netns_free(ctr);
 	keel_netns_free(host);
 	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
+}
+
+/* From the parent hook: the init's namespace exists, it waits. */
+static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err)
+{
+	keel_netns *ctr = NULL;
+	int ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
+
+	if (ret == 0)
+		ret = wire(c, ctr, err);
+	keel_netns_free(ctr);
+	return ret;
+}
+
+/*
+ * Before the clone, when the container has no user namespace: make its
+ * network namespace here, wire it, and let the init join it. Then no
+ * parent hook is needed between the clone and the exec, and spawn may
+ * clone a child that shares our memory (util/vfork.h) instead of copying
+ * our page tables and paying a copy-on-write fault for every page we
+ * write while we wire (the largest cost of a networked start after the
+ * veth's own). With a user namespace the network namespace must be made
+ * by the init, inside it (its owner decides who may configure it and
+ * mount /sys): that case keeps the parent hook.
+ */
+static int prewire_network(keel_container *c, keel_error **err)
+{
+	int ret;
+
+	if (!c->bridge || (c->ns_flags & KEEL_NS_USER))
+		return 0;
+	if ((ret = keel_netns_open_new(&c->ctr_net, err)) < 0)
+		return keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge);
+	return wire(c, c->ctr_net, err);
 }
 
 /*
@@ -823,7 +856,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 	int ret;
 
 	c->st.pid = pid;
-	if (c->bridge && (ret = wire_network(c, pid, pidfd, err)) < 0)
+	if (c->bridge && !c->ctr_net && (ret = wire_network(c, pid, pidfd, err)) < 0)
 		return ret;
 	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
 	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)
@@ -837,7 +870,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 
 static int needs_parent_hook(const keel_container *c)
 {
-	return c->bridge || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
+	return (c->bridge && !c->ctr_net) || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
 	       c->hooks[KEEL_HOOK_START_CONTAINER].fn;
 }
 
@@ -871,7 +904,9 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	keel_str_join_buf(fifo, sizeof(fifo), c->dir, "/start", NULL);
 	if (with_fifo && mkfifo(fifo, 0600) < 0)
 		return keel_error_sys(err, errno, "make start fifo %s", fifo);
-	if ((ret = keel_ns_new(&ns, err)) < 0 || (ret = keel_ns_create(ns, c->ns_flags, err)) < 0 ||
+	if ((ret = keel_ns_new(&ns, err)) < 0 ||
+	    (ret = keel_ns_create(ns, c->ctr_net ? c->ns_flags & ~(unsigned)KEEL_NS_NET : c->ns_flags, err)) < 0 ||
+	    (c->ctr_net && (ret = keel_ns_join_fd(ns, KEEL_NS_NET, keel_netns_fd(c->ctr_net), err)) < 0) ||
 	    (ret = keel_spawn_attr_new(&attr, err)) < 0)
 		goto out;
 	keel_spawn_attr_set_ns(attr, ns);
@@ -886,7 +921,7 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	 * does. The init brings it up itself: the caller could not setns()
 	 * into a network namespace of the container's user namespace
 	 * unless it is root. */
-	keel_spawn_attr_set_loopback_up(attr, (c->ns_flags & KEEL_NS_NET) != 0);
+	keel_spawn_attr_set_loopback_up(attr, (c->ns_flags & KEEL_NS_NET) && !c->ctr_net);
 	if ((ret = keel_spawn_attr_set_label(attr, "container init", err)) < 0)
 		goto out;
 	if (with_fifo && (ret = keel_spawn_attr_set_start_fifo(attr, fifo, err)) < 0)
@@ -987,11 +1022,14 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
-	    (ret = add_names(c, err)) < 0)
+	    (ret = add_names(c, err)) < 0 || (ret = prewire_network(c, err)) < 0)
 		goto fail;
 	if (!with_fifo)
 		c->st.status = KEEL_STATE_RUNNING; /* tells the parent hook to run startContainer */
 	ret = spawn_init(c, with_fifo, err);
+	/* The init holds its network namespace now (or never will). */
+	keel_netns_free(c->ctr_net);
+	c->ctr_net = NULL;
 	if (ret < 0)
 		goto fail;
 	c->st.pid = keel_child_pid(c->child);
@@ -1014,6 +1052,8 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	keel_state_hold_unlock(&c->hold);
 	return 0;
 fail:
+	keel_netns_free(c->ctr_net);
+	c->ctr_net = NULL;
 	if (c->child) {
 		keel_child_kill(c->child, SIGKILL, NULL);
 		keel_child_wait(c->child, 0, NULL, NULL, NULL);

@@ -6,6 +6,7 @@
 
 #include <keel/container.h>
 #include "state.h"
+#include <keel/net.h>
 
 #define KEEL_HOOK_MAX 5
 
@@ -48,6 +49,7 @@ struct keel_container {
 	int child_reaped;           /* keel_child_wait() of it returned 1 */
 	struct keel_state_hold hold; /* <dir> and its state file, open between calls */
 	int made_bridge;            /* this create made the bridge */
+	keel_netns *ctr_net;        /* the init's network namespace, made and wired before the clone */
 	struct keel_cstate st;      /* as last read or written */
 };
 

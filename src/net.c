@@ -447,7 +447,7 @@ static void *run_in_netns(void *arg)
 {
 	struct run_job *job = arg;
 
-	if (setns(job->nsfd, CLONE_NEWNET) < 0) {
+	if (job->nsfd >= 0 && setns(job->nsfd, CLONE_NEWNET) < 0) {
 		job->setns_errno = errno;
 		return NULL;
 	}
@@ -553,6 +553,58 @@ int keel_netns_sysctl(keel_netns *ns, const char *path, const char *value, char 
 	if (old)
 		snprintf(old, oldlen, "%s", job.old);
 	return 0;
+}
+
+struct new_job {
+	keel_netns *ns;
+	keel_error **err;
+	int ret;
+};
+
+/* In the helper: a new namespace, and the handle's socket made right
+ * there (no second thread to enter it). */
+static void unshare_net(void *arg)
+{
+	struct new_job *job = arg;
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		job->ret = keel_error_sys(job->err, errno, "make a network namespace: unshare");
+		return;
+	}
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		job->ret = keel_error_sys(job->err, errno, "make a network namespace: open /proc/thread-self/ns/net");
+		return;
+	}
+	job->ret = netns_new(&job->ns, fd, 1, "the container's netns", job->err);
+}
+
+int keel_netns_open_new(keel_netns **out, keel_error **err)
+{
+	struct new_job job = { NULL, err, 0 };
+	struct run_job run = { .nsfd = -1, .fn = unshare_net, .arg = &job };
+	sigset_t all, old;
+	pthread_t t;
+	int r;
+
+	*out = NULL;
+	/* A thread of its own: unshare() moves only the thread that calls it,
+	 * and the caller's thread must stay where it is. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, NULL, run_in_netns, &run);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return keel_error_sys(err, r, "make a network namespace: start helper thread");
+	pthread_join(t, NULL);
+	*out = job.ns;
+	return job.ret;
+}
+
+int keel_netns_fd(const keel_netns *ns)
+{
+	return ns->nsfd;
 }
 
 KEEL_PUBLIC int keel_netns_open_current(keel_netns **out, keel_error **err)

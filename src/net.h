@@ -45,6 +45,13 @@ int keel_netns_socket(keel_netns *ns, int protocol, keel_error **err);
 int keel_netns_sysctl(keel_netns *ns, const char *path, const char *value, char *old, size_t oldlen,
 		      keel_error **err);
 
+/* A new network namespace (made by a helper thread: the caller's thread
+ * stays where it is), as a handle that pins it. */
+int keel_netns_open_new(keel_netns **out, keel_error **err);
+
+/* The namespace fd a handle holds (owned by the handle). */
+int keel_netns_fd(const keel_netns *ns);
+
 /* "netns of pid 123": for messages. */
 const char *keel_netns_what(const keel_netns *ns);
 
