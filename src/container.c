@@ -54,6 +54,7 @@
 #include <keel/net.h>
 
 #include "container.h"
+#include "container-device.h"
 #include "error.h"
 #include "mount.h"
 #include "names.h"
@@ -256,6 +257,7 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 	keel_child_free(c->child);
 	keel_netns_free(c->ctr_net);
 	keel_cgroup_free(c->cgroup);
+	keel_container_devices_free(c->devices); /* issue 16 */
 	keel_process_free(c->process);
 	keel_security_free(c->security);
 	keel_rootfs_free(c->rootfs);
@@ -587,6 +589,9 @@ static int run_hook(keel_container *c, int point, keel_error **err)
 {
 	int ret;
 
+	/* issue 16: the program hooks of CDI devices, then the caller's */
+	if ((ret = keel_container_devices_run_hooks(c, point, err)) < 0)
+		return keel_error_wrap(err, ret, "%s hook", hook_name(point));
 	if (!c->hooks[point].fn)
 		return 0;
 	ret = c->hooks[point].fn(c, c->hooks[point].userdata, err);
@@ -871,7 +876,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 static int needs_parent_hook(const keel_container *c)
 {
 	return (c->bridge && !c->ctr_net) || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
-	       c->hooks[KEEL_HOOK_START_CONTAINER].fn;
+	       c->hooks[KEEL_HOOK_START_CONTAINER].fn || keel_container_devices_has_hooks(c) /* issue 16 */;
 }
 
 static int make_cgroup(keel_container *c, keel_error **err)
@@ -890,6 +895,9 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	if (c->has_pids_max && (ret = keel_cgroup_set_pids_max(c->cgroup, c->pids_max, err)) < 0)
 		return ret;
 	if (c->has_cpu_max && (ret = keel_cgroup_set_cpu_max(c->cgroup, c->cpu_quota, c->cpu_period, err)) < 0)
+		return ret;
+	/* issue 16: the device filter, before the init is cloned into the cgroup */
+	if ((ret = keel_container_devices_setup(c, err)) < 0)
 		return ret;
 	return dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
 }

@@ -8,6 +8,8 @@
 #include "state.h"
 #include <keel/net.h>
 
+struct keel_container_devices;
+
 #define KEEL_HOOK_MAX 5
 
 struct keel_container_hook {
@@ -41,6 +43,7 @@ struct keel_container {
 	int keep_upper;
 	char **layers;
 	struct keel_container_hook hooks[KEEL_HOOK_MAX + 1];
+	struct keel_container_devices *devices; /* issue 16: src/container-device.c; NULL: defaults */
 
 	/* runtime */
 	keel_cgroup *cgroup;        /* NULL before create */

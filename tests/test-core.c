@@ -21,6 +21,7 @@
 #include "error.h"
 #include "util/child.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/str.h"
 #include "harness.h"
 
@@ -352,6 +353,64 @@ START_TEST(strbuf_grows_and_keeps_everything)
 }
 END_TEST
 
+/* json-c is mapped only once a document is parsed, and errors say where. */
+START_TEST(json_parse_reports_where_and_loads_at_first_use)
+{
+	static const char doc[] = "{\"a\": [1, \"two\", true], \"b\": {\"c\": 18446744073709551615}}";
+	const struct keel_json_api *J;
+	struct json_object *o, *v;
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(kt_mapped("libjson-c"), 0);
+	ck_assert_int_eq(keel_json_parse(doc, strlen(doc), "doc", &o, &err), 0);
+	ck_assert_int_eq(kt_mapped("libjson-c"), 1);
+	J = keel_json(NULL, "doc");
+	ck_assert_ptr_nonnull(J);
+	ck_assert(J->json_object_object_get_ex(o, "a", &v));
+	ck_assert_uint_eq(J->json_object_array_length(v), 3);
+	ck_assert_str_eq(J->json_object_get_string(J->json_object_array_get_idx(v, 1)), "two");
+	ck_assert(J->json_object_object_get_ex(o, "b", &v) && J->json_object_object_get_ex(v, "c", &v));
+	ck_assert_uint_eq(J->json_object_get_uint64(v), UINT64_MAX);
+	J->json_object_put(o);
+
+	ck_assert_int_eq(keel_json_parse("{\"a\": [1,}", 11, "config.json", &o, &err), -EINVAL);
+	ck_assert_ptr_null(o);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_INVALID);
+	ck_assert_str_eq(keel_error_message(err), "config.json: invalid JSON at byte 9: unexpected character");
+	ck_assert_int_eq(keel_json_parse("{} {}", 5, "x", &o, &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "x: invalid JSON at byte 3: data after the document");
+	ck_assert_int_eq(keel_json_parse("{\"a\":", 5, "x", &o, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "unexpected end of data"));
+	keel_error_free(err);
+}
+END_TEST
+
+START_TEST(json_read_file_caps_size_and_dump_is_compact)
+{
+	const char *dir = kt_tmpdir();
+	char path[4096], *text;
+	struct json_object *o;
+	keel_error *err = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/c.json", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{ \"path\": \"/a/b\", \"n\": [ 1, 2 ] }\n", f);
+	fclose(f);
+	ck_assert_int_eq(keel_json_read_file(AT_FDCWD, path, 16, "c.json", &o, &err), -EFBIG);
+	ck_assert_str_eq(keel_error_message(err), "c.json: larger than 16 bytes");
+	ck_assert_int_eq(keel_json_read_file(AT_FDCWD, path, 4096, NULL, &o, &err), 0);
+	text = keel_json_dump(o, "c.json", &err);
+	ck_assert_str_eq(text, "{\"path\":\"/a/b\",\"n\":[1,2]}");
+	free(text);
+	keel_json(NULL, "")->json_object_put(o);
+	ck_assert_int_eq(keel_json_read_file(AT_FDCWD, dir, 4096, "the dir", &o, &err), -EINVAL);
+	ck_assert_str_eq(keel_error_message(err), "the dir: not a regular file");
+	keel_error_free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core");
@@ -383,6 +442,10 @@ int main(void)
 	tcase_add_test(tc, str_decimal_forms_are_printfs);
 	tcase_add_test(tc, str_tok_splits_as_strtok_r);
 	tcase_add_test(tc, strbuf_grows_and_keeps_everything);
+	suite_add_tcase(s, tc);
+	tc = kt_tcase("json", 10);
+	tcase_add_test(tc, json_parse_reports_where_and_loads_at_first_use);
+	tcase_add_test(tc, json_read_file_caps_size_and_dump_is_compact);
 	suite_add_tcase(s, tc);
 	return kt_run(s);
 }
