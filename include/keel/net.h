@@ -1,7 +1,9 @@
 /**
  * @file keel/net.h
  * @brief Networking over netlink (libnl-3): bridges, veth pairs, moving a
- * link into a network namespace, addresses, routes and link read-back.
+ * link into a network namespace, addresses, routes and link read-back;
+ * published ports and masquerade in nftables (libnftnl + libmnl, loaded
+ * at first use), in the one table `inet keel` of libkeel's own.
  *
  * Every operation works on a keel_netns: a netlink connection bound to one
  * network namespace. The namespace is entered only by a short-lived helper
@@ -407,8 +409,10 @@ KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, co
  *
  * @param host the namespace where the bridge is (the "host")
  * @param owner who the rules belong to (a container id; 1 to 80
- *        characters, no blank or quote); keel_net_ports_unpublish() removes
- *        them by it
+ *        characters, no blank or quote), unique among the users of
+ *        @p host's table; keel_net_ports_unpublish() removes them by it.
+ *        A container that reaches its own published port through the
+ *        host's address (hairpin NAT) is not covered
  * @param bridge the bridge the container is on, for route_localnet; NULL
  *        to leave it alone (then 127.0.0.1 does not reach the port)
  * @param ctr_addr the container's address ("10.88.0.2", a "/prefix" is ignored)
