@@ -18,6 +18,11 @@
  *   --pids N              keel_container_set_pids_max()
  *   --cpus 0.5            keel_container_set_cpu_max()
  *   --net BR:ADDR/PREFIX  keel_container_set_network()
+ *   -p [IP:]HOST:CTR[/udp] keel_container_add_port()
+ *   --masquerade          keel_container_set_masquerade()
+ *   --dns ADDR            keel_container_add_dns()
+ *   --dns-search DOMAIN   keel_container_add_dns_search()
+ *   --add-host NAME:ADDR  keel_container_add_host()
  *   --cap-add/--cap-drop  keel_security_cap_add() / _drop()
  *   --seccomp default     keel_seccomp_new_default() + keel_security_set_seccomp()
  *   --user UID[:GID]      keel_process_set_user()
@@ -60,9 +65,11 @@ struct options {
 	const char *rootfs, *name, *hostname, *net, *seccomp, *user;
 	const char *layers[MAX_LIST], *volumes[MAX_LIST], *env[MAX_LIST];
 	const char *cap_add[MAX_LIST], *cap_drop[MAX_LIST];
+	const char *ports[MAX_LIST], *dns[MAX_LIST], *dns_search[MAX_LIST], *add_hosts[MAX_LIST];
 	const char *devices[MAX_LIST], *device_rules[MAX_LIST];
-	int n_layers, n_volumes, n_env, n_cap_add, n_cap_drop, n_devices, n_device_rules;
-	int no_device_filter;
+	int n_layers, n_volumes, n_env, n_cap_add, n_cap_drop, n_ports, n_dns, n_dns_search, n_add_hosts;
+	int n_devices, n_device_rules;
+	int masquerade, no_device_filter;
 	uint64_t memory, pids, cpu_quota;
 	int read_only, tty, detach, rm;
 	char *const *argv;
@@ -83,6 +90,9 @@ static void usage(FILE *f)
 		"  --pids N            at most N processes\n"
 		"  --cpus FRACTION     CPU limit, 0.5 is half a CPU\n"
 		"  --net BR:ADDR/LEN   eth0 on bridge BR (made if missing); without it: lo only\n"
+		"  -p [IP:]HOST:CTR[/udp]  publish a port (needs --net), repeatable\n"
+		"  --masquerade        outbound access for the bridge's subnet (forwarding is not changed)\n"
+		"  --dns ADDR, --dns-search DOMAIN, --add-host NAME:ADDR   /etc/resolv.conf and /etc/hosts\n"
 		"  --cap-add NAME, --cap-drop NAME   change the default capabilities\n"
 		"  --seccomp default|none            the seccomp profile (default: default, as docker run)\n"
 		"  --user UID[:GID]    run as this user\n"
@@ -211,8 +221,8 @@ static uint64_t cpu_quota(const char *s)
 }
 
 enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
-       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DEVICE, O_DEVICE_RULE,
-       O_NO_DEVICE_FILTER };
+       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DNS, O_DNS_SEARCH, O_ADD_HOST,
+       O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER };
 
 static const struct option longopts[] = {
 	{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
@@ -220,11 +230,13 @@ static const struct option longopts[] = {
 	{ "cpus", 1, 0, O_CPUS }, { "net", 1, 0, O_NET }, { "cap-add", 1, 0, O_CAP_ADD },
 	{ "cap-drop", 1, 0, O_CAP_DROP }, { "seccomp", 1, 0, O_SECCOMP }, { "user", 1, 0, O_USER },
 	{ "read-only", 0, 0, O_READ_ONLY }, { "rm", 0, 0, O_RM }, { "help", 0, 0, 'h' },
+	{ "dns", 1, 0, O_DNS }, { "dns-search", 1, 0, O_DNS_SEARCH }, { "add-host", 1, 0, O_ADD_HOST },
+	{ "masquerade", 0, 0, O_MASQUERADE }, { "publish", 1, 0, 'p' },
 	{ "device", 1, 0, O_DEVICE }, { "device-cgroup-rule", 1, 0, O_DEVICE_RULE },
 	{ "no-device-filter", 0, 0, O_NO_DEVICE_FILTER },
 	{ 0, 0, 0, 0 }
 };
-#define SHORTOPTS "+v:e:tdh"
+#define SHORTOPTS "+v:e:p:tdh"
 
 /* What one option does; -1 (with a message) when its value is wrong. */
 static int take_option(struct options *o, int opt, const char *arg)
@@ -248,6 +260,11 @@ static int take_option(struct options *o, int opt, const char *arg)
 	case 'd': o->detach = 1; break;
 	case 'v': return add_to(o->volumes, &o->n_volumes, arg);
 	case 'e': return add_to(o->env, &o->n_env, arg);
+	case 'p': return add_to(o->ports, &o->n_ports, arg);
+	case O_DNS: return add_to(o->dns, &o->n_dns, arg);
+	case O_DNS_SEARCH: return add_to(o->dns_search, &o->n_dns_search, arg);
+	case O_ADD_HOST: return add_to(o->add_hosts, &o->n_add_hosts, arg);
+	case O_MASQUERADE: o->masquerade = 1; break;
 	case O_CAP_ADD: return add_to(o->cap_add, &o->n_cap_add, arg);
 	case O_CAP_DROP: return add_to(o->cap_drop, &o->n_cap_drop, arg);
 	case O_MEMORY:
@@ -315,7 +332,7 @@ static int parse_common(int argc, char **argv, struct options *o)
 		}
 		for (a++; *a; a++) {
 			opt = *a;
-			if (opt == 'v' || opt == 'e') {
+			if (opt == 'v' || opt == 'e' || opt == 'p') {
 				if (!a[1] && i + 1 >= argc)
 					return 0;
 				if (take_option(o, opt, a[1] ? a + 1 : argv[++i]) < 0)
@@ -531,6 +548,31 @@ static int configure_security(keel_container *c, const struct options *o, keel_e
 	return ret;
 }
 
+/* -p, --dns, --dns-search, --add-host. */
+static int configure_names(keel_container *c, const struct options *o, keel_error **err)
+{
+	char name[256];
+	const char *colon;
+	int i, ret = 0;
+
+	for (i = 0; ret == 0 && i < o->n_ports; i++)
+		ret = keel_container_add_port(c, o->ports[i], err);
+	for (i = 0; ret == 0 && i < o->n_dns; i++)
+		ret = keel_container_add_dns(c, o->dns[i], err);
+	for (i = 0; ret == 0 && i < o->n_dns_search; i++)
+		ret = keel_container_add_dns_search(c, o->dns_search[i], err);
+	for (i = 0; ret == 0 && i < o->n_add_hosts; i++) {
+		colon = strchr(o->add_hosts[i], ':');
+		if (!colon || (size_t)(colon - o->add_hosts[i]) >= sizeof(name)) {
+			fprintf(stderr, "%s: --add-host %s: use NAME:ADDR\n", prog, o->add_hosts[i]);
+			return -EINVAL;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - o->add_hosts[i]), o->add_hosts[i]);
+		ret = keel_container_add_host(c, name, colon + 1, err);
+	}
+	return ret;
+}
+
 /* "HOST[:DEST][:ACCESS]", as docker run --device: a last part made only
  * of r, w and m is the access. */
 static int add_host_device(keel_container *c, const char *arg, keel_error **err)
@@ -615,7 +657,9 @@ static int configure(keel_container *c, const struct options *o, keel_error **er
 		gateway_for(++addr, gw, sizeof(gw));
 		ret = keel_container_set_network(c, bridge, addr, gw[0] ? gw : NULL, err);
 	}
-	return ret;
+	if (ret == 0 && o->masquerade)
+		ret = keel_container_set_masquerade(c, 1, err);
+	return ret < 0 ? ret : configure_names(c, o, err);
 }
 
 static void forward_signal(int sig)

@@ -36,6 +36,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,7 +58,10 @@
 #include "container.h"
 #include "container-device.h"
 #include "error.h"
+#include "mount.h"
+#include "names.h"
 #include "net.h"
+#include "net-nft.h"
 #include "process.h"
 #include "security.h"
 #include "spawn-internal.h"
@@ -416,6 +420,7 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 		return;
 	keel_state_hold_close(&c->hold);
 	keel_child_free(c->child);
+	keel_netns_free(c->ctr_net);
 	keel_cgroup_free(c->cgroup);
 	keel_container_devices_free(c->devices); /* issue 16 */
 	keel_process_free(c->process);
@@ -428,6 +433,11 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 	free(c->addr);
 	free(c->gateway);
 	free(c->net_host);
+	free(c->hostname);
+	keel_container_strv_free(c->dns);
+	keel_container_strv_free(c->dns_search);
+	keel_container_strv_free(c->extra_hosts);
+	keel_container_strv_free(c->ports);
 	free(c->upper_dir);
 	free(c->id);
 	free(c->root);
@@ -510,6 +520,8 @@ KEEL_PUBLIC int keel_container_set_hostname(keel_container *c, const char *name,
 	if (ret < 0)
 		return ret;
 	ret = keel_security_set_hostname(c->security, name, err);
+	if (ret == 0)
+		ret = dup_str(&c->hostname, name, "set hostname", err);
 	return keel_error_wrap(err, ret, "container %s", c->id);
 }
 
@@ -605,6 +617,87 @@ KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *n
 	if (netns_path && (ret = check_path(netns_path, "network namespace", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	return dup_str(&c->net_host, netns_path, "set network host", err);
+}
+
+/* A word for a name file: printable, no blank, no '#', at most 253 bytes. */
+static int check_word(keel_container *c, const char *what, const char *s, keel_error **err)
+{
+	const char *p;
+
+	if (!s || !*s || strlen(s) > 253)
+		return keel_error_invalid(err, "container %s: %s '%s' is empty or longer than 253 characters", c->id,
+					  what, s ? s : "(null)");
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '#' || *p == 0x7f)
+			return keel_error_invalid(err, "container %s: %s '%s' has a blank, '#' or control character",
+						  c->id, what, s);
+	return 0;
+}
+
+static int push(keel_container *c, char ***v, const char *s, const char *what, keel_error **err)
+{
+	if (keel_cstrv_push(v, s) < 0)
+		return keel_error_sys(err, ENOMEM, "container %s: %s", c->id, what);
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_add_dns(keel_container *c, const char *server, keel_error **err)
+{
+	int ret = only_before_create(c, "add dns server", err);
+
+	if (ret < 0)
+		return ret;
+	if (!server || !keel_names_usable_server(server))
+		return keel_error_invalid(err, "container %s: add dns server: '%s' is not an IPv4 or IPv6 address "
+					  "reachable from the container (loopback ones are not)", c->id,
+					  server ? server : "(null)");
+	return push(c, &c->dns, server, "add dns server", err);
+}
+
+KEEL_PUBLIC int keel_container_add_dns_search(keel_container *c, const char *domain, keel_error **err)
+{
+	int ret = only_before_create(c, "add dns search domain", err);
+
+	if (ret < 0 || (ret = check_word(c, "dns search domain", domain, err)) < 0)
+		return ret;
+	return push(c, &c->dns_search, domain, "add dns search domain", err);
+}
+
+KEEL_PUBLIC int keel_container_add_host(keel_container *c, const char *name, const char *addr, keel_error **err)
+{
+	unsigned char b[16];
+	char line[320];
+	int ret = only_before_create(c, "add host", err);
+
+	if (ret < 0 || (ret = check_word(c, "host name", name, err)) < 0)
+		return ret;
+	if (!addr || (inet_pton(AF_INET, addr, b) != 1 && inet_pton(AF_INET6, addr, b) != 1))
+		return keel_error_invalid(err, "container %s: add host %s: '%s' is not an IPv4 or IPv6 address", c->id,
+					  name, addr ? addr : "(null)");
+	keel_str_join_buf(line, sizeof(line), addr, "\t", name, NULL);
+	return push(c, &c->extra_hosts, line, "add host", err);
+}
+
+KEEL_PUBLIC int keel_container_add_port(keel_container *c, const char *spec, keel_error **err)
+{
+	struct keel_port port;
+	int ret = only_before_create(c, "publish port", err);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = keel_port_parse(spec, &port, err)) < 0)
+		return keel_error_wrap(err, ret, "container %s: publish port", c->id);
+	return push(c, &c->ports, spec, "publish port", err);
+}
+
+KEEL_PUBLIC int keel_container_set_masquerade(keel_container *c, int on, keel_error **err)
+{
+	int ret = only_before_create(c, "set masquerade", err);
+
+	if (ret < 0)
+		return ret;
+	c->masquerade = on ? 1 : 0;
+	return 0;
 }
 
 KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err)
@@ -723,17 +816,62 @@ static int ensure_bridge(keel_container *c, keel_netns *host, keel_error **err)
 	return ret;
 }
 
-static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err)
+/* The subnet of an address: "10.88.0.2/16" gives "10.88.0.0/16". */
+static int subnet_of(const char *cidr, char *out, size_t size)
 {
-	keel_netns *host = NULL, *ctr = NULL;
+	unsigned char b[16];
+	char ip[64];
+	const char *slash = strchr(cidr, '/');
+	int family = strchr(cidr, ':') ? AF_INET6 : AF_INET;
+	long plen;
+	int i;
+
+	if (!slash || (size_t)(slash - cidr) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, cidr, (size_t)(slash - cidr));
+	ip[slash - cidr] = '\0';
+	plen = strtol(slash + 1, NULL, 10);
+	if (inet_pton(family, ip, b) != 1 || plen < 1 || plen > (family == AF_INET ? 32 : 128))
+		return -EINVAL;
+	for (i = (int)plen; i < (family == AF_INET ? 32 : 128); i++)
+		b[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
+	inet_ntop(family, b, ip, sizeof(ip));
+	snprintf(out, size, "%s/%ld", ip, plen);
+	return 0;
+}
+
+/* Masquerade and published ports, in the bridge's namespace. The state
+ * records the ports before they are made: if we die in between, delete
+ * still looks for them. */
+static int wire_nat(keel_container *c, keel_netns *host, keel_error **err)
+{
+	char subnet[80];
+	int ret;
+
+	if (c->masquerade) {
+		if (subnet_of(c->addr, subnet, sizeof(subnet)) < 0)
+			return keel_error_invalid(err, "masquerade: address %s has no subnet", c->addr);
+		if ((ret = keel_net_masquerade_add(host, c->bridge, subnet, err)) < 0)
+			return ret;
+	}
+	if (!c->ports)
+		return 0;
+	c->st.ports = 1;
+	if ((ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0)
+		return ret;
+	return keel_net_ports_publish(host, c->id, c->bridge, c->addr, (const char *const *)c->ports, err);
+}
+
+/* Wire ctr, the container's namespace, to the bridge in the host's. */
+static int wire(keel_container *c, keel_netns *ctr, keel_error **err)
+{
+	keel_netns *host = NULL;
 	char *veth = NULL;
 	int ret;
 
 	ret = open_host_netns(c->net_host, &host, err);
 	if (ret == 0)
 		ret = ensure_bridge(c, host, err);
-	if (ret == 0)
-		ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
 	if (ret == 0)
 		ret = keel_net_attach_veth(host, NULL, c->bridge, ctr, "eth0", c->addr, c->gateway, &veth, err);
 	if (ret == 0) {
@@ -742,41 +880,152 @@ static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **er
 		/* Persist at once: if we die now, delete still finds the veth. */
 		ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err);
 	}
-	keel_netns_free(ctr);
+	if (ret == 0)
+		ret = wire_nat(c, host, err);
 	keel_netns_free(host);
 	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
 }
 
-/* Delete the host end of the veth (and, after a failed create, the bridge
- * that create made). Gone already is fine. */
-static int unwire_network(keel_container *c, int drop_bridge, keel_error **err)
+/* From the parent hook: the init's namespace exists, it waits. */
+static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err)
+{
+	keel_netns *ctr = NULL;
+	int ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
+
+	if (ret == 0)
+		ret = wire(c, ctr, err);
+	keel_netns_free(ctr);
+	return ret;
+}
+
+/*
+ * Before the clone, when the container has no user namespace: make its
+ * network namespace here, wire it, and let the init join it. Then no
+ * parent hook is needed between the clone and the exec, and spawn may
+ * clone a child that shares our memory (util/vfork.h) instead of copying
+ * our page tables and paying a copy-on-write fault for every page we
+ * write while we wire (the largest cost of a networked start after the
+ * veth's own). With a user namespace the network namespace must be made
+ * by the init, inside it (its owner decides who may configure it and
+ * mount /sys): that case keeps the parent hook.
+ */
+static int prewire_network(keel_container *c, keel_error **err)
+{
+	int ret;
+
+	if (!c->bridge || (c->ns_flags & KEEL_NS_USER))
+		return 0;
+	if ((ret = keel_netns_open_new(&c->ctr_net, err)) < 0)
+		return keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge);
+	return wire(c, c->ctr_net, err);
+}
+
+/*
+ * Remove the container's network from the host: its published ports, the
+ * host end of its veth and, after a failed create, the bridge that create
+ * made. Gone already is fine.
+ *
+ * The veth is deleted synchronously only when it has to be. Deleting a
+ * veth makes the kernel wait for an RCU grace period in the caller
+ * (unregister_netdevice: ~20 ms, the largest part of a networked
+ * container's start-to-delete). When the container had a network
+ * namespace of its own and its processes are gone (delete killed the
+ * cgroup first), the kernel destroys that namespace by itself, from its
+ * cleanup work queue, and with it the peer and so the host end: the pair
+ * goes without anyone waiting for it. libkeel holds no reference to the
+ * namespace after create; something outside it that does (a bind mount of
+ * /proc/PID/ns/net) keeps the veth alive as long as it keeps the namespace.
+ * with_veth says the caller needs it gone now (a failed create, a
+ * container in a namespace it shares).
+ */
+static int unwire_network(keel_container *c, int drop_bridge, int with_veth, keel_error **err)
 {
 	keel_netns *host = NULL;
-	int ret = 0;
+	int ret = 0, r;
 
 	if (c->st.host_veth && !generated_veth_name(c->st.host_veth)) {
 		/* not a name this library made: leave that link alone */
 		free(c->st.host_veth);
 		c->st.host_veth = NULL;
 	}
-	if (!c->st.host_veth && !drop_bridge)
-		return 0;
-	ret = open_host_netns(c->st.net_host, &host, err);
-	if (ret == -ENOENT && c->st.net_host)
-		return 0; /* that namespace is gone, and the veth with it */
-	if (ret == 0 && c->st.host_veth)
-		ret = keel_net_veth_release(host, c->st.host_veth, err);
-	if (ret == 0 && drop_bridge && c->st.bridge) {
-		ret = keel_net_bridge_delete(host, c->st.bridge, err);
-		if (ret == -ENODEV)
-			ret = 0;
-	}
-	keel_netns_free(host);
-	if (ret == 0) {
+	if ((!c->st.host_veth || !with_veth) && !drop_bridge && !c->st.ports) {
 		free(c->st.host_veth);
 		c->st.host_veth = NULL;
+		return 0;
 	}
-	return ret < 0 ? keel_error_wrap(err, ret, "remove veth %s", c->st.host_veth ? c->st.host_veth : "") : 0;
+	ret = open_host_netns(c->st.net_host, &host, err);
+	if (ret == -ENOENT && c->st.net_host)
+		return 0; /* that namespace is gone, and the veth and rules with it */
+	if (ret < 0)
+		return keel_error_wrap(err, ret, "remove network of %s", c->id);
+	/* Each step is tried even when one before failed: the first error is
+	 * reported, and what is left is recorded for the next delete. */
+	if (c->st.ports && (ret = keel_net_ports_unpublish(host, c->id, err)) == 0)
+		c->st.ports = 0;
+	if (c->st.host_veth) {
+		r = with_veth ? keel_net_veth_release(host, c->st.host_veth, ret < 0 ? NULL : err) : 0;
+		if (r == 0) {
+			free(c->st.host_veth);
+			c->st.host_veth = NULL;
+		} else if (ret == 0) {
+			ret = r;
+		}
+	}
+	if (drop_bridge && c->st.bridge && (r = keel_net_bridge_delete(host, c->st.bridge, ret < 0 ? NULL : err)) < 0 &&
+	    r != -ENODEV && ret == 0)
+		ret = r;
+	keel_netns_free(host);
+	return ret < 0 ? keel_error_wrap(err, ret, "remove network of %s", c->id) : 0;
+}
+
+/* ---------------------------------------------------------------- names -- */
+
+/* A container on a network gets its own name files; one without gets
+ * them only when the caller configured one (dns, search, extra hosts). */
+static int wants_names(const keel_container *c)
+{
+	return c->bridge || c->dns || c->dns_search || c->extra_hosts;
+}
+
+/*
+ * Write <dir>/hosts, hostname and resolv.conf and bind them over the
+ * image's files, as Docker does: read-write (a program in the container
+ * may edit its /etc/hosts; the change stays in the state directory), never
+ * written into the image. A file the caller mounts already is left to the
+ * caller's mount; one that could only be made by writing into the image
+ * (a plain directory rootfs, or a read-only one) is skipped.
+ */
+static int add_names(keel_container *c, keel_error **err)
+{
+	static const struct { const char *file, *dest; } files[] = {
+		{ KEEL_NAMES_HOSTS, "/etc/hosts" },
+		{ KEEL_NAMES_HOSTNAME, "/etc/hostname" },
+		{ KEEL_NAMES_RESOLV, "/etc/resolv.conf" },
+	};
+	struct keel_names n = { .hostname = c->hostname, .servers = c->dns, .search = c->dns_search,
+				.hosts = c->extra_hosts };
+	char addr[64] = "", src[4096];
+	size_t i;
+	int ret;
+
+	if (!wants_names(c))
+		return 0;
+	if (c->addr) {
+		keel_str_join_buf(addr, sizeof(addr), c->addr, NULL);
+		addr[strcspn(addr, "/")] = '\0';
+		n.addr = addr;
+	}
+	if ((ret = keel_names_write(c->dir, &n, err)) < 0)
+		return keel_error_wrap(err, ret, "name files");
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((i == 1 && !c->hostname) ||  /* files[1] is hostname */
+		    keel_rootfs_has_dest(c->rootfs, files[i].dest) || !keel_rootfs_can_mount_at(c->rootfs, files[i].dest))
+			continue;
+		keel_str_join_buf(src, sizeof(src), c->dir, "/", files[i].file, NULL);
+		if ((ret = keel_rootfs_add_bind(c->rootfs, src, files[i].dest, 0, err)) < 0)
+			return keel_error_wrap(err, ret, "name files");
+	}
+	return 0;
 }
 
 /* --------------------------------------------------------------- create -- */
@@ -789,7 +1038,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 	int ret;
 
 	c->st.pid = pid;
-	if (c->bridge && (ret = wire_network(c, pid, pidfd, err)) < 0)
+	if (c->bridge && !c->ctr_net && (ret = wire_network(c, pid, pidfd, err)) < 0)
 		return ret;
 	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
 	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)
@@ -803,7 +1052,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 
 static int needs_parent_hook(const keel_container *c)
 {
-	return c->bridge || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
+	return (c->bridge && !c->ctr_net) || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
 	       c->hooks[KEEL_HOOK_START_CONTAINER].fn || keel_container_devices_has_hooks(c) /* issue 16 */;
 }
 
@@ -840,7 +1089,9 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	keel_str_join_buf(fifo, sizeof(fifo), c->dir, "/start", NULL);
 	if (with_fifo && mkfifo(fifo, 0600) < 0)
 		return keel_error_sys(err, errno, "make start fifo %s", fifo);
-	if ((ret = keel_ns_new(&ns, err)) < 0 || (ret = keel_ns_create(ns, c->ns_flags, err)) < 0 ||
+	if ((ret = keel_ns_new(&ns, err)) < 0 ||
+	    (ret = keel_ns_create(ns, c->ctr_net ? c->ns_flags & ~(unsigned)KEEL_NS_NET : c->ns_flags, err)) < 0 ||
+	    (c->ctr_net && (ret = keel_ns_join_fd(ns, KEEL_NS_NET, keel_netns_fd(c->ctr_net), err)) < 0) ||
 	    (ret = keel_spawn_attr_new(&attr, err)) < 0)
 		goto out;
 	keel_spawn_attr_set_ns(attr, ns);
@@ -855,7 +1106,7 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	 * does. The init brings it up itself: the caller could not setns()
 	 * into a network namespace of the container's user namespace
 	 * unless it is root. */
-	keel_spawn_attr_set_loopback_up(attr, (c->ns_flags & KEEL_NS_NET) != 0);
+	keel_spawn_attr_set_loopback_up(attr, (c->ns_flags & KEEL_NS_NET) && !c->ctr_net);
 	if ((ret = keel_spawn_attr_set_label(attr, "container init", err)) < 0)
 		goto out;
 	if (with_fifo && (ret = keel_spawn_attr_set_start_fifo(attr, fifo, err)) < 0)
@@ -898,7 +1149,7 @@ static void undo_create(keel_container *c)
 {
 	char *mark = NULL;
 
-	unwire_network(c, c->made_bridge, NULL);
+	unwire_network(c, c->made_bridge, 1, NULL);
 	if (c->cgroup) {
 		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
 		keel_cgroup_free(c->cgroup);
@@ -1118,6 +1369,10 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: create: this handle was %s already "
 				      "(make a new one with keel_container_new())", c->id,
 				      c->loaded ? "loaded" : "created");
+	if ((c->ports || c->masquerade) && !c->bridge)
+		return keel_error_invalid(err, "container %s: create: published ports and masquerade need a network "
+					  "(keel_container_set_network())", c->id);
+	c->rootfs_mark = keel_rootfs_entry_count(c->rootfs);
 	if ((ret = make_state_dir(c, err)) < 0)
 		return ret;
 	/* From here on the directory is ours: undo_create() removes it.
@@ -1130,11 +1385,14 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	    (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 || (ret = save_security(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
-	    (ret = mark_upper(c, err)) < 0)
+	    (ret = mark_upper(c, err)) < 0 || (ret = add_names(c, err)) < 0 || (ret = prewire_network(c, err)) < 0)
 		goto fail;
 	if (!with_fifo)
 		c->st.status = KEEL_STATE_RUNNING; /* tells the parent hook to run startContainer */
 	ret = spawn_init(c, with_fifo, err);
+	/* The init holds its network namespace now (or never will). */
+	keel_netns_free(c->ctr_net);
+	c->ctr_net = NULL;
 	if (ret < 0)
 		goto fail;
 	c->st.pid = keel_child_pid(c->child);
@@ -1157,6 +1415,8 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	keel_state_hold_unlock(&c->hold);
 	return 0;
 fail:
+	keel_netns_free(c->ctr_net);
+	c->ctr_net = NULL;
 	if (c->child) {
 		keel_child_kill(c->child, SIGKILL, NULL);
 		keel_child_wait(c->child, 0, NULL, NULL, NULL);
@@ -1165,6 +1425,8 @@ fail:
 	}
 	undo_create(c);
 	keel_state_hold_close(&c->hold);
+	/* The handle may be created again: without our mounts of this try. */
+	keel_rootfs_entries_truncate(c->rootfs, c->rootfs_mark);
 	return keel_error_wrap(err, ret, "container %s", c->id);
 }
 
@@ -1814,7 +2076,7 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 		keel_cgroup_free(c->cgroup);
 		c->cgroup = NULL;
 	}
-	if ((ret = unwire_network(c, 0, err)) < 0)
+	if ((ret = unwire_network(c, 0, !(c->st.ns_flags & KEEL_NS_NET), err)) < 0)
 		goto wrap;
 	ret = remove_state_dir(c, err);
 	if (ret == 0)

@@ -6,6 +6,7 @@
 
 #include <keel/container.h>
 #include "state.h"
+#include <keel/net.h>
 
 struct keel_container_devices;
 
@@ -33,6 +34,12 @@ struct keel_container {
 	int has_memory_max, has_pids_max, has_cpu_max;
 	uint64_t memory_max, pids_max, cpu_quota, cpu_period;
 	char *bridge, *addr, *gateway, *net_host;
+	char *hostname;             /* as given, for /etc/hostname and /etc/hosts */
+	char **dns, **dns_search;   /* NULL-terminated, or NULL: the host's */
+	char **extra_hosts;         /* "ADDR<tab>NAME" lines for /etc/hosts */
+	char **ports;               /* published ports, as given (Docker's -p syntax) */
+	int masquerade;             /* outbound NAT for the bridge's subnet */
+	size_t rootfs_mark;         /* entries in rootfs before create added its own */
 	char *upper_dir;
 	int keep_upper;
 	char **layers;
@@ -46,6 +53,7 @@ struct keel_container {
 	int child_reaped;           /* keel_child_wait() of it returned 1 */
 	struct keel_state_hold hold; /* <dir> and its state file, open between calls */
 	int made_bridge;            /* this create made the bridge */
+	keel_netns *ctr_net;        /* the init's network namespace, made and wired before the clone */
 	struct keel_cstate st;      /* as last read or written */
 };
 

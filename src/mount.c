@@ -356,6 +356,51 @@ KEEL_PUBLIC int keel_rootfs_add_bind(keel_rootfs *r, const char *source, const c
 	return keel_rootfs_add_mount(r, NULL, source, dest, flags | KEEL_MOUNT_BIND, NULL, err);
 }
 
+size_t keel_rootfs_entry_count(const keel_rootfs *r)
+{
+	return r ? r->n_entries : 0;
+}
+
+void keel_rootfs_entries_truncate(keel_rootfs *r, size_t n)
+{
+	while (r && r->n_entries > n)
+		entry_free(&r->entries[--r->n_entries]);
+}
+
+int keel_rootfs_has_dest(const keel_rootfs *r, const char *dest)
+{
+	size_t i;
+
+	for (i = 0; r && i < r->n_entries; i++)
+		if (r->entries[i].kind == ENTRY_MOUNT && !strcmp(r->entries[i].dest, dest))
+			return 1;
+	return 0;
+}
+
+/* lstat of dest under base: a symlink counts as present (the mount
+ * follows it inside the rootfs, or refuses it clearly). */
+static int has_under(const char *base, const char *dest)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (keel_str_join_buf(path, sizeof(path), base, dest, NULL) < 0)
+		return 0;
+	return lstat(path, &st) == 0;
+}
+
+int keel_rootfs_can_mount_at(const keel_rootfs *r, const char *dest)
+{
+	size_t i;
+
+	if (r->directory)
+		return has_under(r->directory, dest);
+	for (i = 0; i < r->layers.n; i++)
+		if (has_under(r->layers.v[i], dest))
+			return 1;
+	return r->layers.n > 0 && !r->readonly;
+}
+
 KEEL_PUBLIC int keel_rootfs_add_tmpfs(keel_rootfs *r, const char *dest, uint64_t size_bytes,
 				      mode_t mode, keel_error **err)
 {

@@ -34,4 +34,22 @@ void keel_mount_plan_free(struct keel_mount_plan *plan);
 int keel_rootfs_add_device_node(keel_rootfs *r, const char *host, const char *dest, int block, unsigned major,
 				unsigned minor, mode_t mode, int do_chown, uid_t uid, gid_t gid, keel_error **err);
 
+/*
+ * For the container, which adds its own bind mounts (/etc/hosts ...) to
+ * the caller's table at create and must take them out again when the
+ * create fails (a handle may be created again).
+ */
+size_t keel_rootfs_entry_count(const keel_rootfs *r);
+void keel_rootfs_entries_truncate(keel_rootfs *r, size_t n);
+/* Whether the table already mounts something at dest (a normalized path). */
+int keel_rootfs_has_dest(const keel_rootfs *r, const char *dest);
+/*
+ * Whether a mount at dest (absolute) can be made without writing into the
+ * image: 1 when the image has dest (in the directory, or in a layer), or
+ * when a missing one would be created in the container's own writable
+ * layer (layers, and not read-only); else 0. A plain directory rootfs is
+ * the image itself: nothing is created in it.
+ */
+int keel_rootfs_can_mount_at(const keel_rootfs *r, const char *dest);
+
 #endif

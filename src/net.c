@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -423,6 +424,179 @@ static int netns_new(keel_netns **out, int nsfd, int same_thread, const char *wh
 	}
 	*out = ns;
 	return 0;
+}
+
+/* ------------------------------------------- other work in the netns --- */
+
+struct run_job {
+	int nsfd;
+	void (*fn)(void *);
+	void *arg;
+	int setns_errno;
+};
+
+static void *run_in_netns(void *arg)
+{
+	struct run_job *job = arg;
+
+	if (job->nsfd >= 0 && setns(job->nsfd, CLONE_NEWNET) < 0) {
+		job->setns_errno = errno;
+		return NULL;
+	}
+	job->fn(job->arg);
+	return NULL;
+}
+
+/* fn(arg) in the namespace of ns, from a throwaway thread with every
+ * signal blocked (as connect_there()); in this thread when ns is the
+ * calling thread's own namespace. 0 or a negative errno. */
+int keel_netns_run(keel_netns *ns, void (*fn)(void *), void *arg)
+{
+	struct run_job job = { .nsfd = ns->nsfd, .fn = fn, .arg = arg };
+	struct stat a, b;
+	sigset_t all, old;
+	pthread_t t;
+	int r;
+
+	if (stat("/proc/thread-self/ns/net", &a) == 0 && fstat(ns->nsfd, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		fn(arg);
+		return 0;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, NULL, run_in_netns, &job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	pthread_join(t, NULL);
+	return job.setns_errno ? -job.setns_errno : 0;
+}
+
+const char *keel_netns_what(const keel_netns *ns)
+{
+	return ns->what;
+}
+
+struct socket_job {
+	int protocol, fd, errnum;
+};
+
+static void open_socket(void *arg)
+{
+	struct socket_job *job = arg;
+
+	job->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, job->protocol);
+	job->errnum = job->fd < 0 ? errno : 0;
+}
+
+int keel_netns_socket(keel_netns *ns, int protocol, keel_error **err)
+{
+	struct socket_job job = { .protocol = protocol, .fd = -1 };
+	int r = keel_netns_run(ns, open_socket, &job);
+
+	if (r == 0 && job.fd < 0)
+		r = -job.errnum;
+	if (r < 0)
+		return keel_error_sys(err, -r, "open a netlink socket (protocol %d) in %s", protocol, ns->what);
+	return job.fd;
+}
+
+struct sysctl_job {
+	const char *path, *value;
+	char old[32];
+	int errnum;
+};
+
+/* Read the old value, write the new one if it differs. */
+static void do_sysctl(void *arg)
+{
+	struct sysctl_job *job = arg;
+	ssize_t n;
+	int fd = open(job->path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		job->errnum = errno;
+		return;
+	}
+	n = read(fd, job->old, sizeof(job->old) - 1);
+	if (n < 0) {
+		job->errnum = errno;
+	} else {
+		job->old[n] = '\0';
+		job->old[strcspn(job->old, "\n")] = '\0';
+		if (strcmp(job->old, job->value) &&
+		    pwrite(fd, job->value, strlen(job->value), 0) != (ssize_t)strlen(job->value))
+			job->errnum = errno ? errno : EIO;
+	}
+	close(fd);
+}
+
+int keel_netns_sysctl(keel_netns *ns, const char *path, const char *value, char *old, size_t oldlen,
+		      keel_error **err)
+{
+	struct sysctl_job job = { .path = path, .value = value };
+	int r = keel_netns_run(ns, do_sysctl, &job);
+
+	if (r == 0 && job.errnum)
+		r = -job.errnum;
+	if (r < 0)
+		return keel_error_sys(err, -r, "set %s to %s in %s", path, value, ns->what);
+	if (old)
+		snprintf(old, oldlen, "%s", job.old);
+	return 0;
+}
+
+struct new_job {
+	keel_netns *ns;
+	keel_error **err;
+	int ret;
+};
+
+/* In the helper: a new namespace, and the handle's socket made right
+ * there (no second thread to enter it). */
+static void unshare_net(void *arg)
+{
+	struct new_job *job = arg;
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		job->ret = keel_error_sys(job->err, errno, "make a network namespace: unshare");
+		return;
+	}
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		job->ret = keel_error_sys(job->err, errno, "make a network namespace: open /proc/thread-self/ns/net");
+		return;
+	}
+	job->ret = netns_new(&job->ns, fd, 1, "the container's netns", job->err);
+}
+
+int keel_netns_open_new(keel_netns **out, keel_error **err)
+{
+	struct new_job job = { NULL, err, 0 };
+	struct run_job run = { .nsfd = -1, .fn = unshare_net, .arg = &job };
+	sigset_t all, old;
+	pthread_t t;
+	int r;
+
+	*out = NULL;
+	/* A thread of its own: unshare() moves only the thread that calls it,
+	 * and the caller's thread must stay where it is. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, NULL, run_in_netns, &run);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return keel_error_sys(err, r, "make a network namespace: start helper thread");
+	pthread_join(t, NULL);
+	*out = job.ns;
+	return job.ret;
+}
+
+int keel_netns_fd(const keel_netns *ns)
+{
+	return ns->nsfd;
 }
 
 KEEL_PUBLIC int keel_netns_open_current(keel_netns **out, keel_error **err)
@@ -869,8 +1043,19 @@ static void gen_name(char *buf, size_t size, const char *prefix)
  * moving a link between namespaces afterwards waits for an RCU grace
  * period in the kernel (tens of milliseconds), creating it in place does not.
  */
+/* How the first end of a pair is born: on a bridge, and up, in the one
+ * RTM_NEWLINK request that makes it (IFLA_MASTER and IFF_UP), instead of
+ * two requests after. Not the peer: the kernel refuses to open a veth
+ * end before its other end is registered (ENOTCONN), and the peer is
+ * registered first. */
+struct veth_birth {
+	int master;   /* ifindex of the bridge for the first end, 0 for none */
+	int up;       /* the first end up */
+};
+
 static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, const char *peer_name,
-		       char **name_out, char **peer_out, const char *op, keel_error **err)
+		       const struct veth_birth *birth, char **name_out, char **peer_out, const char *op,
+		       keel_error **err)
 {
 	char n1[IFNAMSIZ], n2[IFNAMSIZ];
 	struct rtnl_link *link = NULL, *peer;
@@ -893,6 +1078,10 @@ static int veth_create(keel_netns *ns, const char *name, keel_netns *peer_ns, co
 			break;
 		}
 		nl.rtnl_link_set_name(link, n1);
+		if (birth && birth->master)
+			nl.rtnl_link_set_master(link, birth->master);
+		if (birth && birth->up)
+			nl.rtnl_link_set_flags(link, IFF_UP);
 		/* libnl >= 3.2.28 hands out a reference to the peer: drop it. */
 		peer = nl.rtnl_link_veth_get_peer(link);
 		nl.rtnl_link_set_name(peer, n2);
@@ -950,7 +1139,7 @@ KEEL_PUBLIC int keel_net_veth_create(keel_netns *ns, const char *name, const cha
 	if ((r = check_handle(ns, op, err)) < 0 || (name && (r = check_name(name, op, err)) < 0) ||
 	    (peer_name && (r = check_name(peer_name, op, err)) < 0))
 		return r;
-	return veth_create(ns, name, NULL, peer_name, name_out, peer_out, op, err);
+	return veth_create(ns, name, NULL, peer_name, NULL, name_out, peer_out, op, err);
 }
 
 KEEL_PUBLIC int keel_net_link_move(keel_netns *ns, const char *name, keel_netns *target,
@@ -1299,11 +1488,29 @@ KEEL_PUBLIC int keel_net_link_stats(keel_netns *ns, const char *name, uint64_t *
 
 /* ---------------------------------------------------------- composite --- */
 
+/* The ifindex of a bridge, which must be one. */
+static int bridge_ifindex(keel_netns *ns, const char *bridge, const char *op, int *ifindex, keel_error **err)
+{
+	struct rtnl_link *br = NULL;
+	int r;
+
+	begin(ns);
+	r = link_get(ns, bridge, op, &br, err);
+	if (r == 0 && !link_is_bridge(br))
+		r = keel_error_invalid(err, "%s: link %s in %s is not a bridge", op, bridge, ns->what);
+	else if (r == 0)
+		*ifindex = nl.rtnl_link_get_ifindex(br);
+	if (br)
+		nl.rtnl_link_put(br);
+	return end(ns, r);
+}
+
 KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, const char *bridge,
 				     keel_netns *target, const char *peer_name, const char *cidr,
 				     const char *gateway, char **host_name_out, keel_error **err)
 {
 	const char *op = "attach veth";
+	struct veth_birth birth = { 0, 1 };
 	char *hname = NULL;
 	struct ip ip;
 	int r;
@@ -1322,24 +1529,16 @@ KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, co
 	if (host_name_out)
 		*host_name_out = NULL;
 
-	/* The peer is born in the target namespace under its final name. */
-	if (target != host) {
-		begin(target);
-		r = exists_locked(target, peer_name, op, err);
-		if (r == 1)
-			r = link_exists_error(target, peer_name, op, err);
-		end(target, 0);
-		if (r < 0)
-			return keel_error_wrap(err, r, "%s", op);
-	}
-	r = veth_create(host, host_name, target == host ? NULL : target, peer_name, &hname, NULL,
+	if (bridge && (r = bridge_ifindex(host, bridge, op, &birth.master, err)) < 0)
+		return r;
+	/* The peer is born in the target namespace under its final name (a
+	 * clash there is -EEXIST naming it), the first end up and on the
+	 * bridge: one request. */
+	r = veth_create(host, host_name, target == host ? NULL : target, peer_name, &birth, &hname, NULL,
 			"create veth pair", err);
 	if (r < 0)
 		return keel_error_wrap(err, r, "%s", op);
-	if (bridge && (r = keel_net_link_set_master(host, hname, bridge, err)) < 0)
-		goto fail;
-	if ((r = keel_net_link_set_up(host, hname, err)) < 0 ||
-	    (r = keel_net_link_set_up(target, "lo", err)) < 0 ||
+	if ((r = keel_net_link_set_up(target, "lo", err)) < 0 ||
 	    (r = keel_net_link_set_up(target, peer_name, err)) < 0 ||
 	    (cidr && (r = keel_net_addr_add(target, peer_name, cidr, err)) < 0) ||
 	    (gateway && (r = keel_net_route_add(target, "default", gateway, peer_name, err)) < 0))

@@ -43,4 +43,27 @@ int keel_nl_errno(int nlerr);
 int keel_net_check_link_name(const char *name, const char *what, keel_error **err);
 int keel_net_check_ip(const char *s, int with_prefix, const char *what, keel_error **err);
 
+/* Run fn(arg) inside the namespace of ns (a helper thread; the caller's
+ * thread never changes namespace). 0 or a negative errno of setns(). */
+int keel_netns_run(keel_netns *ns, void (*fn)(void *), void *arg);
+
+/* A netlink socket of that protocol (NETLINK_NETFILTER ...) made inside
+ * ns, close-on-exec: an fd the caller closes, or a negative errno. */
+int keel_netns_socket(keel_netns *ns, int protocol, keel_error **err);
+
+/* Set the sysctl file path (/proc/sys/net/...) of ns to value; old (may be
+ * NULL) receives what it was. Not written when it has that value. */
+int keel_netns_sysctl(keel_netns *ns, const char *path, const char *value, char *old, size_t oldlen,
+		      keel_error **err);
+
+/* A new network namespace (made by a helper thread: the caller's thread
+ * stays where it is), as a handle that pins it. */
+int keel_netns_open_new(keel_netns **out, keel_error **err);
+
+/* The namespace fd a handle holds (owned by the handle). */
+int keel_netns_fd(const keel_netns *ns);
+
+/* "netns of pid 123": for messages. */
+const char *keel_netns_what(const keel_netns *ns);
+
 #endif

@@ -309,10 +309,16 @@ static int prepare_ns(struct plan *pl, const keel_ns *ns, keel_error **err)
 	if ((ns->n_uid_maps || ns->n_gid_maps) && !(ns->create & KEEL_NS_USER))
 		return keel_error_invalid(err, "namespaces: uid/gid maps need a new user namespace (KEEL_NS_USER)");
 	/* The time namespace is made in the child (see child_time_ns). When
-	 * namespaces are joined, new ones must be made after the joins (to
-	 * belong to a joined user namespace), so by unshare, not by clone. */
+	 * a user namespace is joined or made next to joined ones, the new
+	 * namespaces must be made after the joins (to belong to the joined
+	 * user namespace, or so that the joins still happen with the
+	 * caller's privileges), so by unshare, not by clone; a joined pid
+	 * namespace takes a second fork. Any other join (a network namespace
+	 * the caller made and wired, say) is a setns() in the child after a
+	 * clone that made the rest: no unshare, no second fork, and the
+	 * child may still share our memory. */
 	create = keel_ns_clone_flags(ns->create & ~(unsigned)KEEL_NS_TIME);
-	if (joined) {
+	if (joined & (KEEL_NS_USER | KEEL_NS_PID) || (joined && (ns->create & KEEL_NS_USER))) {
 		pl->unshare_ns = create;
 		pl->double_fork = (ns->create & KEEL_NS_PID) || (joined & KEEL_NS_PID);
 	} else {

@@ -245,6 +245,8 @@ static void format_state(struct keel_strbuf *t, const struct keel_cstate *st)
 	put_str(t, "net_host", st->net_host);
 	put_str(t, "host_veth", st->host_veth);
 	put_str(t, "bridge", st->bridge);
+	if (st->ports)
+		put_ll(t, "ports", st->ports);
 }
 
 /*
@@ -415,6 +417,8 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		st->status = (int)n;
 	else if (!strcmp(key, "pid"))
 		st->pid = (pid_t)n;
+	else if (!strcmp(key, "ports"))
+		st->ports = n != 0;
 	else if (!strcmp(key, "pid_start_time"))
 		st->start_time = (unsigned long long)n;
 	else if (!strcmp(key, "created"))

@@ -33,6 +33,7 @@ struct keel_cstate {
 	char *net_host;                /* netns path of the host veth, NULL: the caller's */
 	char *host_veth;               /* host end of the veth, NULL when none */
 	char *bridge;                  /* the bridge it is attached to */
+	int ports;                     /* nftables rules owned by the id may exist (net_host) */
 };
 
 /* The largest state file read: far above any real one (500 layers, the

@@ -1836,7 +1836,7 @@ START_TEST(network_on_a_bridge_in_a_test_namespace_and_cleanup)
 	keel_netns *host = NULL, *ctr = NULL;
 	keel_error *err = NULL;
 	char netns[64], **addrs = NULL, veth[32];
-	int fd, up = 0;
+	int fd, up = 0, i;
 	pid_t holder = host_netns_holder();
 
 	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)holder);
@@ -1866,6 +1866,10 @@ START_TEST(network_on_a_bridge_in_a_test_namespace_and_cleanup)
 	keel_netns_free(ctr);
 
 	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	/* The pair goes with the container's namespace, which the kernel
+	 * destroys from its work queue: wait for it (at most 5 s). */
+	for (i = 0; i < 100 && keel_net_link_exists(host, veth, NULL) == 1; i++)
+		usleep(50000);
 	ck_assert_int_eq(keel_net_link_exists(host, veth, NULL), 0);
 	ck_assert_int_eq(keel_net_link_exists(host, br, NULL), 1); /* the bridge is shared: it stays */
 	assert_gone(id, root);

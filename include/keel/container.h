@@ -408,6 +408,87 @@ KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge
 					   const char *gateway, keel_error **err);
 
 /**
+ * Add a nameserver to the container's /etc/resolv.conf. Without any, the
+ * host's nameservers are used, minus its loopback ones (127.0.0.53 and
+ * such mean the container itself in its own network namespace; when only
+ * those are listed, systemd-resolved's upstream list
+ * /run/systemd/resolve/resolv.conf is used; when none is left, 8.8.8.8 and
+ * 8.8.4.4, as Docker does). Docker's --dns.
+ *
+ * A container on a network (keel_container_set_network()), or one given a
+ * nameserver, search domain or extra host, gets its own /etc/hosts,
+ * /etc/hostname (when it has a hostname) and /etc/resolv.conf: written
+ * into its state directory at create and bind-mounted read-write over the
+ * image's files, as Docker does (the container may edit them; the edits
+ * stay in the state directory and go with the container). The image and
+ * its layers are never written: a file the image lacks is created in the
+ * container's writable layer, or skipped for a plain directory or
+ * read-only rootfs; a file the caller bind-mounts itself is left to that mount.
+ * /etc/hosts has the localhost lines, the hostname on the container's
+ * address (127.0.1.1 without one) and the extra hosts.
+ * @param c the container, before create
+ * @param server an IPv4 or IPv6 address, not a loopback one
+ * @param err optional error
+ * @return 0, -EINVAL (not an address, a loopback one, or after create), -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_add_dns(keel_container *c, const char *server, keel_error **err);
+
+/**
+ * Add a search domain to the container's /etc/resolv.conf; any given
+ * replace the host's search and domain lines (Docker's --dns-search).
+ * See keel_container_add_dns() for when the file is made.
+ * @param c the container, before create
+ * @param domain a domain, 1 to 253 characters without blank or '#'
+ * @param err optional error
+ * @return 0, -EINVAL, -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_add_dns_search(keel_container *c, const char *domain, keel_error **err);
+
+/**
+ * Add a line to the container's /etc/hosts (Docker's --add-host NAME:ADDR).
+ * See keel_container_add_dns() for when the file is made.
+ * @param c the container, before create
+ * @param name a host name, 1 to 253 characters without blank or '#'
+ * @param addr its IPv4 or IPv6 address
+ * @param err optional error
+ * @return 0, -EINVAL, -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_add_host(keel_container *c, const char *name, const char *addr, keel_error **err);
+
+/**
+ * Publish a port of the container on the host, as `docker run -p`:
+ * "8080:80", "127.0.0.1:8080:80/udp", "[fd00::1]:8080:80". At create the
+ * rules are made by keel_net_ports_publish() in the network namespace of
+ * the bridge (keel_container_set_network_host()), owned by the container's
+ * id; delete removes them, from any process (also after the creating one
+ * was killed). Needs keel_container_set_network(). A port already
+ * published (by any container) fails the create with -EADDRINUSE.
+ * @param c the container, before create
+ * @param spec [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]
+ * @param err optional error
+ * @return 0, -EINVAL (a spec that does not parse, or after create), -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_add_port(keel_container *c, const char *spec, keel_error **err);
+
+/**
+ * Give the container's bridge outbound access by masquerade
+ * (keel_net_masquerade_add() with the subnet of the container's address),
+ * at create. The rule belongs to the bridge, not to the container: it
+ * stays while the bridge is used, and goes with keel_net_masquerade_del().
+ * Forwarding in the host namespace is not changed (keel_net_set_forwarding()).
+ * @param c the container, before create
+ * @param on 1 to masquerade, 0 not to (the default)
+ * @param err optional error
+ * @return 0, -EINVAL (after create)
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_set_masquerade(keel_container *c, int on, keel_error **err);
+
+/**
  * Where the bridge and the host end of the veth live: a network namespace
  * given by a path (`/proc/PID/ns/net`, `/run/netns/NAME`), instead of the
  * caller's own. It must still be reachable by that path when the container

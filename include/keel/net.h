@@ -1,7 +1,9 @@
 /**
  * @file keel/net.h
  * @brief Networking over netlink (libnl-3): bridges, veth pairs, moving a
- * link into a network namespace, addresses, routes and link read-back.
+ * link into a network namespace, addresses, routes and link read-back;
+ * published ports and masquerade in nftables (libnftnl + libmnl, loaded
+ * at first use), in the one table `inet keel` of libkeel's own.
  *
  * Every operation works on a keel_netns: a netlink connection bound to one
  * network namespace. The namespace is entered only by a short-lived helper
@@ -384,6 +386,106 @@ KEEL_PUBLIC int keel_net_link_stats(keel_netns *ns, const char *name, uint64_t *
 KEEL_PUBLIC int keel_net_attach_veth(keel_netns *host, const char *host_name, const char *bridge,
 				     keel_netns *target, const char *peer_name, const char *cidr,
 				     const char *gateway, char **host_name_out, keel_error **err);
+
+/**
+ * Publish ports of a container, as `docker run -p` does: DNAT from the
+ * host's addresses to the container's, made in nftables in @p host, in
+ * libkeel's own table `inet keel` (chains prerouting, output and
+ * postrouting, type nat), which is made when missing. Every rule carries
+ * the comment "keel:<owner> <proto> <hostip>:<port>" (`nft list table inet
+ * keel` shows it). All ports are published in one transaction: all or none.
+ *
+ * A spec is [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] (tcp by default):
+ * "8080:80", "127.0.0.1:8080:80/udp", "[fd00::1]:8080:80". Without HOSTIP
+ * the port is published on every local address of the container address's
+ * family (`fib daddr type local`). The port answers from outside
+ * (prerouting) and from the host itself (output). For IPv4 loopback
+ * (127.0.0.1, included in "every address") it does what podman's netavark
+ * does: route_localnet=1 on @p bridge (a sysctl of that bridge only) and a
+ * masquerade of 127.0.0.0/8 sources towards the container. IPv6 loopback
+ * (::1) cannot be forwarded by the kernel and is refused. Packets from
+ * outside are forwarded only if forwarding is on in @p host
+ * (keel_net_set_forwarding()); libkeel never turns it on by itself.
+ *
+ * @param host the namespace where the bridge is (the "host")
+ * @param owner who the rules belong to (a container id; 1 to 80
+ *        characters, no blank or quote), unique among the users of
+ *        @p host's table; keel_net_ports_unpublish() removes them by it.
+ *        A container that reaches its own published port through the
+ *        host's address (hairpin NAT) is not covered
+ * @param bridge the bridge the container is on, for route_localnet; NULL
+ *        to leave it alone (then 127.0.0.1 does not reach the port)
+ * @param ctr_addr the container's address ("10.88.0.2", a "/prefix" is ignored)
+ * @param specs a NULL-terminated array of specs (may be empty: nothing is done)
+ * @param err optional error
+ * @return 0, -EINVAL (a spec, the owner or an address does not parse, or a
+ *         host address of another family than @p ctr_addr), -EADDRINUSE (a
+ *         port is published already by a rule of this table; its comment is
+ *         in the message), -ELIBACC (libnftnl.so.11 or libmnl.so.0 cannot be
+ *         loaded), -EPERM, or another negative errno from the kernel
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_net_ports_publish(keel_netns *host, const char *owner, const char *bridge,
+				       const char *ctr_addr, const char *const *specs, keel_error **err);
+
+/**
+ * Remove every rule of table `inet keel` in @p host whose comment names
+ * @p owner, in one transaction; the table itself goes when no rule is left
+ * in it. Rules of other owners, and every other table, are left alone.
+ * Nothing to remove (no table, no rule) is success. route_localnet on the
+ * bridge is left as it is (it belongs to the bridge, and goes with it).
+ * @param host the namespace of the rules
+ * @param owner as given to keel_net_ports_publish()
+ * @param err optional error
+ * @return 0, -EINVAL, -ELIBACC, -EPERM, or another negative errno
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_net_ports_unpublish(keel_netns *host, const char *owner, keel_error **err);
+
+/**
+ * Give a bridge's subnet outbound access: masquerade (source NAT to the
+ * outgoing link's address) what leaves @p host from @p subnet through any
+ * link but @p bridge, as Docker's POSTROUTING rule does. One rule in table
+ * `inet keel`, comment "keel:bridge:<bridge> masquerade <subnet>"; adding
+ * it again is a no-op. Forwarding must be on in @p host for the traffic to
+ * flow (keel_net_set_forwarding()).
+ * @param host the namespace of the bridge
+ * @param bridge the bridge's name
+ * @param subnet the bridge's subnet, "10.88.0.0/16" or "fd00:88::/64"
+ * @param err optional error
+ * @return 0, -EINVAL (bad name or subnet), -ELIBACC, -EPERM, or another
+ *         negative errno
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_net_masquerade_add(keel_netns *host, const char *bridge, const char *subnet,
+					keel_error **err);
+
+/**
+ * Remove the masquerade rules of a bridge (every subnet); none is success.
+ * The table goes when no rule is left in it.
+ * @param host the namespace of the bridge
+ * @param bridge the bridge's name
+ * @param err optional error
+ * @return 0, -EINVAL, -ELIBACC, -EPERM, or another negative errno
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_net_masquerade_del(keel_netns *host, const char *bridge, keel_error **err);
+
+/**
+ * Turn IP forwarding of a namespace on or off: net.ipv4.ip_forward, or
+ * net.ipv6.conf.all.forwarding (which also makes every link of @p ns stop
+ * accepting router advertisements, as the kernel does for a router).
+ * libkeel never changes these by itself; a caller that does restores the
+ * value @p was reports when it is done.
+ * @param ns the namespace
+ * @param family AF_INET or AF_INET6
+ * @param on 1 to turn forwarding on, 0 off
+ * @param[out] was optional: 1 when it was on before, 0 when off
+ * @param err optional error
+ * @return 0, -EINVAL, -EPERM, or the negative errno of the write
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_net_set_forwarding(keel_netns *ns, int family, int on, int *was, keel_error **err);
 
 KEEL_END_DECLS
 
