@@ -47,5 +47,6 @@
 
 /* -- container */
 #include <keel/container.h>
+#include <keel/image.h>
 
 #endif
