@@ -129,7 +129,7 @@ static int no_match(const struct keel_json_api *J, struct json_object *manifests
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", one);
 	}
 	keel_platform_format(want, w, sizeof(w));
-	return keel_error_set(err, KEEL_ERROR_NOT_FOUND, ENOENT, "image %s has %s; %s is %s", image,
+	return keel_error_plain(err, KEEL_ERROR_NOT_FOUND, ENOENT, "image %s has %s; %s is %s", image,
 			      used ? list : "no platform", is_host ? "this host" : "the platform asked for", w);
 }
 

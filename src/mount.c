@@ -776,6 +776,9 @@ struct keel_mount_plan {
 	char *overlay_opts;     /* NULL for a directory rootfs */
 	char *overlay_opts_userxattr;
 	char *work;             /* overlayfs' workdir: probed for user.* xattrs */
+	char **ovl_lowers;      /* too many layers for one page of options: the
+				 * lower dirs, top first, for fsconfig lowerdir+ */
+	char *ovl_upper;
 	int root_tree_fd;       /* an idmapped directory rootfs, or -1 */
 	char **lower_mnt;       /* idmapped layers: their mount points ... */
 	int *lower_fd;          /* ... and detached trees */
@@ -830,6 +833,10 @@ void keel_mount_plan_free(struct keel_mount_plan *p)
 	free(p->root);
 	free(p->overlay_opts);
 	free(p->overlay_opts_userxattr);
+	for (i = 0; p->ovl_lowers && p->ovl_lowers[i]; i++)
+		free(p->ovl_lowers[i]);
+	free(p->ovl_lowers);
+	free(p->ovl_upper);
 	free(p->work);
 	free(p);
 }
@@ -880,6 +887,33 @@ static int make_idmapped_tree(int userns_fd, const char *what, const char *src, 
 		return keel_error_sys(err, e, "rootfs: %s %s: idmap", what, src);
 	}
 	*out = fd;
+	return 0;
+}
+
+/*
+ * More layers than one page of mount options can name (moby stops at 128):
+ * the new mount API takes them one by one, fsconfig(lowerdir+), since
+ * Linux 6.8. The child then mounts with fsopen/fsconfig/fsmount/move_mount
+ * (mount_overlay_fsconfig()); an older kernel refuses lowerdir+ there,
+ * and the error says so.
+ */
+static int prepare_overlay_fsconfig(const keel_rootfs *r, struct keel_mount_plan *p, const char *upper,
+				    keel_error **err)
+{
+	size_t i, n = r->layers.n;
+
+	p->ovl_lowers = calloc(n + 1, sizeof(char *));
+	p->ovl_upper = strdup(upper);
+	p->overlay_opts = strdup("");       /* an overlay, mounted from ovl_lowers */
+	p->overlay_opts_userxattr = strdup("");
+	if (!p->ovl_lowers || !p->ovl_upper || !p->overlay_opts || !p->overlay_opts_userxattr)
+		return keel_error_sys(err, ENOMEM, "rootfs: overlay");
+	for (i = 0; i < n; i++) {
+		const char *dir = p->lower_mnt ? p->lower_mnt[n - 1 - i] : r->layers.v[n - 1 - i];
+
+		if (!(p->ovl_lowers[i] = strdup(dir)))
+			return keel_error_sys(err, ENOMEM, "rootfs: overlay");
+	}
 	return 0;
 }
 
@@ -939,9 +973,11 @@ static int prepare_overlay(const keel_rootfs *r, struct keel_mount_plan *p, keel
 	for (i = 0; i < n; i++)
 		len += strlen(p->lower_mnt ? p->lower_mnt[i] : r->layers.v[i]) + 1;
 	if (len > MOUNT_DATA_MAX) {
-		ret = keel_error_set(err, KEEL_ERROR_INVALID, E2BIG,
-				     "rootfs: overlay of %zu layers: the mount options would be %zu bytes, "
-				     "more than the kernel's %d (use shorter layer paths)", n, len, MOUNT_DATA_MAX);
+		ret = prepare_overlay_fsconfig(r, p, upper, err);
+		if (ret == 0) {
+			p->work = work;
+			work = NULL;
+		}
 		goto out;
 	}
 	o = p->overlay_opts = malloc(len);
@@ -1884,9 +1920,47 @@ static int in_initial_userns(void)
  * user.overlay.* xattrs) comes first. Each variant is tried if the other
  * is refused.
  */
+/* The overlay through the new mount API, one lower dir per fsconfig call
+ * (child side: system calls only, on the plan's memory). */
+static int mount_overlay_fsconfig(const struct keel_mount_plan *p, int userxattr)
+{
+	int fd = fsopen("overlay", FSOPEN_CLOEXEC), mfd = -1, ret = -1, e;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; p->ovl_lowers[i]; i++)
+		if (fsconfig(fd, FSCONFIG_SET_STRING, "lowerdir+", p->ovl_lowers[i], 0) < 0)
+			goto out;
+	if (fsconfig(fd, FSCONFIG_SET_STRING, "upperdir", p->ovl_upper, 0) < 0 ||
+	    fsconfig(fd, FSCONFIG_SET_STRING, "workdir", p->work, 0) < 0 ||
+	    (userxattr && fsconfig(fd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
+	    fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mfd = fsmount(fd, FSMOUNT_CLOEXEC, 0)) < 0)
+		goto out;
+	ret = move_mount(mfd, "", AT_FDCWD, p->root, MOVE_MOUNT_F_EMPTY_PATH);
+out:
+	e = errno;
+	if (mfd >= 0)
+		close(mfd);
+	close(fd);
+	errno = e;
+	return ret;
+}
+
 static int mount_overlay(const struct keel_mount_plan *p)
 {
 	const char *first = p->overlay_opts, *second = p->overlay_opts_userxattr;
+
+	if (p->ovl_lowers) {
+		int userxattr = !in_initial_userns();
+
+		if (mount_overlay_fsconfig(p, userxattr) == 0)
+			return 0;
+		if (errno != EPERM && errno != EINVAL)
+			return -1;
+		return mount_overlay_fsconfig(p, !userxattr);
+	}
 
 	if (!in_initial_userns()) {
 		first = p->overlay_opts_userxattr;
