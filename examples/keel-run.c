@@ -72,6 +72,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [options] -- CMD [ARG...]\n"
+		"       %s [options] --image IMAGE [-- CMD [ARG...]]   (or IMAGE [CMD...]: a name the store knows)\n"
 		"  --rootfs DIR        the image as a plain directory (default: $KEEL_ROOTFS or the busybox rootfs)\n"
 		"  --layer DIR         an image layer, repeatable, lowest first: overlay + a fresh writable layer\n"
 		"  --image REF         an image of the store (name[:tag] or digest); CMD replaces its Cmd\n"
@@ -91,7 +92,7 @@ static void usage(FILE *f)
 		"  -t                  a pseudo-terminal\n"
 		"  -d                  run in the background and print the id\n"
 		"  --rm                delete the container when it ends\n"
-		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog);
+		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog, prog);
 }
 
 static int add_to(const char **list, int *n, const char *v)
@@ -373,7 +374,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (first < 0)
 			return -1;
 	}
-	if (!o->image && !o->rootfs && !o->n_layers && first < argc && image_known(o, argv[first]))
+	/* `keel-run busybox CMD`, but never `keel-run -- CMD`: after "--" comes a command. */
+	if (!o->image && !o->rootfs && !o->n_layers && first < argc && strcmp(argv[first - 1], "--") &&
+	    image_known(o, argv[first]))
 		o->image = argv[first++];
 	if (first >= argc && !o->image) {
 		fprintf(stderr, "%s: no command given\n", prog);
