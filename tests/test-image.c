@@ -504,6 +504,31 @@ START_TEST(a_truncated_or_garbage_blob_leaves_nothing)
 }
 END_TEST
 
+START_TEST(a_zstd_layer_unpacks_and_hashes_its_uncompressed_tar)
+{
+	keel_image_store *s = new_store();
+	const char *tar = tmp_path("z.tar"), *zst = tmp_path("z.tar.zst");
+	const struct ent ents[] = { { 'f', "zfile", "zstd content", 0640, 0, NULL } };
+	char cmd[8400], *data = NULL, want[KEEL_DIGEST_LEN + 1];
+	struct stat st;
+	size_t len;
+	keel_image *img;
+
+	make_tar(tar, ents, 1, 0, 0);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, tar, &data, &len, NULL), 0);
+	ck_assert_int_eq(keel_sha256_buf(data, len, want, NULL), 0);
+	free(data);
+	snprintf(cmd, sizeof(cmd), "zstd -q -o '%s' '%s'", zst, tar);
+	ck_assert_int_eq(system(cmd), 0);
+	img = import_tar(s, zst, "zstd");
+	ck_assert_ptr_nonnull(strstr(keel_image_config(img), want));   /* the diff ID */
+	ck_assert_int_eq(lstat(layer_file(img, 0, "zfile"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0640);
+	keel_image_free(img);
+	keel_image_store_free(s);
+}
+END_TEST
+
 /* -------------------------------------------------------- OCI layouts -- */
 
 /* A blob into <layout>/blobs/sha256/, its digest into out. */
@@ -979,6 +1004,8 @@ int main(void)
 	tcase_add_test(unpack, a_whiteout_that_names_nothing_is_an_error);
 	tcase_add_test(unpack, trailing_nuls_are_part_of_the_diff_id);
 	tcase_add_test(unpack, a_truncated_or_garbage_blob_leaves_nothing);
+	kt_add_test_needs(unpack, a_zstd_layer_unpacks_and_hashes_its_uncompressed_tar,
+			  system("zstd --version >/dev/null 2>&1") == 0 ? NULL : "no zstd program to make the layer");
 	suite_add_tcase(s, unpack);
 
 	tcase_add_test(store, an_oci_layout_imports_and_runs_with_its_config_and_whiteouts);

@@ -20,7 +20,8 @@ now() { date +%s.%N; }
 
 # The image: one layer, a copy of part of /usr.
 mkdir -p "$D/src"
-for d in $src; do cp -a --parents "$d" "$D/src/"; done
+rel=$(for d in $src; do printf '%s ' "${d#/}"; done)
+tar -C / -cf - $rel | tar -C "$D/src" -xf -
 layer="$D/layer.tar"
 tar -C "$D/src" -cf "$layer" .
 [ "$gz" = 1 ] && { gzip -1 < "$layer" > "$layer.gz"; layer="$layer.gz"; }
