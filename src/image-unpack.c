@@ -23,6 +23,13 @@
  * after its siblings only marks the directory: the siblings this layer
  * wrote stay. A tar's own trusted.overlay.* xattrs are escaped to
  * trusted.overlay.overlay.* as the overlayfs documentation prescribes.
+ *
+ * Not as root (a rootless store), what needs privilege is left out and
+ * what has an unprivileged form takes it: owners stay the caller's,
+ * device nodes other than whiteouts are skipped, trusted.* xattrs are
+ * dropped, and an opaque directory gets user.overlay.opaque=y, which
+ * overlayfs reads when mounted with userxattr (Linux 5.11+; libkeel's
+ * rootfs does so in a user namespace).
  */
 #include "config.h"
 
@@ -58,6 +65,7 @@ struct unpack {
 	struct archive *a;
 	int root;                 /* the layer's root directory, O_PATH */
 	unsigned flags;
+	int rootless;             /* not root: owners, devices and trusted.* xattrs cannot be kept */
 	const char *what;
 	char parent_path[PATH_MAX];
 	int parent;               /* cached fd of parent_path, or -1 */
@@ -248,7 +256,7 @@ static int set_xattrs(struct unpack *u, struct archive_entry *e, int fd, const c
 			key = esc;
 		}
 		r = fd >= 0 ? fsetxattr(fd, key, val, len, 0) : lsetxattr(proc_path, key, val, len, 0);
-		if (r < 0 && errno != ENOTSUP)
+		if (r < 0 && errno != ENOTSUP && !(u->rootless && errno == EPERM))
 			return entry_error(u, err, errno, name, "set an extended attribute");
 	}
 	return 0;
@@ -273,7 +281,7 @@ static int meta_fd(struct unpack *u, struct archive_entry *e, int fd, int dir, c
 	struct timespec ts[2];
 	int r;
 
-	if ((u->flags & KEEL_UNPACK_LAYER) &&
+	if ((u->flags & KEEL_UNPACK_LAYER) && !u->rootless &&
 	    fchown(fd, (uid_t)u->A->archive_entry_uid(e), (gid_t)u->A->archive_entry_gid(e)) < 0)
 		return entry_error(u, err, errno, name, "chown");
 	if (fchmod(fd, u->A->archive_entry_mode(e) & 07777) < 0)
@@ -294,7 +302,7 @@ static int meta_at(struct unpack *u, struct archive_entry *e, int dirfd, const c
 	struct timespec ts[2];
 	int r;
 
-	if ((u->flags & KEEL_UNPACK_LAYER) &&
+	if ((u->flags & KEEL_UNPACK_LAYER) && !u->rootless &&
 	    fchownat(dirfd, base, (uid_t)u->A->archive_entry_uid(e), (gid_t)u->A->archive_entry_gid(e),
 		     AT_SYMLINK_NOFOLLOW) < 0)
 		return entry_error(u, err, errno, name, "chown");
@@ -419,17 +427,21 @@ static int make_whiteout(struct unpack *u, int dirfd, const char *base, const ch
 		if (fd < 0)
 			return entry_error(u, err, errno, name, "open the opaque directory");
 		r = fsetxattr(fd, OVL_XATTR "opaque", "y", 1, 0);
+		/* Not root: the form overlayfs reads when mounted with userxattr. */
+		if (r < 0 && u->rootless && errno == EPERM)
+			r = fsetxattr(fd, "user.overlay.opaque", "y", 1, 0);
 		close(fd);
-		return r < 0 ? entry_error(u, err, errno, name, "set trusted.overlay.opaque") : 0;
+		return r < 0 ? entry_error(u, err, errno, name, "set the opaque xattr") : 0;
 	}
 	if (!*target || !strcmp(target, ".") || !strcmp(target, "..") ||
 	    !strncmp(target, WH_PREFIX, strlen(WH_PREFIX)))
 		return entry_invalid(u, err, name, "a whiteout that names no file");
 	if ((r = clear_name(u, dirfd, target, 0, name, err)) < 0)
 		return r;
+	/* A 0:0 device needs no CAP_MKNOD since Linux 5.8: rootless too. */
 	if (mknodat(dirfd, target, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return entry_error(u, err, errno, name, "make the whiteout device");
-	if (fchownat(dirfd, target, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!u->rootless && fchownat(dirfd, target, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
 		return entry_error(u, err, errno, name, "chown the whiteout");
 	return 0;
 }
@@ -454,8 +466,12 @@ static int make_node(struct unpack *u, struct archive_entry *e, int dirfd, const
 	case AE_IFCHR: case AE_IFBLK: case AE_IFIFO:
 		if (!(u->flags & KEEL_UNPACK_LAYER))
 			return 0;   /* an outer archive has no business with devices */
-		if (mknodat(dirfd, base, type | 0600, type == AE_IFIFO ? 0 : dev) < 0)
+		if (mknodat(dirfd, base, type | 0600, type == AE_IFIFO ? 0 : dev) < 0) {
+			/* Not root: device nodes are the runtime's business (its /dev). */
+			if (u->rootless && errno == EPERM)
+				return 0;
 			return entry_error(u, err, errno, name, "mknod");
+		}
 		return meta_at(u, e, dirfd, base, 1, name, err);
 	default:
 		return entry_invalid(u, err, name, "a file type that a layer cannot hold (socket?)");
@@ -525,7 +541,8 @@ static void set_dir_times(struct unpack *u)
 int keel_unpack(const struct keel_archive_api *A, struct archive *a, int rootfd, unsigned flags,
 		const char *what, uint64_t *bytes, keel_error **err)
 {
-	struct unpack u = { .A = A, .a = a, .root = rootfd, .flags = flags, .what = what, .parent = -1 };
+	struct unpack u = { .A = A, .a = a, .root = rootfd, .flags = flags, .what = what, .parent = -1,
+			    .rootless = geteuid() != 0 };
 	struct archive_entry *e;
 	int r = 0, ar;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <dirent.h>
 #include <unistd.h>
@@ -529,6 +530,76 @@ START_TEST(a_zstd_layer_unpacks_and_hashes_its_uncompressed_tar)
 }
 END_TEST
 
+struct rootless_import {
+	const char *store, *tar;
+	char layer[4096];
+};
+
+/* As nobody: open the store, import the tar; 0, or the step that failed. */
+static int import_as_nobody(void *arg)
+{
+	struct rootless_import *ri = arg;
+	keel_image_store *s = NULL;
+	keel_image *img = NULL;
+
+	if (keel_image_store_open(&s, ri->store, NULL) < 0)
+		return 10;
+	if (keel_image_import(s, ri->tar, KEEL_IMAGE_FORMAT_ROOTFS_TAR, NULL, "mine", NULL, NULL) < 0)
+		return 11;
+	if (keel_image_open(&img, s, "mine", NULL) < 0)
+		return 12;
+	keel_image_free(img);
+	keel_image_store_free(s);
+	return 0;
+}
+
+START_TEST(a_rootless_store_keeps_what_it_can_and_takes_overlays_user_forms)
+{
+	const char *dir = kt_tmpdir();
+	char tar[4096];
+	const struct ent ents[] = {
+		{ 'd', "etc", NULL, 0755, 0, NULL },
+		{ 'f', "etc/f", "1", 04755, 0, NULL },
+		{ 'f', "etc/.wh..wh..opq", "", 0, 0, NULL },
+		{ 'f', ".wh.gone", "", 0, 0, NULL },
+		{ 'c', "dev-null", NULL, 0666, 0, NULL },
+	};
+	struct rootless_import ri;
+	char store[4096], v[4] = "", p[8400];
+	keel_image_store *s = NULL;
+	keel_image *img = NULL;
+	struct stat st;
+	int status;
+
+	snprintf(tar, sizeof(tar), "%s/rootless.tar", dir);
+	make_tar(tar, ents, sizeof(ents) / sizeof(ents[0]), 0, 0);
+	ri.tar = tar;
+	snprintf(store, sizeof(store), "%s/nobody-store", dir);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(mkdir(store, 0700), 0);
+	ck_assert_int_eq(chown(store, 65534, 65534), 0);
+	ck_assert_int_eq(chmod(tar, 0644), 0);
+	ri.store = store;
+	status = kt_as_nobody(import_as_nobody, &ri);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "import as nobody: step %d", WEXITSTATUS(status));
+	ck_assert_int_eq(keel_image_store_open(&s, store, NULL), 0);
+	ck_assert_int_eq(keel_image_open(&img, s, "mine", NULL), 0);
+	snprintf(p, sizeof(p), "%s/etc/f", keel_image_layer_dir(img, 0));
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_int_eq(st.st_uid, 65534);                 /* the caller's */
+	ck_assert_int_eq(st.st_mode & 07777, 04755);
+	snprintf(p, sizeof(p), "%s/etc", keel_image_layer_dir(img, 0));
+	ck_assert_int_eq(lgetxattr(p, "user.overlay.opaque", v, sizeof(v)), 1);
+	snprintf(p, sizeof(p), "%s/gone", keel_image_layer_dir(img, 0));
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+	snprintf(p, sizeof(p), "%s/dev-null", keel_image_layer_dir(img, 0));
+	ck_assert_int_eq(lstat(p, &st), -1);                /* no device without privilege */
+	keel_image_free(img);
+	keel_image_store_free(s);
+}
+END_TEST
+
 /* -------------------------------------------------------- OCI layouts -- */
 
 /* A blob into <layout>/blobs/sha256/, its digest into out. */
@@ -1004,6 +1075,7 @@ int main(void)
 	tcase_add_test(unpack, a_whiteout_that_names_nothing_is_an_error);
 	tcase_add_test(unpack, trailing_nuls_are_part_of_the_diff_id);
 	tcase_add_test(unpack, a_truncated_or_garbage_blob_leaves_nothing);
+	tcase_add_test(unpack, a_rootless_store_keeps_what_it_can_and_takes_overlays_user_forms);
 	kt_add_test_needs(unpack, a_zstd_layer_unpacks_and_hashes_its_uncompressed_tar,
 			  system("zstd --version >/dev/null 2>&1") == 0 ? NULL : "no zstd program to make the layer");
 	suite_add_tcase(s, unpack);
