@@ -55,11 +55,14 @@ static la_ssize_t tar_write(struct archive *a, void *data, const void *buf, size
 	return write(*(int *)data, buf, len);
 }
 
+/* Opaque as overlayfs marks it: trusted.*, or user.* under userxattr. */
 static int is_opaque(int fd)
 {
 	char v[4];
 	ssize_t n = fgetxattr(fd, OVL "opaque", v, sizeof(v));
 
+	if (n < 0)
+		n = fgetxattr(fd, "user.overlay.opaque", v, sizeof(v));
 	return n == 1 && v[0] == 'y';
 }
 
@@ -73,6 +76,8 @@ static void add_xattrs(struct commit *cm, int fd)
 		const char *key = n;
 		ssize_t vl;
 
+		if (!strncmp(n, "user.overlay.", 13))
+			continue;   /* overlayfs' own, mounted with userxattr */
 		if (!strncmp(n, OVL, strlen(OVL))) {
 			if (strncmp(n + strlen(OVL), "overlay.", 8))
 				continue;
