@@ -47,6 +47,7 @@
 
 /* -- container */
 #include <keel/container.h>
+#include <keel/cdi.h>
 #include <keel/image.h>
 
 #endif

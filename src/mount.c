@@ -70,7 +70,7 @@
 
 enum entry_kind {
 	ENTRY_MOUNT = 1,   /* a filesystem or a bind mount */
-	ENTRY_DEVICE = 2,  /* a character device node in /dev */
+	ENTRY_DEVICE = 2,  /* a device node (character, or block: keel_rootfs_add_device_node) */
 	ENTRY_SYMLINK = 3  /* a symlink, such as /dev/fd -> /proc/self/fd */
 };
 
@@ -83,6 +83,10 @@ struct entry {
 	unsigned flags;    /* keel_mount_flag */
 	unsigned major, minor;
 	mode_t mode;
+	mode_t devtype;    /* devices: S_IFBLK, or 0 for S_IFCHR */
+	int chown;         /* devices: give the node uid:gid (issue 16) */
+	uid_t uid;
+	gid_t gid;
 };
 
 struct path_list {
@@ -525,6 +529,32 @@ static int add_symlink(keel_rootfs *r, const char *path, const char *target, kee
 	return entry_add(r, ENTRY_SYMLINK, NULL, target, norm, NULL, 0, err);
 }
 
+/* --- issue 16: a host device given to a container (src/container-device.c) --- */
+int keel_rootfs_add_device_node(keel_rootfs *r, const char *host, const char *dest, int block, unsigned major,
+				unsigned minor, mode_t mode, int do_chown, uid_t uid, gid_t gid, keel_error **err)
+{
+	struct entry *e;
+	char *norm;
+	int ret;
+
+	if (!r || !host)
+		return keel_error_invalid(err, "rootfs: device: %s is NULL", r ? "host path" : "handle");
+	if ((ret = normalize_dest("device", dest, &norm, err)) < 0)
+		return ret;
+	if ((ret = entry_add(r, ENTRY_DEVICE, NULL, host, norm, NULL, 0, err)) < 0)
+		return ret;
+	e = &r->entries[r->n_entries - 1];
+	e->major = major;
+	e->minor = minor;
+	e->mode = mode & 07777;
+	e->devtype = block ? S_IFBLK : 0;
+	e->chown = do_chown;
+	e->uid = uid;
+	e->gid = gid;
+	return 0;
+}
+/* --- end issue 16 --- */
+
 KEEL_PUBLIC int keel_rootfs_add_defaults(keel_rootfs *r, keel_error **err)
 {
 	const unsigned nosuid_nodev_noexec = KEEL_MOUNT_NOSUID | KEEL_MOUNT_NODEV | KEEL_MOUNT_NOEXEC;
@@ -731,7 +761,10 @@ struct plan_entry {
 	struct mount_attr attr; /* after the mount: flags of a bind, propagation */
 	int tree_fd;            /* an idmapped detached mount to attach, or -1 */
 	dev_t rdev;
-	mode_t mode;
+	mode_t mode;            /* with the S_IFCHR/S_IFBLK bits, for a device */
+	int chown;              /* a device: fchownat() it to uid:gid */
+	uid_t uid;
+	gid_t gid;
 	char *dir_rel, *name;   /* parent directory and last component of dest */
 	int anchor;             /* see struct plan_path */
 	int slot;               /* an anchor: where the child keeps its root's fd, or -1 */
@@ -1112,7 +1145,10 @@ static int prepare_entry(const keel_rootfs *r, const struct entry *e, struct pla
 	case ENTRY_DEVICE:
 		keel_strlcpy(pe->step, "make device", len);
 		pe->rdev = makedev(e->major, e->minor);
-		pe->mode = e->mode;
+		pe->mode = (e->devtype ? e->devtype : S_IFCHR) | (e->mode & 07777);
+		pe->chown = e->chown;
+		pe->uid = e->uid;
+		pe->gid = e->gid;
 		return 0;
 	case ENTRY_SYMLINK:
 		keel_strlcpy(pe->step, "make symlink", len);
@@ -1721,8 +1757,9 @@ static int apply_device(int rootfd, const struct anchors *a, const struct plan_e
 		return dir;
 	/* The umask is 0 here (keel_mount_plan_apply()): the node gets
 	 * e->mode exactly. */
-	if (mknodat(dir, e->name, S_IFCHR | e->mode, e->rdev) == 0) {
-		ret = 0;
+	if (mknodat(dir, e->name, e->mode, e->rdev) == 0) {
+		if (e->chown && fchownat(dir, e->name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "chown device", e->dest);
 	} else if (errno == EPERM || errno == EACCES) {
 		fd = openat(dir, e->name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0)

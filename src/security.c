@@ -543,6 +543,28 @@ KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filt
 	return 0;
 }
 
+void keel_security_get_bpf(const keel_security *sec, const struct sock_filter **prog, size_t *len)
+{
+	*prog = sec ? sec->bpf : NULL;
+	*len = sec && sec->bpf ? sec->bpf_len : 0;
+}
+
+int keel_security_set_bpf(keel_security *sec, const struct sock_filter *prog, size_t len, keel_error **err)
+{
+	struct sock_filter *copy;
+
+	if (!sec || !prog || !len || len > BPF_MAXINSNS)
+		return keel_error_invalid(err, "seccomp: a program of %zu instructions (1 to %d)", len, BPF_MAXINSNS);
+	copy = malloc(len * sizeof(*copy));
+	if (!copy)
+		return keel_error_sys(err, ENOMEM, "seccomp: attach the filter");
+	memcpy(copy, prog, len * sizeof(*copy));
+	drop_bpf(sec);
+	sec->bpf = copy;
+	sec->bpf_len = len;
+	return 0;
+}
+
 static int set_label(char **slot, const char *what, const char *label, keel_error **err)
 {
 	char *copy = NULL;
@@ -572,6 +594,117 @@ KEEL_PUBLIC int keel_security_set_selinux_label(keel_security *sec, const char *
 	if (!sec)
 		return keel_error_invalid(err, "selinux label: no security handle");
 	return set_label(&sec->selinux, "selinux label", label, err);
+}
+
+/* ------------------------------------------------- the profile of execs --- */
+
+/*
+ * What a process exec'd into a container must share with its init, as
+ * text, one "key=value" per line:
+ *   caps=BOUNDING PERMITTED EFFECTIVE INHERITABLE AMBIENT   (hex masks)
+ *   keep_caps=0|1  no_new_privs=0|1
+ *   rlimit=RESOURCE SOFT HARD                               (repeated)
+ *   apparmor=PROFILE  selinux=LABEL
+ * Not the hostname, domain name or sysctls: they belong to namespaces the
+ * exec joins, already set. Nor the seccomp program: the container keeps
+ * it in a file of its own (keel_security_get_bpf()).
+ */
+char *keel_security_profile_format(const keel_security *sec)
+{
+	size_t cap = 512 + RLIM_NLIMITS * 64 + (sec->apparmor ? strlen(sec->apparmor) : 0) +
+		     (sec->selinux ? strlen(sec->selinux) : 0);
+	char *out = malloc(cap);
+	size_t used;
+	int r;
+
+	if (!out)
+		return NULL;
+	used = (size_t)snprintf(out, cap, "caps=%llx %llx %llx %llx %llx\nkeep_caps=%d\nno_new_privs=%d\n",
+				(unsigned long long)sec->caps[SET_BOUNDING], (unsigned long long)sec->caps[SET_PERMITTED],
+				(unsigned long long)sec->caps[SET_EFFECTIVE],
+				(unsigned long long)sec->caps[SET_INHERITABLE], (unsigned long long)sec->caps[SET_AMBIENT],
+				sec->keep_caps, sec->no_new_privs);
+	for (r = 0; r < RLIM_NLIMITS; r++)
+		if (sec->rlimit_set[r])
+			used += (size_t)snprintf(out + used, cap - used, "rlimit=%d %llu %llu\n", r, sec->rlimit_soft[r],
+						 sec->rlimit_hard[r]);
+	if (sec->apparmor)
+		used += (size_t)snprintf(out + used, cap - used, "apparmor=%s\n", sec->apparmor);
+	if (sec->selinux)
+		snprintf(out + used, cap - used, "selinux=%s\n", sec->selinux);
+	return out;
+}
+
+/* n unsigned numbers separated by one space, base 16 or 10, nothing after. */
+static int parse_numbers(const char *v, int base, unsigned long long *out, int n)
+{
+	char *end;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)*v) || (base == 10 && !isdigit((unsigned char)*v)))
+			return -1;
+		errno = 0;
+		out[i] = strtoull(v, &end, base);
+		if (errno || end == v || *end != (i + 1 < n ? ' ' : '\0'))
+			return -1;
+		v = end + (i + 1 < n);
+	}
+	return 0;
+}
+
+static int parse_profile_line(keel_security *sec, const char *key, const char *v)
+{
+	unsigned long long n[N_SETS];
+	int i;
+
+	if (!strcmp(key, "caps")) {
+		if (parse_numbers(v, 16, n, N_SETS) < 0)
+			return -1;
+		for (i = 0; i < N_SETS; i++)
+			sec->caps[i] = n[i];
+	} else if (!strcmp(key, "keep_caps") || !strcmp(key, "no_new_privs")) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return -1;
+		*(key[0] == 'k' ? &sec->keep_caps : &sec->no_new_privs) = v[0] == '1';
+	} else if (!strcmp(key, "rlimit")) {
+		if (parse_numbers(v, 10, n, 3) < 0 || n[0] >= RLIM_NLIMITS || n[1] > n[2])
+			return -1;
+		sec->rlimit_set[n[0]] = true;
+		sec->rlimit_soft[n[0]] = n[1];
+		sec->rlimit_hard[n[0]] = n[2];
+	} else if (!strcmp(key, "apparmor") || !strcmp(key, "selinux")) {
+		return set_label(key[0] == 'a' ? &sec->apparmor : &sec->selinux, key, v, NULL) < 0 ? -1 : 0;
+	}
+	return 0; /* an unknown key: a later version's, ignored */
+}
+
+int keel_security_profile_parse(keel_security *sec, const char *text, keel_error **err)
+{
+	const char *line = text, *eol;
+	char buf[LSM_LABEL_MAX + 64], *eq;
+	int lineno = 0;
+
+	for (; *line; line = *eol ? eol + 1 : eol) {
+		eol = strchr(line, '\n');
+		if (!eol)
+			eol = line + strlen(line);
+		lineno++;
+		if (eol == line)
+			continue;
+		if ((size_t)(eol - line) >= sizeof(buf))
+			goto bad;
+		memcpy(buf, line, (size_t)(eol - line));
+		buf[eol - line] = '\0';
+		if (!(eq = strchr(buf, '=')) || eq == buf)
+			goto bad;
+		*eq = '\0';
+		if (parse_profile_line(sec, buf, eq + 1) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	return keel_error_sys(err, EIO, "security profile: line %d does not parse", lineno);
 }
 
 /* ================================================================ the plan === */

@@ -26,7 +26,9 @@
  *                                          security early, mounts,
  *                        <---------------  TTY_FD (pty master), if the
  *                                          terminal is made inside, see below
- *                                          chdir, umask, security pre-user,
+ *                                          close the caller's fds, chdir
+ *                                          (checked to be under the root),
+ *                                          umask, security pre-user,
  *                                          ids, security late (seccomp last)
  *                        <---------------  NOTIFY_FD (seccomp listener), if any
  *                        <---------------  READY, if there is a start FIFO,
@@ -545,10 +547,11 @@ static void close_fds_between(unsigned lo, unsigned hi)
 		close((int)fd);
 }
 
-/* Close every fd but 0-2, the sync socket and the start FIFO, so that the
- * program gets none of the caller's fds, and so that a process waiting on
- * its FIFO holds no copy of another spawn's socket (which would delay
- * that spawn's EOF). */
+/* Close every fd but 0-2, the sync socket and the start FIFO (neither
+ * a directory), so that the program gets none of the caller's fds, no
+ * path the caller chose is resolved while one of them is open (see
+ * child_chdir()), and a process waiting on its FIFO holds no copy of
+ * another spawn's socket (which would delay that spawn's EOF). */
 static void child_close_fds(const struct plan *pl, int sock)
 {
 	unsigned a, b, t;
@@ -566,6 +569,43 @@ static void child_close_fds(const struct plan *pl, int sock)
 	close_fds_between(3, a - 1);
 	close_fds_between(a + 1, b - 1);
 	close_fds_between(b + 1, UINT_MAX);
+}
+
+/* Did this process change its root: a rootfs of its own, or a joined
+ * mount namespace (whose root setns() makes ours)? */
+static int child_changed_root(const struct plan *pl)
+{
+	return pl->mnt || pl->join_fd[keel_ns_index(KEEL_NS_MOUNT)] >= 0;
+}
+
+/*
+ * The working directory, entered once no fd of the caller is left open
+ * (child_close_fds()): a cwd of /proc/self/fd/N would otherwise follow a
+ * host directory fd (a state directory, a cgroup) out of the container,
+ * as in runc's CVE-2024-21626. An absolute cwd is resolved from our root,
+ * the container's. Then the result is checked: getcwd(2) gives a path
+ * that does not start with '/' ("(unreachable)/...") for a directory
+ * outside the root, however it was reached.
+ */
+static int child_chdir(const struct plan *pl, struct keel_child_report *rep)
+{
+	const char *shown = pl->cwd ? pl->cwd : "/";
+	char buf[PATH_MAX];
+	long n;
+
+	if (pl->cwd && chdir(pl->cwd) < 0)
+		return child_fail(rep, errno, "chdir", pl->cwd);
+	if (!pl->cwd && !child_changed_root(pl))
+		return 0;
+	n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 0)
+		return child_fail(rep, errno, "check the working directory", shown);
+	if (n == 0 || buf[0] != '/') {
+		child_fail(rep, EPERM, "chdir", shown);
+		keel_report_append(rep, ": the directory is outside the root of the new process");
+		return -EPERM;
+	}
+	return 0;
 }
 
 /* lo of the new network namespace, up: what `ip link set lo up` does,
@@ -615,8 +655,11 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 		return -1;
 	if (pl->tty_inside && child_tty(pl, sock, rep) < 0)
 		return -1;
-	if (pl->cwd && chdir(pl->cwd) < 0)
-		return child_fail(rep, errno, "chdir", pl->cwd);
+	/* No fd of the caller's may outlive this point: the working
+	 * directory is a path the caller chose, resolved next. */
+	child_close_fds(pl, sock);
+	if (child_chdir(pl, rep) < 0)
+		return -1;
 	if (pl->has_umask)
 		umask(pl->umask);
 	if (pl->sec && keel_security_plan_apply_pre_user(pl->sec, rep) < 0)
@@ -632,7 +675,6 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 			return child_fail(rep, errno, "send", "seccomp notify fd");
 		close(notify_fd);
 	}
-	child_close_fds(pl, sock);
 	if (pl->fifo_fd < 0)
 		return 0;
 	m.kind = MSG_READY;
@@ -676,6 +718,18 @@ static void child_exec(const struct plan *pl, struct keel_child_report *rep)
 		keel_report_fail(rep, KEEL_ERROR_EXEC, ENOENT, "exec", pl->argv[0]);
 }
 
+/* Does the new process join namespaces that exist already (a
+ * keel_container_exec(), a keel_ns_join_*())? */
+static int child_joins(const struct plan *pl)
+{
+	int i;
+
+	for (i = 0; i < KEEL_NS_NTYPES; i++)
+		if (pl->join_fd[i] >= 0)
+			return 1;
+	return 0;
+}
+
 /*
  * STAGE1 and GO: tell the parent we are in our namespaces, and wait until
  * it has done its part (id maps, cgroup, hook). An intermediate hands its
@@ -690,7 +744,7 @@ static void child_handshake(const struct plan *pl, int sock, pid_t gc, int gc_pi
 	 * dumpable; a caller that changed its ids (setuid) is not, and we
 	 * inherited that. Restored after GO; execve resets it anyway. */
 	dumpable = (int)prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (pl->new_user && dumpable != 1)
+	if (pl->new_user && dumpable != 1 && !child_joins(pl))
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	memset(&m, 0, sizeof(m));
 	if (gc > 0 || !pl->double_fork) {
@@ -722,6 +776,20 @@ static __attribute__((noreturn)) void child_main(const struct plan *pl)
 	child_reset_signals();
 	if (pl->sock[0] >= 0)
 		close(pl->sock[0]);
+	/* Once in the namespaces of a running container, the processes in
+	 * it can see us, and until our execve our /proc/PID/exe is the
+	 * caller's program on the host: a container process that opened it
+	 * could later write to it (CVE-2019-5736). Not dumpable, /proc/PID
+	 * (exe, fd, map_files, mem, cwd, root) is closed to anyone without
+	 * CAP_SYS_PTRACE over the caller's user namespace. The execve of an
+	 * ordinary program makes the process dumpable again. Set before the
+	 * first setns(), and inherited by the grandchild of a pid namespace;
+	 * such a child never shares the caller's memory (can_share_vm()),
+	 * where dumpability lives. */
+	if (child_joins(pl) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		child_fail(&m.rep, errno, "make the process non-dumpable", NULL);
+		goto fail;
+	}
 	if (child_enter_namespaces(pl, &m.rep, &gc, &gc_pidfd) < 0)
 		goto fail;
 	if (!pl->share_vm)
@@ -1290,7 +1358,9 @@ static int await_exec(struct plan *pl, struct proc_ref *final, keel_child *child
  * May the child share our memory (util/vfork.h)? Only when the parent has
  * nothing to do between the clone and the exec, since it sleeps through
  * them: no id maps to write, no grandchild to take over, no hook, no start
- * FIFO to wait on, and the cgroup joined by the clone itself. And not for
+ * FIFO to wait on, and the cgroup joined by the clone itself. Not for a
+ * process that joins namespaces: it makes itself non-dumpable (see
+ * child_main()), and dumpability belongs to the memory. And not for
  * a user or time namespace: the kernel lets only a process whose memory
  * no other process shares make or join those (EINVAL, EUSERS).
  */
@@ -1299,6 +1369,7 @@ static int can_share_vm(const struct plan *pl)
 	const keel_spawn_attr *attr = pl->attr;
 
 	return KEEL_HAVE_VFORK_CLONE && !pl->legacy_clone && !pl->double_fork && pl->fifo_fd < 0 &&
+	       !child_joins(pl) &&
 	       !(attr && attr->hook) && !pl->new_user && !(pl->unshare_ns & CLONE_NEWUSER) &&
 	       pl->join_fd[keel_ns_index(KEEL_NS_USER)] < 0 && !pl->new_time &&
 	       pl->join_fd[keel_ns_index(KEEL_NS_TIME)] < 0;

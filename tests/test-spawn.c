@@ -25,6 +25,7 @@
 #include "spawn-internal.h"
 #include "util/vfork.h"
 #include "harness.h"
+#include "host-probe.h"
 #include "spawn-util.h"
 
 /* Spawn that must fail: returns the error (freed at cleanup) and checks
@@ -724,6 +725,8 @@ END_TEST
 
 int main(void)
 {
+	/* host probes, outside the code under test (tests/host-probe.h) */
+	const char *no_ptmx = kt_missing_device("/dev/ptmx", O_RDWR), *no_root_userns = kt_missing_userns(0);
 	Suite *s = suite_create("spawn");
 	TCase *tc = kt_tcase("process", 30);
 
@@ -733,9 +736,9 @@ int main(void)
 	tcase_add_test(tc, cwd_umask_user_and_groups_are_applied);
 	tcase_add_test(tc, user_without_groups_clears_supplementary_groups);
 	tcase_add_test(tc, callers_fds_do_not_leak_into_the_program);
-	tcase_add_test(tc, pty_master_reads_what_the_program_writes);
-	tcase_add_test(tc, pty_in_a_new_mount_namespace_is_opened_by_the_child);
-	tcase_add_test(tc, pty_made_by_the_child_is_not_leaked_when_a_later_step_fails);
+	kt_add_test_needs(tc, pty_master_reads_what_the_program_writes, no_ptmx);
+	kt_add_test_needs(tc, pty_in_a_new_mount_namespace_is_opened_by_the_child, no_ptmx);
+	kt_add_test_needs(tc, pty_made_by_the_child_is_not_leaked_when_a_later_step_fails, no_ptmx);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("child", 30);
 	tcase_add_test(tc, wait_reports_exit_code_and_signal_and_pidfd_polls);
@@ -745,7 +748,7 @@ int main(void)
 	tcase_add_test(tc, cgroup_fd_places_the_process_with_the_clone_fallback);
 	tcase_add_test(tc, clone_fallback_makes_namespaces_and_a_working_handle);
 	tcase_add_test(tc, loopback_up_brings_lo_up_inside_the_new_netns);
-	tcase_add_test(tc, memory_is_shared_only_when_the_parent_has_nothing_to_do);
+	kt_add_test_needs(tc, memory_is_shared_only_when_the_parent_has_nothing_to_do, no_root_userns);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("failures", 30);
 	tcase_add_test(tc, exec_missing_program_is_enoent);

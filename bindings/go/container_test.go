@@ -27,6 +27,7 @@ func rootfs(t *testing.T) string {
 // its state root removed) when the test ends, even if the test fails.
 func testContainer(t *testing.T, opts ...Option) *Container {
 	t.Helper()
+	needs(t, missingFS("overlay")) // the rootfs is an overlay layer
 	root := t.TempDir()
 	opts = append([]Option{WithStateRoot(root), WithLayers(rootfs(t))}, opts...)
 	c, err := NewContainer(unique("kgo"), opts...)

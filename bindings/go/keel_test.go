@@ -5,12 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // unique returns a name no other run uses: prefix + 8 hex digits.
@@ -60,6 +64,69 @@ func cgroupEvents(t *testing.T, dir string) map[string]string {
 		m[f[0]] = f[1]
 	}
 	return m
+}
+
+// Host probes: what a test needs from the host (a tool, a kernel module, a
+// filesystem), probed with the kernel and the tools directly, never through
+// keel. Each gives "" when the host has it, else a reason; needs() skips
+// with it and prints "SKIP: go/<test>: <reason>", which .ci/summary lists.
+
+var probed sync.Map // probe key -> reason
+
+func probeOnce(key string, probe func() string) string {
+	if r, ok := probed.Load(key); ok {
+		return r.(string)
+	}
+	r := probe()
+	probed.Store(key, r)
+	return r
+}
+
+func missingTools(names ...string) string {
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			return n + " is not installed"
+		}
+	}
+	return ""
+}
+
+// missingLinkKind: can `ip link add` make one, in a throwaway network namespace?
+func missingLinkKind(kind string) string {
+	return probeOnce("link "+kind, func() string {
+		if r := missingTools("unshare", "ip"); r != "" {
+			return r
+		}
+		out, err := exec.Command("unshare", "--net", "ip", "link", "add", "kprobe0", "type", kind).CombinedOutput()
+		if err != nil {
+			return "cannot create a " + kind + " link in a new network namespace: " + strings.TrimSpace(string(out))
+		}
+		return ""
+	})
+}
+
+// missingFS: fsopen(2) of the type, which loads its module on demand.
+func missingFS(fstype string) string {
+	return probeOnce("fs "+fstype, func() string {
+		name, _ := syscall.BytePtrFromString(fstype)
+		fd, _, errno := syscall.Syscall(430 /* SYS_fsopen */, uintptr(unsafe.Pointer(name)), 1, 0)
+		if errno != 0 {
+			return "no " + fstype + " filesystem in this kernel: fsopen: " + errno.Error()
+		}
+		syscall.Close(int(fd))
+		return ""
+	})
+}
+
+// needs skips the test, saying why, when a probe found something missing.
+func needs(t *testing.T, missing ...string) {
+	t.Helper()
+	for _, m := range missing {
+		if m != "" {
+			fmt.Printf("SKIP: go/%s: %s\n", t.Name(), m)
+			t.Skip(m)
+		}
+	}
 }
 
 func offered(t *testing.T, controller string) bool {

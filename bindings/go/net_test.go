@@ -13,6 +13,7 @@ import (
 // (unshare --net), never the host's; it goes away with the process.
 func testNetNS(t *testing.T) (*NetNS, int) {
 	t.Helper()
+	needs(t, missingTools("unshare", "nsenter", "ip"), missingLinkKind("veth"), missingLinkKind("bridge"))
 	cmd := exec.Command("unshare", "--net", "sleep", "600")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -109,9 +109,13 @@ if [ -z "$ACCEL" ]; then
   # A /dev/kvm alone is not enough: nested "PVM" KVM (e.g. inside a
   # Firecracker VM) exposes /dev/kvm but cannot run an unmodified kernel at
   # any useful speed.  Real hardware virtualization shows vmx/svm flags.
-  if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
-    ACCEL=kvm; else ACCEL=tcg; fi
+  if [ ! -e /dev/kvm ]; then ACCEL=tcg WHY="no /dev/kvm on this host"
+  elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then ACCEL=tcg WHY="/dev/kvm is not usable by $(id -un)"
+  elif ! grep -qwE 'vmx|svm' /proc/cpuinfo; then ACCEL=tcg WHY="the CPU shows no vmx/svm (nested KVM would crawl)"
+  else ACCEL=kvm WHY="/dev/kvm is usable and the CPU has vmx/svm"; fi
 fi
+# Said in the log, so a slow TCG run is never a mystery (.ci/summary lists it).
+echo "run-in-vm: accelerator: $ACCEL (${WHY:-VM_ACCEL=$ACCEL})" >&2
 case $ACCEL in
   kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
   tcg) ACCEL_ARGS=(-accel tcg,thread=multi -cpu max) ;;

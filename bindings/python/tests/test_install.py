@@ -7,10 +7,13 @@ import sys
 import tempfile
 import unittest
 
+from helpers import missing_modules, needs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.dirname(HERE)
 
 
+@needs(missing_modules("pip", "setuptools"))
 class TestInstall(unittest.TestCase):
     def test_pip_install_into_a_target_dir(self):
         tmp = tempfile.mkdtemp(prefix="keel-py-pip-")

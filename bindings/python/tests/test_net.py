@@ -9,9 +9,10 @@ import subprocess
 import unittest
 
 import keel
-from helpers import unique
+from helpers import missing_link_kinds, missing_tools, needs, unique
 
 
+@needs(missing_tools("unshare", "nsenter", "ip") or missing_link_kinds("veth", "bridge"))
 class TestNet(unittest.TestCase):
     def setUp(self):
         # A process in a new network namespace; the namespace ends with it.
