@@ -2,6 +2,8 @@
  * keel-run: a small `docker run` on libkeel.
  *
  *   keel-run [options] -- CMD [ARG...]
+ *   keel-run [options] --image IMAGE [-- CMD [ARG...]]
+ *   keel-run [options] IMAGE [CMD [ARG...]]    (IMAGE: a name the store knows)
  *
  * The image is either a directory (--rootfs, by default the busybox root
  * filesystem the build made) used as is, or read-only layers (--layer,
@@ -12,6 +14,8 @@
  * What each option becomes in libkeel calls:
  *   --rootfs DIR          keel_rootfs_set_directory()
  *   --layer DIR           keel_container_add_layer()
+ *   --image REF           keel_image_open() + keel_image_apply() (layers, Cmd, Env ...)
+ *   --store DIR           keel_image_store_open() ($KEEL_IMAGE_STORE, or the default)
  *   --name ID             keel_container_new()
  *   --hostname NAME       keel_container_set_hostname()
  *   --memory 64m          keel_container_set_memory_max()
@@ -62,7 +66,7 @@
 #define MAX_LIST 64
 
 struct options {
-	const char *rootfs, *name, *hostname, *net, *seccomp, *user;
+	const char *rootfs, *name, *hostname, *net, *seccomp, *user, *image, *store;
 	const char *layers[MAX_LIST], *volumes[MAX_LIST], *env[MAX_LIST];
 	const char *cap_add[MAX_LIST], *cap_drop[MAX_LIST];
 	const char *ports[MAX_LIST], *dns[MAX_LIST], *dns_search[MAX_LIST], *add_hosts[MAX_LIST];
@@ -82,8 +86,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [options] -- CMD [ARG...]\n"
+		"       %s [options] --image IMAGE [-- CMD [ARG...]]   (or IMAGE [CMD...]: a name the store knows)\n"
 		"  --rootfs DIR        the image as a plain directory (default: $KEEL_ROOTFS or the busybox rootfs)\n"
 		"  --layer DIR         an image layer, repeatable, lowest first: overlay + a fresh writable layer\n"
+		"  --image REF         an image of the store (name[:tag] or digest); CMD replaces its Cmd\n"
+		"  --store DIR         the image store (default: $KEEL_IMAGE_STORE, /var/lib/keel for root)\n"
 		"  --name ID           the container's id (default: random)\n"
 		"  --hostname NAME     its hostname (default: the id)\n"
 		"  --memory SIZE       memory limit, with a k, m or g suffix\n"
@@ -106,7 +113,7 @@ static void usage(FILE *f)
 		"  --device VENDOR/CLASS=NAME        a CDI device (specs in /etc/cdi, /var/run/cdi, $KEEL_CDI_DIRS)\n"
 		"  --device-cgroup-rule 'c 10:200 rwm'  allow more devices (no node is made)\n"
 		"  --no-device-filter  no device filter (for rootless use; any reachable node opens)\n"
-		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog);
+		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog, prog);
 }
 
 static int add_to(const char **list, int *n, const char *v)
@@ -222,7 +229,7 @@ static uint64_t cpu_quota(const char *s)
 
 enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
        O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DNS, O_DNS_SEARCH, O_ADD_HOST,
-       O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER };
+       O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER, O_IMAGE, O_STORE };
 
 static const struct option longopts[] = {
 	{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
@@ -234,6 +241,7 @@ static const struct option longopts[] = {
 	{ "masquerade", 0, 0, O_MASQUERADE }, { "publish", 1, 0, 'p' },
 	{ "device", 1, 0, O_DEVICE }, { "device-cgroup-rule", 1, 0, O_DEVICE_RULE },
 	{ "no-device-filter", 0, 0, O_NO_DEVICE_FILTER },
+	{ "image", 1, 0, O_IMAGE }, { "store", 1, 0, O_STORE },
 	{ 0, 0, 0, 0 }
 };
 #define SHORTOPTS "+v:e:p:tdh"
@@ -246,6 +254,8 @@ static int take_option(struct options *o, int opt, const char *arg)
 	switch (opt) {
 	case O_ROOTFS: o->rootfs = arg; break;
 	case O_LAYER: return add_to(o->layers, &o->n_layers, arg);
+	case O_IMAGE: o->image = arg; break;
+	case O_STORE: o->store = arg; break;
 	case O_NAME: o->name = arg; break;
 	case O_HOSTNAME: o->hostname = arg; break;
 	case O_NET: o->net = arg; break;
@@ -358,6 +368,39 @@ static int parse_with_getopt(int argc, char **argv, struct options *o)
 	return optind;
 }
 
+/* The image store's directory: --store, $KEEL_IMAGE_STORE, or NULL (the library's default). */
+static const char *store_root(const struct options *o)
+{
+	const char *env = getenv("KEEL_IMAGE_STORE");
+
+	return o->store ? o->store : env && *env ? env : NULL;
+}
+
+/*
+ * Whether the first operand names an image of an existing store (then
+ * `keel-run busybox echo hi` runs the image). A store that does not
+ * exist is not made just to look: keel-run's old form (a command in the
+ * default rootfs) stays what it was.
+ */
+static int image_known(const struct options *o, const char *ref)
+{
+	char path[PATH_MAX];
+	const char *root = store_root(o);
+	keel_image_store *s = NULL;
+	keel_image *img = NULL;
+	int ok;
+
+	if (ref[0] == '/' || ref[0] == '.')
+		return 0;
+	snprintf(path, sizeof(path), "%s/names.json", root ? root : geteuid() == 0 ? "/var/lib/keel" : "");
+	if ((!root && geteuid() != 0) || access(path, F_OK) < 0)
+		return 0;
+	ok = keel_image_store_open(&s, root, NULL) == 0 && keel_image_open(&img, s, ref, NULL) == 0;
+	keel_image_free(img);
+	keel_image_store_free(s);
+	return ok;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int first = parse_common(argc, argv, o);
@@ -370,13 +413,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (first < 0)
 			return -1;
 	}
-	if (first >= argc) {
+	/* `keel-run busybox CMD`, but never `keel-run -- CMD`: after "--" comes a command. */
+	if (!o->image && !o->rootfs && !o->n_layers && first < argc && strcmp(argv[first - 1], "--") &&
+	    image_known(o, argv[first]))
+		o->image = argv[first++];
+	if (first >= argc && !o->image) {
 		fprintf(stderr, "%s: no command given\n", prog);
 		usage(stderr);
 		return -1;
 	}
 	if (o->rootfs && !*o->rootfs) {
 		fprintf(stderr, "%s: --rootfs: the directory is empty\n", prog);
+		return -1;
+	}
+	if (o->image && (o->n_layers || o->rootfs)) {
+		fprintf(stderr, "%s: --image excludes --rootfs and --layer (the image is the root filesystem)\n", prog);
 		return -1;
 	}
 	if (o->n_layers && o->rootfs) {
@@ -447,7 +498,7 @@ static int configure_rootfs(keel_container *c, const struct options *o, keel_err
 
 	for (i = 0; i < o->n_layers && ret == 0; i++)
 		ret = keel_container_add_layer(c, absolute(o->layers[i]), err);
-	if (!o->n_layers) {
+	if (!o->n_layers && !o->image) {
 		dir = o->rootfs ? o->rootfs : getenv("KEEL_ROOTFS");
 		ret = keel_rootfs_set_directory(r, absolute(dir && *dir ? dir : KEEL_DEFAULT_ROOTFS), err);
 	}
@@ -482,18 +533,36 @@ static int configure_rootfs(keel_container *c, const struct options *o, keel_err
 	return ret;
 }
 
+/* The image's layers, command, Env, WorkingDir and User; what follows
+ * (-e, --user) overrides them. */
+static int apply_image(keel_container *c, const struct options *o, keel_error **err)
+{
+	keel_image_store *s = NULL;
+	keel_image *img = NULL;
+	int ret;
+
+	if ((ret = keel_image_store_open(&s, store_root(o), err)) == 0 &&
+	    (ret = keel_image_open(&img, s, o->image, err)) == 0)
+		ret = keel_image_apply(s, img, c, (const char *const *)o->argv, err);
+	keel_image_free(img);
+	keel_image_store_free(s);
+	return ret;
+}
+
 static int configure_process(keel_container *c, const struct options *o, keel_error **err)
 {
 	keel_process *p = keel_container_process(c);
 	char *key, *value;
 	int i, ret;
 
-	if ((ret = keel_process_set_args(p, (const char *const *)o->argv, err)) < 0 ||
+	if ((!o->image && (ret = keel_process_set_args(p, (const char *const *)o->argv, err)) < 0) ||
 	    (ret = keel_process_clearenv(p, err)) < 0 ||
 	    (ret = keel_process_setenv(p, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 				       err)) < 0 ||
 	    (ret = keel_process_setenv(p, "HOME", "/root", err)) < 0 ||
 	    (ret = keel_process_set_cwd(p, "/", err)) < 0)
+		return ret;
+	if (o->image && (ret = apply_image(c, o, err)) < 0)
 		return ret;
 	if (o->tty && ((ret = keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", err)) < 0 ||
 		       (ret = keel_process_set_tty(p, 1, err)) < 0))

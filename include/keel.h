@@ -55,5 +55,6 @@
 /* -- container */
 #include <keel/container.h>
 #include <keel/cdi.h>
+#include <keel/image.h>
 
 #endif

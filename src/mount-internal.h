@@ -122,6 +122,9 @@ struct keel_mount_plan {
 	char *overlay_opts;     /* NULL for a directory rootfs */
 	char *overlay_opts_userxattr;
 	char *work;             /* overlayfs' workdir: probed for user.* xattrs */
+	char **ovl_lowers;      /* too many layers for one page of options: the
+				 * lower dirs, top first, for fsconfig lowerdir+ */
+	char *ovl_upper;
 	int root_tree_fd;       /* an idmapped directory rootfs, or -1 */
 	char **lower_mnt;       /* idmapped layers: their mount points ... */
 	int *lower_fd;          /* ... and detached trees */

@@ -73,6 +73,10 @@ void keel_mount_plan_free(struct keel_mount_plan *p)
 	free(p->root);
 	free(p->overlay_opts);
 	free(p->overlay_opts_userxattr);
+	for (i = 0; p->ovl_lowers && p->ovl_lowers[i]; i++)
+		free(p->ovl_lowers[i]);
+	free(p->ovl_lowers);
+	free(p->ovl_upper);
 	free(p->work);
 	free(p);
 }
@@ -123,6 +127,33 @@ static int make_idmapped_tree(int userns_fd, const char *what, const char *src, 
 		return keel_error_sys(err, e, "rootfs: %s %s: idmap", what, src);
 	}
 	*out = fd;
+	return 0;
+}
+
+/*
+ * More layers than one page of mount options can name (moby stops at 128):
+ * the new mount API takes them one by one, fsconfig(lowerdir+), since
+ * Linux 6.8. The child then mounts with fsopen/fsconfig/fsmount/move_mount
+ * (mount_overlay_fsconfig()); an older kernel refuses lowerdir+ there,
+ * and the error says so.
+ */
+static int prepare_overlay_fsconfig(const keel_rootfs *r, struct keel_mount_plan *p, const char *upper,
+				    keel_error **err)
+{
+	size_t i, n = r->layers.n;
+
+	p->ovl_lowers = calloc(n + 1, sizeof(char *));
+	p->ovl_upper = strdup(upper);
+	p->overlay_opts = strdup("");       /* an overlay, mounted from ovl_lowers */
+	p->overlay_opts_userxattr = strdup("");
+	if (!p->ovl_lowers || !p->ovl_upper || !p->overlay_opts || !p->overlay_opts_userxattr)
+		return keel_error_sys(err, ENOMEM, "rootfs: overlay");
+	for (i = 0; i < n; i++) {
+		const char *dir = p->lower_mnt ? p->lower_mnt[n - 1 - i] : r->layers.v[n - 1 - i];
+
+		if (!(p->ovl_lowers[i] = strdup(dir)))
+			return keel_error_sys(err, ENOMEM, "rootfs: overlay");
+	}
 	return 0;
 }
 
@@ -182,9 +213,11 @@ static int prepare_overlay(const keel_rootfs *r, struct keel_mount_plan *p, keel
 	for (i = 0; i < n; i++)
 		len += strlen(p->lower_mnt ? p->lower_mnt[i] : r->layers.v[i]) + 1;
 	if (len > MOUNT_DATA_MAX) {
-		ret = keel_error_set(err, KEEL_ERROR_INVALID, E2BIG,
-				     "rootfs: overlay of %zu layers: the mount options would be %zu bytes, "
-				     "more than the kernel's %d (use shorter layer paths)", n, len, MOUNT_DATA_MAX);
+		ret = prepare_overlay_fsconfig(r, p, upper, err);
+		if (ret == 0) {
+			p->work = work;
+			work = NULL;
+		}
 		goto out;
 	}
 	o = p->overlay_opts = malloc(len);

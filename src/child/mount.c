@@ -630,9 +630,47 @@ static int in_initial_userns(void)
  * user.overlay.* xattrs) comes first. Each variant is tried if the other
  * is refused.
  */
+/* The overlay through the new mount API, one lower dir per fsconfig call
+ * (for more layers than one page of options holds: mount-plan.c). */
+static int mount_overlay_fsconfig(const struct keel_mount_plan *p, int userxattr)
+{
+	int fd = keel_sys_fsopen("overlay", FSOPEN_CLOEXEC), mfd = -1, ret = -1, e;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; p->ovl_lowers[i]; i++)
+		if (keel_sys_fsconfig(fd, FSCONFIG_SET_STRING, "lowerdir+", p->ovl_lowers[i], 0) < 0)
+			goto out;
+	if (keel_sys_fsconfig(fd, FSCONFIG_SET_STRING, "upperdir", p->ovl_upper, 0) < 0 ||
+	    keel_sys_fsconfig(fd, FSCONFIG_SET_STRING, "workdir", p->work, 0) < 0 ||
+	    (userxattr && keel_sys_fsconfig(fd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
+	    keel_sys_fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mfd = keel_sys_fsmount(fd, FSMOUNT_CLOEXEC, 0)) < 0)
+		goto out;
+	ret = keel_sys_move_mount(mfd, "", AT_FDCWD, p->root, MOVE_MOUNT_F_EMPTY_PATH);
+out:
+	e = errno;
+	if (mfd >= 0)
+		close(mfd);
+	close(fd);
+	errno = e;
+	return ret;
+}
+
 static int mount_overlay(const struct keel_mount_plan *p)
 {
 	const char *first = p->overlay_opts, *second = p->overlay_opts_userxattr;
+
+	if (p->ovl_lowers) {
+		int userxattr = !in_initial_userns();
+
+		if (mount_overlay_fsconfig(p, userxattr) == 0)
+			return 0;
+		if (errno != EPERM && errno != EINVAL)
+			return -1;
+		return mount_overlay_fsconfig(p, !userxattr);
+	}
 
 	if (!in_initial_userns()) {
 		first = p->overlay_opts_userxattr;

@@ -40,6 +40,12 @@
 #ifndef SYS_fsopen
 #define SYS_fsopen 430
 #endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
@@ -128,6 +134,16 @@ static inline int keel_sys_mount_setattr(int dirfd, const char *path, unsigned f
 static inline int keel_sys_fsopen(const char *fsname, unsigned flags)
 {
 	return (int)syscall(SYS_fsopen, fsname, flags);
+}
+
+static inline int keel_sys_fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+}
+
+static inline int keel_sys_fsmount(int fd, unsigned flags, unsigned attr_flags)
+{
+	return (int)syscall(SYS_fsmount, fd, flags, attr_flags);
 }
 
 #endif
