@@ -1972,6 +1972,135 @@ START_TEST(fifty_containers_from_the_same_layers)
 }
 END_TEST
 
+/* A file's text, waiting up to 5 s for a program to have written a line. */
+static char *wait_for_line(const char *path)
+{
+	char *text = NULL;
+	int tries;
+
+	for (tries = 0; tries < 500 && !((text = kt_read(path)) && strchr(text, '\n')); tries++)
+		usleep(10000);
+	ck_assert_msg(text && strchr(text, '\n'), "%s: %s", path, text ? text : "(nothing)");
+	return text;
+}
+
+static char *status_line(pid_t pid, const char *key)
+{
+	char path[64], *s, *line, *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	s = kt_read(path);
+	ck_assert_ptr_nonnull(s);
+	line = strstr(s, key);
+	ck_assert_msg(line != NULL, "no %s in %s", key, path);
+	line += strlen(key);
+	line += strspn(line, " \t");
+	if ((end = strchr(line, '\n')))
+		*end = '\0';
+	return line;
+}
+
+static void assert_layers(keel_container *c, const char *lowest, const char *top)
+{
+	char **layers = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_msg(keel_container_layers(c, &layers, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_ptr_nonnull(layers);
+	ck_assert_str_eq(layers[0], lowest);
+	ck_assert_str_eq(layers[1], top);
+	ck_assert_ptr_null(layers[2]);
+	keel_container_strv_free(layers);
+}
+
+/* The container-level setters of the privileges, the layers and the
+ * writable layer, checked in the kernel (the init's capabilities), on
+ * disk (where the writes landed, what delete leaves) and in the state. */
+START_TEST(security_layers_and_a_kept_upper_dir)
+{
+	static const char *const argv[] = { "/bin/sh", "-c",
+					    "cat /etc/extra > /etc/written && exec sleep 1000", NULL };
+	const char *root = kt_tmpdir(), *top = kt_tmpdir(), *id = kt_name("up");
+	char upper[4200], path[4300];
+	keel_container *c, *other = NULL;
+	keel_security *sec;
+	keel_error *err = NULL;
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/etc", top);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/extra", top);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "from the top layer\n", 19), 19);
+	close(fd);
+	snprintf(upper, sizeof(upper), "%s/upper-of-%s", kt_tmpdir(), id);
+	c = new_container(id, root, argv);
+	ck_assert_int_eq(keel_container_add_layer(c, top, NULL), 0);
+	ck_assert_int_eq(keel_container_set_upper_dir(c, "relative/dir", &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_set_upper_dir(c, upper, NULL), 0);
+	keel_container_set_keep_upper(c, 1);
+	keel_container_set_keep_upper(NULL, 1); /* ignored */
+	sec = keel_container_security(c);
+	ck_assert_ptr_nonnull(sec);
+	ck_assert_ptr_eq(keel_container_security(c), sec);
+	keel_security_caps_clear(sec);
+	ck_assert_int_eq(keel_security_cap_add(sec, "CAP_KILL", NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_set_upper_dir(c, upper, &err), -EINVAL); /* after create */
+	keel_error_free(err);
+	err = NULL;
+
+	pid = keel_container_pid(c);
+	ck_assert_str_eq(status_line(pid, "CapEff:"), "0000000000000020"); /* CAP_KILL is bit 5 */
+	ck_assert_str_eq(status_line(pid, "CapBnd:"), "0000000000000020");
+	ck_assert_str_eq(keel_container_state_name(get_state(c)), "running");
+	/* the top layer is read through, the write lands in the upper dir asked for */
+	snprintf(path, sizeof(path), "%s/upper/etc/written", upper);
+	ck_assert_str_eq(wait_for_line(path), "from the top layer\n");
+	ck_assert(!path_exists("%s/%s/layer", root, id));
+	assert_layers(c, kt_rootfs(), top);
+	/* the state records them for another process */
+	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
+	assert_layers(other, kt_rootfs(), top);
+	keel_container_free(other);
+
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+	ck_assert(!path_exists("%s/%s", root, id));
+	ck_assert_str_eq(kt_read(path), "from the top layer\n"); /* kept */
+
+	/* without keep_upper, delete removes the writable layer */
+	id = kt_name("up");
+	snprintf(upper, sizeof(upper), "%s/upper-of-%s", kt_tmpdir(), id);
+	c = new_container(id, root, argv);
+	ck_assert_int_eq(keel_container_add_layer(c, top, NULL), 0);
+	ck_assert_int_eq(keel_container_set_upper_dir(c, upper, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	snprintf(path, sizeof(path), "%s/upper/etc/written", upper);
+	wait_for_line(path);
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+	ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(state_names_are_the_documented_words)
+{
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_CREATING), "creating");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_CREATED), "created");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_RUNNING), "running");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_PAUSED), "paused");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_STOPPED), "stopped");
+	ck_assert_str_eq(keel_container_state_name(0), "unknown");
+	ck_assert_str_eq(keel_container_state_name(99), "unknown");
+	ck_assert_str_eq(keel_container_state_name(-1), "unknown");
+}
+END_TEST
+
 static Suite *container_suite(void)
 {
 	/* host probes, outside the code under test (tests/host-probe.h) */
@@ -1991,6 +2120,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
 	tcase_add_test(tc, load_of_unknown_id_says_not_found);
+	tcase_add_test(tc, state_names_are_the_documented_words);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("lifecycle", 60);
@@ -2014,6 +2144,7 @@ static Suite *container_suite(void)
 	kt_add_test_needs(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup, kt_first_missing(no_overlay, no_links));
 	kt_add_test_needs(tc, rootless_container_as_nobody_in_a_delegated_cgroup, no_userns);
 	kt_add_test_needs(tc, limits_are_applied_or_refused_clearly, no_overlay);
+	kt_add_test_needs(tc, security_layers_and_a_kept_upper_dir, no_overlay);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("escapes", 120);
