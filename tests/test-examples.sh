@@ -205,6 +205,25 @@ expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
 expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
 gone "$id"
 
+# --- an installed keel-run (a copy outside the build tree) has no default
+# image: it says what to give and leaves nothing; $KEEL_ROOTFS or --rootfs
+# is enough.
+mkdir -p "$tmp/bin" && cp "$b/examples/.libs/keel-run" "$tmp/bin/keel-run"
+id=$(name)
+expect 125 "an installed keel-run without an image" -- \
+	env -u KEEL_ROOTFS LD_LIBRARY_PATH="$b/.libs" "$tmp/bin/keel-run" --rm --name "$id" -- true
+has err "no image given: use --rootfs DIR"
+has err "--layer DIR"
+gone "$id"
+expect 0 "an installed keel-run with --rootfs" -- \
+	env -u KEEL_ROOTFS LD_LIBRARY_PATH="$b/.libs" "$tmp/bin/keel-run" --rm --name "$id" --rootfs "$rootfs" -- true
+expect 0 "an installed keel-run with \$KEEL_ROOTFS" -- \
+	env KEEL_ROOTFS="$rootfs" LD_LIBRARY_PATH="$b/.libs" "$tmp/bin/keel-run" --rm --name "$id" -- true
+gone "$id"
+expect 0 "keel-run in the build tree defaults to its busybox rootfs" -- \
+	env -u KEEL_ROOTFS "$run" --rm --name "$id" -- cat /etc/image-release
+has out "from the image"
+
 # --- --net: the bridge and the host end live in a namespace of our own
 id=$(name)
 if [ -n "$no_net" ]; then skip "keel-run --net" "$no_net"; else
