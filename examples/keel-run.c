@@ -490,7 +490,8 @@ static int configure_process(keel_container *c, const struct options *o, keel_er
 	if (o->tty && ((ret = keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", err)) < 0 ||
 		       (ret = keel_process_set_tty(p, 1, err)) < 0))
 		return ret;
-	if (o->detach && !o->tty && (ret = keel_process_set_stdio(p, -1, -1, -1, err)) < 0)
+	/* -d: the output goes to the container's log (keel-logs reads it) */
+	if (o->detach && !o->tty && (ret = keel_container_set_log(c, 0, err)) < 0)
 		return ret;
 	for (i = 0; i < o->n_env; i++) {
 		key = strdup(o->env[i]);

@@ -32,6 +32,8 @@ struct keel_container {
 	char *bridge, *addr, *gateway, *net_host;
 	char *upper_dir;
 	int keep_upper;
+	int has_log;                /* keel_container_set_log() */
+	uint64_t log_max;
 	char **layers;
 	struct keel_container_hook hooks[KEEL_HOOK_MAX + 1];
 

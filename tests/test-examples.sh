@@ -205,6 +205,25 @@ expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
 expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
 gone "$id"
 
+# --- -d writes the container's stdout and stderr to its log; keel-logs
+# reads it, --tail N the last lines, -f until the container stops
+logs=$b/examples/keel-logs
+id=$(name)
+expect 0 "keel-run -d of a talking container" -- "$run" -d --name "$id" --layer "$rootfs" -- \
+	sh -c 'echo one; echo two >&2; echo three; sleep 2; echo four'
+expect 0 "keel-logs -f follows until it stops" -- "$logs" -f "$id"
+if [ "$(tr '\n' ' ' <"$tmp/out")" = "one two three four " ]; then ok "keel-logs -f printed every line in order"
+else not_ok "keel-logs -f printed '$(cat "$tmp/out")'"; fi
+expect 0 "keel-logs --tail 2" -- "$logs" --tail 2 "$id"
+if [ "$(tr '\n' ' ' <"$tmp/out")" = "three four " ]; then ok "--tail 2 printed the last two lines"
+else not_ok "--tail 2 printed '$(cat "$tmp/out")'"; fi
+expect 2 "keel-logs --tail of no number" -- "$logs" --tail x "$id"
+has err "give a number of lines"
+expect 0 "keel-rm of the talking container" -- "$rm" "$id"
+expect 1 "keel-logs of a removed container" -- "$logs" "$id"
+has err "not found"
+gone "$id"
+
 # --- an installed keel-run (a copy outside the build tree) has no default
 # image: it says what to give and leaves nothing; $KEEL_ROOTFS or --rootfs
 # is enough.
