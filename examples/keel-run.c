@@ -27,6 +27,11 @@
  *   -t                    keel_process_set_tty()
  *   -d                    a monitor process keeps the container, we print its id
  *   --rm                  keel_container_delete() once it ended
+ *   --device HOST[:DEST][:rwm]      keel_container_add_device()
+ *   --device vendor.com/class=name  keel_cdi_registry_apply() (CDI: /etc/cdi, /var/run/cdi,
+ *                         or the directories in $KEEL_CDI_DIRS, colon-separated)
+ *   --device-cgroup-rule 'c 10:200 rwm'   keel_container_add_device_rule()
+ *   --no-device-filter    keel_container_set_device_filter(KEEL_DEVICES_UNFILTERED)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,7 +63,9 @@ struct options {
 	const char *rootfs, *name, *hostname, *net, *seccomp, *user;
 	const char *layers[MAX_LIST], *volumes[MAX_LIST], *env[MAX_LIST];
 	const char *cap_add[MAX_LIST], *cap_drop[MAX_LIST];
-	int n_layers, n_volumes, n_env, n_cap_add, n_cap_drop;
+	const char *devices[MAX_LIST], *device_rules[MAX_LIST];
+	int n_layers, n_volumes, n_env, n_cap_add, n_cap_drop, n_devices, n_device_rules;
+	int no_device_filter;
 	uint64_t memory, pids, cpu_quota;
 	int read_only, tty, detach, rm;
 	char *const *argv;
@@ -118,6 +125,10 @@ static void usage(FILE *f)
 		"  -t                  a pseudo-terminal\n"
 		"  -d                  run in the background and print the id\n"
 		"  --rm                delete the container when it ends\n"
+		"  --device HOST[:DEST][:rwm]        give the container a host device node\n"
+		"  --device VENDOR/CLASS=NAME        a CDI device (specs in /etc/cdi, /var/run/cdi, $KEEL_CDI_DIRS)\n"
+		"  --device-cgroup-rule 'c 10:200 rwm'  allow more devices (no node is made)\n"
+		"  --no-device-filter  no device filter (for rootless use; any reachable node opens)\n"
 		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog);
 }
 
@@ -229,7 +240,8 @@ static uint64_t cpu_quota(const char *s)
 }
 
 enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
-       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM };
+       O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DEVICE, O_DEVICE_RULE,
+       O_NO_DEVICE_FILTER };
 
 static const struct option longopts[] = {
 	{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
@@ -237,6 +249,8 @@ static const struct option longopts[] = {
 	{ "cpus", 1, 0, O_CPUS }, { "net", 1, 0, O_NET }, { "cap-add", 1, 0, O_CAP_ADD },
 	{ "cap-drop", 1, 0, O_CAP_DROP }, { "seccomp", 1, 0, O_SECCOMP }, { "user", 1, 0, O_USER },
 	{ "read-only", 0, 0, O_READ_ONLY }, { "rm", 0, 0, O_RM }, { "help", 0, 0, 'h' },
+	{ "device", 1, 0, O_DEVICE }, { "device-cgroup-rule", 1, 0, O_DEVICE_RULE },
+	{ "no-device-filter", 0, 0, O_NO_DEVICE_FILTER },
 	{ 0, 0, 0, 0 }
 };
 #define SHORTOPTS "+v:e:tdh"
@@ -256,6 +270,9 @@ static int take_option(struct options *o, int opt, const char *arg)
 	case O_USER: o->user = arg; break;
 	case O_READ_ONLY: o->read_only = 1; break;
 	case O_RM: o->rm = 1; break;
+	case O_NO_DEVICE_FILTER: o->no_device_filter = 1; break;
+	case O_DEVICE: return add_to(o->devices, &o->n_devices, arg);
+	case O_DEVICE_RULE: return add_to(o->device_rules, &o->n_device_rules, arg);
 	case 't': o->tty = 1; break;
 	case 'd': o->detach = 1; break;
 	case 'v': return add_to(o->volumes, &o->n_volumes, arg);
@@ -540,6 +557,63 @@ static int configure_security(keel_container *c, const struct options *o, keel_e
 	return ret;
 }
 
+/* "HOST[:DEST][:ACCESS]", as docker run --device: a last part made only
+ * of r, w and m is the access. */
+static int add_host_device(keel_container *c, const char *arg, keel_error **err)
+{
+	char spec[PATH_MAX * 2], *dest = NULL, *access = NULL, *colon;
+	size_t len = strnlen(arg, sizeof(spec) - 1);
+
+	memcpy(spec, arg, len);
+	spec[len] = '\0';
+	if ((colon = strrchr(spec, ':')) && colon[1] && strspn(colon + 1, "rwm") == strlen(colon + 1)) {
+		*colon = '\0';
+		access = colon + 1;
+	}
+	if ((colon = strchr(spec, ':'))) {
+		*colon = '\0';
+		dest = colon + 1;
+	}
+	return keel_container_add_device(c, absolute(spec), dest && *dest ? dest : NULL, access, err);
+}
+
+/* The CDI registry, read once: $KEEL_CDI_DIRS (colon-separated) or the defaults. */
+static int add_cdi_device(keel_container *c, const char *name, keel_cdi_registry **reg, keel_error **err)
+{
+	static char dirs_buf[PATH_MAX * 4];
+	const char *dirs[17], *env = getenv("KEEL_CDI_DIRS");
+	char *p;
+	int n = 0, ret;
+
+	if (!*reg) {
+		if (env && *env) {
+			snprintf(dirs_buf, sizeof(dirs_buf), "%s", env);
+			for (p = strtok(dirs_buf, ":"); p && n < 16; p = strtok(NULL, ":"))
+				dirs[n++] = p;
+			dirs[n] = NULL;
+		}
+		if ((ret = keel_cdi_registry_new(reg, env && *env ? dirs : NULL, err)) < 0)
+			return ret;
+	}
+	return keel_cdi_registry_apply(*reg, name, c, err);
+}
+
+static int configure_devices(keel_container *c, const struct options *o, keel_error **err)
+{
+	keel_cdi_registry *reg = NULL;
+	int i, ret = 0;
+
+	if (o->no_device_filter)
+		ret = keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED, err);
+	for (i = 0; i < o->n_devices && ret == 0; i++)
+		ret = o->devices[i][0] != '/' && strchr(o->devices[i], '=') ? add_cdi_device(c, o->devices[i], &reg, err)
+									      : add_host_device(c, o->devices[i], err);
+	for (i = 0; i < o->n_device_rules && ret == 0; i++)
+		ret = keel_container_add_device_rule(c, o->device_rules[i], err);
+	keel_cdi_registry_free(reg);
+	return ret;
+}
+
 static int configure(keel_container *c, const struct options *o, keel_error **err)
 {
 	char bridge[32], gw[INET_ADDRSTRLEN];
@@ -547,7 +621,7 @@ static int configure(keel_container *c, const struct options *o, keel_error **er
 	int ret;
 
 	if ((ret = configure_rootfs(c, o, err)) < 0 || (ret = configure_process(c, o, err)) < 0 ||
-	    (ret = configure_security(c, o, err)) < 0)
+	    (ret = configure_security(c, o, err)) < 0 || (ret = configure_devices(c, o, err)) < 0)
 		return ret;
 	if ((ret = keel_container_set_hostname(c, o->hostname ? o->hostname : keel_container_id(c), err)) < 0)
 		return ret;

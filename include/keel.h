@@ -16,8 +16,15 @@
  *   with keel_error_free();
  * - strings passed in are copied; who frees what is returned is written on
  *   each function;
- * - the library never prints, exits, installs signal handlers or keeps
- *   global mutable state, and is safe to call from any thread.
+ * - the library never prints, exits or installs signal handlers, and is
+ *   safe to call from any thread. The only state it keeps for the whole
+ *   process is caches that change no result, each thread-safe and
+ *   checked or immutable once made: where cgroup2 is mounted, one spare
+ *   stack for spawned children, the function tables of the libraries it
+ *   loads with dlopen() at first use, and the kernel's highest capability
+ *   number. A fork()ed child of the caller inherits them and may go on
+ *   using the library (docs/architecture.md, "State that lives for the
+ *   whole process").
  *
  * Build with `cc prog.c $(pkg-config --cflags --libs keel)`.
  */
@@ -47,5 +54,6 @@
 
 /* -- container */
 #include <keel/container.h>
+#include <keel/cdi.h>
 
 #endif

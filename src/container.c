@@ -54,13 +54,17 @@
 
 #include "container.h"
 #include "container-log.h"
+#include "container-device.h"
 #include "error.h"
 #include "net.h"
 #include "process.h"
+#include "security.h"
 #include "spawn-internal.h"
 #include "state.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/str.h"
+#include "util/syscall.h"
 
 #define DEFAULT_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET | KEEL_NS_CGROUP)
 #define FREEZE_TIMEOUT_MS 10000
@@ -109,12 +113,12 @@ static int only_before_create(keel_container *c, const char *what, keel_error **
 
 static int sys_pidfd_open(pid_t pid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	return keel_sys_pidfd_open(pid, 0);
 }
 
 static int sys_pidfd_send_signal(int pidfd, int sig)
 {
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	return keel_sys_pidfd_send_signal(pidfd, sig, NULL, 0);
 }
 
 /* The time in seconds, as time() says it. Not time(): it is an IFUNC on
@@ -167,6 +171,8 @@ static int check_path(const char *path, const char *what, keel_error **err)
 }
 
 /* ------------------------------------------------------------- handles -- */
+
+static int load_security(keel_container *c, keel_error **err);
 
 static int alloc_container(keel_container **out, const char *id, const char *state_root, keel_error **err)
 {
@@ -241,6 +247,8 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 	if (c->st.cgroup)
 		keel_cgroup_open(&c->cgroup, "", c->st.cgroup, NULL);
 	c->ns_flags = c->st.ns_flags;
+	/* Nor is unreadable security: only an exec needs it (and refuses). */
+	c->security_bad = load_security(c, NULL) < 0;
 	*out = c;
 	return 0;
 }
@@ -252,6 +260,7 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 	keel_state_hold_close(&c->hold);
 	keel_child_free(c->child);
 	keel_cgroup_free(c->cgroup);
+	keel_container_devices_free(c->devices); /* issue 16 */
 	keel_process_free(c->process);
 	keel_security_free(c->security);
 	keel_rootfs_free(c->rootfs);
@@ -517,6 +526,9 @@ static int run_hook(keel_container *c, int point, keel_error **err)
 {
 	int ret;
 
+	/* issue 16: the program hooks of CDI devices, then the caller's */
+	if ((ret = keel_container_devices_run_hooks(c, point, err)) < 0)
+		return keel_error_wrap(err, ret, "%s hook", hook_name(point));
 	if (!c->hooks[point].fn)
 		return 0;
 	ret = c->hooks[point].fn(c, c->hooks[point].userdata, err);
@@ -645,7 +657,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 static int needs_parent_hook(const keel_container *c)
 {
 	return c->bridge || c->hooks[KEEL_HOOK_CREATE_RUNTIME].fn || c->hooks[KEEL_HOOK_CREATE_CONTAINER].fn ||
-	       c->hooks[KEEL_HOOK_START_CONTAINER].fn;
+	       c->hooks[KEEL_HOOK_START_CONTAINER].fn || keel_container_devices_has_hooks(c) /* issue 16 */;
 }
 
 static int make_cgroup(keel_container *c, keel_error **err)
@@ -664,6 +676,9 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	if (c->has_pids_max && (ret = keel_cgroup_set_pids_max(c->cgroup, c->pids_max, err)) < 0)
 		return ret;
 	if (c->has_cpu_max && (ret = keel_cgroup_set_cpu_max(c->cgroup, c->cpu_quota, c->cpu_period, err)) < 0)
+		return ret;
+	/* issue 16: the device filter, before the init is cloned into the cgroup */
+	if ((ret = keel_container_devices_setup(c, err)) < 0)
 		return ret;
 	return dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
 }
@@ -722,23 +737,43 @@ out:
 	return ret;
 }
 
+/* A throwaway keel_rootfs that knows only the writable layer at
+ * upper_dir: all that removing or measuring the layer needs, in a process
+ * that may not be the one that described the rootfs. */
+static int upper_only_rootfs(const char *upper_dir, keel_rootfs **out, keel_error **err)
+{
+	int ret = keel_rootfs_new(out, err);
+
+	if (ret == 0 && (ret = keel_rootfs_set_upper_base(*out, upper_dir, err)) < 0) {
+		keel_rootfs_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+static int remove_upper_dir(const char *upper_dir, keel_error **err)
+{
+	keel_rootfs *r = NULL;
+	int ret = upper_only_rootfs(upper_dir, &r, err);
+
+	if (ret == 0)
+		ret = keel_rootfs_remove_upper(r, err);
+	keel_rootfs_free(r);
+	return ret;
+}
+
 /* Undo a failed create: nothing may be left. The init was already killed
  * and reaped by keel_spawn(); its mounts went with its mount namespace. */
 static void undo_create(keel_container *c)
 {
-	keel_rootfs *r = NULL;
-
 	unwire_network(c, c->made_bridge, NULL);
 	if (c->cgroup) {
 		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
 		keel_cgroup_free(c->cgroup);
 		c->cgroup = NULL;
 	}
-	if (c->st.upper_dir && keel_rootfs_new(&r, NULL) == 0) {
-		if (keel_rootfs_set_upper_base(r, c->st.upper_dir, NULL) == 0)
-			keel_rootfs_remove_upper(r, NULL);
-		keel_rootfs_free(r);
-	}
+	if (c->st.upper_dir)
+		remove_upper_dir(c->st.upper_dir, NULL);
 	keel_rm_rf(c->dir, NULL);
 	keel_cstate_clear(&c->st);
 }
@@ -764,6 +799,90 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 	if (ret == 0 && c->net_host)
 		ret = dup_str(&c->st.net_host, c->net_host, "network host", err);
 	return ret;
+}
+
+/*
+ * The init's security settings, kept next to its state: <id>/seccomp (the
+ * seccomp program, the raw struct sock_filter array) and <id>/security
+ * (capabilities, no_new_privs, rlimits, LSM labels: see
+ * keel_security_profile_format()). A process that loads the container has
+ * none of the creator's keel_security, and what it execs must run with the
+ * init's, as `docker exec` does: not regain the capabilities dropped from
+ * the container, not escape its seccomp filter. Written before the init
+ * exists, so no exec can come before them.
+ */
+#define SECCOMP_FILE "seccomp"
+#define SECURITY_FILE "security"
+
+static int write_kept(keel_container *c, const char *name, const void *data, size_t len, keel_error **err)
+{
+	size_t done = 0;
+	ssize_t n = 0;
+	int fd, e = 0;
+
+	fd = openat(c->hold.dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return keel_error_sys(err, errno, "keep the init's security settings in %s/%s", c->dir, name);
+	while (done < len && ((n = write(fd, (const char *)data + done, len - done)) > 0 || errno == EINTR))
+		done += n > 0 ? (size_t)n : 0;
+	if (done < len)
+		e = n < 0 ? errno : EIO;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (e)
+		return keel_error_sys(err, e, "keep the init's security settings in %s/%s", c->dir, name);
+	return 0;
+}
+
+static int save_security(keel_container *c, keel_error **err)
+{
+	const struct sock_filter *prog;
+	char *profile;
+	size_t len;
+	int ret;
+
+	keel_security_get_bpf(c->security, &prog, &len);
+	if (prog && (ret = write_kept(c, SECCOMP_FILE, prog, len * sizeof(*prog), err)) < 0)
+		return ret;
+	if (!(profile = keel_security_profile_format(c->security)))
+		return keel_error_sys(err, ENOMEM, "keep the init's security settings");
+	ret = write_kept(c, SECURITY_FILE, profile, strlen(profile), err);
+	free(profile);
+	return ret;
+}
+
+/* Into a loaded handle's keel_security: what save_security() kept (a
+ * container made by an older libkeel has neither file: the defaults). */
+static int load_security(keel_container *c, keel_error **err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = keel_read_file_at(c->hold.dirfd, SECCOMP_FILE, &buf, &len, NULL);
+	if (ret == 0 && (len % sizeof(struct sock_filter) || !len))
+		ret = keel_error_sys(err, EIO, "%s/" SECCOMP_FILE ": %zu bytes is not a seccomp program", c->dir, len);
+	else if (ret == 0)
+		ret = keel_security_set_bpf(c->security, (const struct sock_filter *)buf,
+					    len / sizeof(struct sock_filter), err);
+	else if (ret != -ENOENT)
+		ret = keel_error_sys(err, -ret, "read %s/" SECCOMP_FILE, c->dir);
+	else
+		ret = 0;
+	free(buf);
+	buf = NULL;
+	if (ret == 0) {
+		ret = keel_read_file_at(c->hold.dirfd, SECURITY_FILE, &buf, NULL, NULL);
+		if (ret == 0)
+			ret = keel_error_wrap(err, keel_security_profile_parse(c->security, buf, err), "%s/" SECURITY_FILE,
+					      c->dir);
+		else if (ret != -ENOENT)
+			ret = keel_error_sys(err, -ret, "read %s/" SECURITY_FILE, c->dir);
+		else
+			ret = 0;
+		free(buf);
+	}
+	return keel_error_wrap(err, ret, "the init's security settings");
 }
 
 /* mkdir <root>/<id>, the arbiter between two creates. The state root
@@ -801,10 +920,11 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	/* From here on the directory is ours: undo_create() removes it.
 	 * The state file is written twice per create: here, "creating" with
 	 * the cgroup (what a delete needs after we die mid-create), and once
-	 * the init waits (or runs). Each write replaces a file, which on an
-	 * ext4 /run costs a few hundred microseconds. */
+	 * the init waits (or runs). Each write rewrites the held state file
+	 * in place, in one pwrite() (state.c). */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0)
+	    (ret = make_cgroup(c, err)) < 0 || (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 ||
+	    (ret = save_security(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0)
 		goto fail;
@@ -1292,8 +1412,13 @@ KEEL_PUBLIC int keel_container_exec(keel_container *c, const keel_process *proc,
 	/* The container's security unless the process brings its own: a
 	 * shallow copy, so the caller's const description is left alone. */
 	copy = *proc;
-	if (!copy.security)
+	if (!copy.security) {
+		/* what load could not read, exec refuses to guess */
+		if (c->security_bad && (ret = load_security(c, err)) < 0)
+			goto wrap;
+		c->security_bad = 0;
 		copy.security = c->security;
+	}
 	ret = keel_spawn(&copy, attr, out, err);
 wrap:
 	keel_error_wrap(err, ret, "container %s: exec", c->id);
@@ -1343,7 +1468,6 @@ static int stop_all(keel_container *c, keel_error **err)
 
 static int remove_upper(keel_container *c, int keep, keel_error **err)
 {
-	keel_rootfs *r = NULL;
 	char *layer = NULL, *kept = NULL, num[KEEL_STR_DEC_SIZE];
 	int ret;
 
@@ -1363,13 +1487,7 @@ static int remove_upper(keel_container *c, int keep, keel_error **err)
 		free(kept);
 		return ret;
 	}
-	ret = keel_rootfs_new(&r, err);
-	if (ret == 0)
-		ret = keel_rootfs_set_upper_base(r, c->st.upper_dir, err);
-	if (ret == 0)
-		ret = keel_rootfs_remove_upper(r, err);
-	keel_rootfs_free(r);
-	return ret;
+	return remove_upper_dir(c->st.upper_dir, err);
 }
 
 /* The state directory, last of all: what a container keeps there is its
@@ -1383,6 +1501,8 @@ static int remove_state_dir(keel_container *c, keel_error **err)
 	int dirfd = c->hold.dirfd;
 
 	unlinkat(dirfd, "state", 0);
+	unlinkat(dirfd, SECCOMP_FILE, 0);
+	unlinkat(dirfd, SECURITY_FILE, 0);
 	if (rmdir(c->dir) == 0 || errno == ENOENT)
 		return 0;
 	unlinkat(dirfd, "start", 0);
@@ -1498,9 +1618,7 @@ KEEL_PUBLIC int keel_container_upper_usage(keel_container *c, uint64_t *bytes, k
 	*bytes = 0;
 	if (!c->st.upper_dir)
 		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: upper usage: not created yet", c->id);
-	ret = keel_rootfs_new(&r, err);
-	if (ret == 0)
-		ret = keel_rootfs_set_upper_base(r, c->st.upper_dir, err);
+	ret = upper_only_rootfs(c->st.upper_dir, &r, err);
 	if (ret == 0)
 		ret = keel_rootfs_upper_usage(r, bytes, err);
 	keel_rootfs_free(r);

@@ -7,6 +7,8 @@
 #include <keel/container.h>
 #include "state.h"
 
+struct keel_container_devices;
+
 #define KEEL_HOOK_MAX 5
 
 struct keel_container_hook {
@@ -19,6 +21,7 @@ struct keel_container {
 	char *root;                 /* the state root */
 	char *dir;                  /* <root>/<id> */
 	int loaded;                 /* made by keel_container_load() */
+	int security_bad;           /* a loaded handle could not read the init's security */
 	int created;                /* create ran (successfully) with this handle */
 
 	/* configuration, used by create */
@@ -36,6 +39,7 @@ struct keel_container {
 	uint64_t log_max;
 	char **layers;
 	struct keel_container_hook hooks[KEEL_HOOK_MAX + 1];
+	struct keel_container_devices *devices; /* issue 16: src/container-device.c; NULL: defaults */
 
 	/* runtime */
 	keel_cgroup *cgroup;        /* NULL before create */

@@ -119,20 +119,30 @@ int keel_error_plain(keel_error **err, int code, int errnum, const char *fmt, ..
 	return -errnum;
 }
 
-static int code_for_errno(int errnum)
+/*
+ * The one errno -> code table, for every subsystem: a caller (Go's
+ * ErrorNotFound, Python's KeelNotFound) sees the same code for the same
+ * errno whichever part of the library failed.
+ */
+static const struct {
+	int errnum;
+	int code;
+} errno_codes[] = {
+	{ ENOENT, KEEL_ERROR_NOT_FOUND },     { ESRCH, KEEL_ERROR_NOT_FOUND },
+	{ ENODEV, KEEL_ERROR_NOT_FOUND },     { EEXIST, KEEL_ERROR_EXISTS },
+	{ EINVAL, KEEL_ERROR_INVALID },       { ERANGE, KEEL_ERROR_INVALID },
+	{ ENOSYS, KEEL_ERROR_UNSUPPORTED },   { EOPNOTSUPP, KEEL_ERROR_UNSUPPORTED },
+	{ EAFNOSUPPORT, KEEL_ERROR_UNSUPPORTED },
+};
+
+int keel_error_code_for_errno(int errnum)
 {
-	switch (errnum) {
-	case ENOENT:
-	case ESRCH:
-		return KEEL_ERROR_NOT_FOUND;
-	case EEXIST:
-		return KEEL_ERROR_EXISTS;
-	case ENOSYS:
-	case EOPNOTSUPP:
-		return KEEL_ERROR_UNSUPPORTED;
-	default:
-		return KEEL_ERROR_SYSTEM;
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(errno_codes) / sizeof(errno_codes[0]); i++)
+		if (errno_codes[i].errnum == errnum)
+			return errno_codes[i].code;
+	return KEEL_ERROR_SYSTEM;
 }
 
 int keel_error_sys(keel_error **err, int errnum, const char *fmt, ...)
@@ -141,7 +151,7 @@ int keel_error_sys(keel_error **err, int errnum, const char *fmt, ...)
 	int ret;
 
 	va_start(ap, fmt);
-	ret = keel_error_setv(err, code_for_errno(errnum), errnum, fmt, ap);
+	ret = keel_error_setv(err, keel_error_code_for_errno(errnum), errnum, fmt, ap);
 	va_end(ap);
 	return ret;
 }

@@ -5,7 +5,7 @@
  * negative errno, and, when err is not NULL, leave a keel_error in *err.
  * As an error travels up, each layer may prefix its own context with
  * keel_error_wrap(), so the caller reads the whole story on one line:
- *   "container web: rootfs: mount overlay on /run/keel/web/rootfs: No such device"
+ *   "container web: container init: mount overlay on /run/keel/web/layer/merged: No such device"
  */
 #ifndef KEEL_PRIV_ERROR_H
 #define KEEL_PRIV_ERROR_H
@@ -31,8 +31,14 @@ int keel_error_setv(keel_error **err, int code, int errnum, const char *fmt, va_
  * positive; returns -errnum. */
 int keel_error_plain(keel_error **err, int code, int errnum, const char *fmt, ...) KEEL_PRINTF(4, 5);
 
-/* A system call failed with errnum: code KEEL_ERROR_SYSTEM, or NOT_FOUND /
- * EXISTS for ENOENT / EEXIST so callers can branch on the kind. */
+/* The code for a failure with errnum, the same in every subsystem:
+ * NOT_FOUND for ENOENT, ESRCH and ENODEV; EXISTS for EEXIST; INVALID for
+ * EINVAL and ERANGE; UNSUPPORTED for ENOSYS, EOPNOTSUPP (== ENOTSUP) and
+ * EAFNOSUPPORT; SYSTEM for every other errno. */
+int keel_error_code_for_errno(int errnum);
+
+/* A system call failed with errnum: the code keel_error_code_for_errno()
+ * gives, so callers can branch on the kind. */
 int keel_error_sys(keel_error **err, int errnum, const char *fmt, ...) KEEL_PRINTF(3, 4);
 
 /* The caller passed something wrong: KEEL_ERROR_INVALID, EINVAL, no strerror. */

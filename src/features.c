@@ -25,6 +25,7 @@
 
 #include "error.h"
 #include "util/fs.h"
+#include "util/syscall.h"
 
 #define FEATURE_MAX 32
 
@@ -60,24 +61,24 @@ static int syscall_exists(long ret)
 static int probe_clone3(void)
 {
 	/* size 0 is below CLONE_ARGS_SIZE_VER0: EINVAL where clone3 exists. */
-	return syscall_exists(syscall(SYS_clone3, NULL, 0));
+	return syscall_exists(keel_sys_clone3(NULL, 0));
 }
 
 static int probe_pidfd(void)
 {
-	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	int fd = keel_sys_pidfd_open(getpid(), 0);
 
 	if (fd < 0)
 		return 0;
 	close(fd);
 	/* signal 0 through the pidfd: checks pidfd_send_signal too. */
-	return syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0 || errno != ENOSYS;
+	return keel_sys_pidfd_send_signal(fd, 0, NULL, 0) == 0 || errno != ENOSYS;
 }
 
 static int probe_overlayfs(void)
 {
 	/* fsopen() asks the kernel to load the module if needed, like mount(2). */
-	int fd = (int)syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
+	int fd = keel_sys_fsopen("overlay", FSOPEN_CLOEXEC);
 	char *fs = NULL;
 	int found;
 
@@ -98,12 +99,12 @@ static int probe_idmapped_mounts(void)
 {
 	/* mount_setattr(-1, ...) fails with EBADF/EINVAL where it exists;
 	 * MOUNT_ATTR_IDMAP arrived with the syscall (5.12). */
-	return syscall_exists(syscall(SYS_mount_setattr, -1, "", 0, NULL, 0));
+	return syscall_exists(keel_sys_mount_setattr(-1, "", 0, NULL, 0));
 }
 
 static int probe_openat2(void)
 {
-	return syscall_exists(syscall(SYS_openat2, -1, "", NULL, 0));
+	return syscall_exists(keel_sys_openat2(-1, "", NULL, 0));
 }
 
 static int probe_seccomp_notify(void)

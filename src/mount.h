@@ -23,4 +23,15 @@ int keel_mount_plan_apply(const struct keel_mount_plan *plan, struct keel_child_
 
 void keel_mount_plan_free(struct keel_mount_plan *plan);
 
+/*
+ * Issue 16 (src/container-device.c): add a device node at dest (absolute,
+ * inside the container), made with mknod (block: S_IFBLK, else S_IFCHR),
+ * major:minor and the permission bits of mode, then, with do_chown, owned by
+ * uid:gid. Where mknod is refused (a user namespace) the host's node at
+ * host is bound on an empty file instead, as for the default /dev. The
+ * entry goes at the end of the table: after the /dev the defaults mount.
+ */
+int keel_rootfs_add_device_node(keel_rootfs *r, const char *host, const char *dest, int block, unsigned major,
+				unsigned minor, mode_t mode, int do_chown, uid_t uid, gid_t gid, keel_error **err);
+
 #endif

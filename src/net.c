@@ -67,6 +67,7 @@
 #include "error.h"
 #include "net.h"
 #include "util/dl.h"
+#include "util/syscall.h"
 
 #define KEEL_IFNAME_MAX 15  /* IFNAMSIZ - 1 */
 
@@ -124,28 +125,19 @@ static const struct keel_dl_sym route_syms[] = { NL_FUNCTIONS(NL_SKIP, NL_SYM) }
 #undef NL_SYM
 #undef NL_SKIP
 
-static pthread_once_t nl_once = PTHREAD_ONCE_INIT;
-static int nl_status;        /* 0 loaded, or -ELIBACC; set once */
-static char nl_why[256];     /* why not, for every later error message */
-
-static void nl_load(void)
-{
-	/* libnl-route-3 needs libnl-3: open it first, so a missing libnl-3
-	 * is reported under its own name. */
-	nl_status = keel_dl_load(NL3_SONAME, nl3_syms, sizeof(nl3_syms) / sizeof(nl3_syms[0]), &nl,
-				 nl_why, sizeof(nl_why));
-	if (nl_status == 0)
-		nl_status = keel_dl_load(ROUTE_SONAME, route_syms, sizeof(route_syms) / sizeof(route_syms[0]),
-					 &nl, nl_why, sizeof(nl_why));
-}
+/* libnl-route-3 needs libnl-3: open it first, so a missing libnl-3 is
+ * reported under its own name. */
+KEEL_DL_ONCE(nl_lib, nl, { NL3_SONAME, nl3_syms, KEEL_DL_N_OF(nl3_syms) },
+	     { ROUTE_SONAME, route_syms, KEEL_DL_N_OF(route_syms) })
 
 /* Load libnl if this is the first use; what fails is "<what>: network: why". */
 static int nl_ready(const char *what, keel_error **err)
 {
-	pthread_once(&nl_once, nl_load);
-	if (nl_status < 0)
-		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -nl_status, "open %s: network: %s",
-					what, nl_why);
+	int status = nl_lib_ready();
+
+	if (status < 0)
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -status, "open %s: network: %s", what,
+					nl_lib.why);
 	return 0;
 }
 
@@ -175,22 +167,6 @@ int keel_nl_errno(int nlerr)
 		if (table[i].nle == nlerr)
 			return table[i].err;
 	return EIO;
-}
-
-static int code_for(int errnum)
-{
-	switch (errnum) {
-	case EEXIST:
-		return KEEL_ERROR_EXISTS;
-	case ENODEV: case ENOENT: case ESRCH:
-		return KEEL_ERROR_NOT_FOUND;
-	case EINVAL: case ERANGE:
-		return KEEL_ERROR_INVALID;
-	case EOPNOTSUPP: case EAFNOSUPPORT:
-		return KEEL_ERROR_UNSUPPORTED;
-	default:
-		return KEEL_ERROR_SYSTEM;
-	}
 }
 
 /*
@@ -245,7 +221,7 @@ static int KEEL_PRINTF(4, 5) net_fail(keel_netns *ns, keel_error **err, int nler
 		snprintf(why, sizeof(why), " (kernel: %s)", ns->kernel_msg);
 	else if (!ns->kernel_errno && errnum == EIO)
 		snprintf(why, sizeof(why), " (libnl: %s)", nl.nl_geterror(nlerr));
-	return keel_error_set(err, code_for(errnum), errnum, "%s in %s%s", op, ns->what, why);
+	return keel_error_set(err, keel_error_code_for_errno(errnum), errnum, "%s in %s%s", op, ns->what, why);
 }
 
 static void begin(keel_netns *ns)
@@ -546,7 +522,7 @@ KEEL_PUBLIC int keel_netns_open_pidfd(keel_netns **out, int pidfd, keel_error **
 		return fd;
 	/* The pid may have been recycled between the two steps: if the pidfd's
 	 * process is still alive now, the namespace we opened is its own. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+	if (keel_sys_pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
 		r = errno;
 		close(fd);
 		return keel_error_set(err, r == ESRCH ? KEEL_ERROR_NOT_FOUND : KEEL_ERROR_SYSTEM, r,

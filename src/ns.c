@@ -27,10 +27,8 @@
 
 #include "error.h"
 #include "ns.h"
+#include "util/syscall.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 /* In the order of the keel_ns_type bits. */
 static const struct {
@@ -212,7 +210,7 @@ KEEL_PUBLIC int keel_ns_join_pidfd(keel_ns *ns, unsigned flags, int pidfd, keel_
 	}
 	/* The fds belong to the process of the pidfd only if it still runs
 	 * now: otherwise its pid may have been reused in between. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+	if (keel_sys_pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
 		ret = keel_error_sys(err, errno, "namespaces: join pid %d", (int)pid);
 		goto fail;
 	}
@@ -243,7 +241,7 @@ KEEL_PUBLIC int keel_ns_join_pid(keel_ns *ns, unsigned flags, pid_t pid, keel_er
 		return ret;
 	if (pid <= 0)
 		return keel_error_invalid(err, "namespaces: join pid %d: not a process id", (int)pid);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = keel_sys_pidfd_open(pid, 0);
 	if (pidfd < 0)
 		return keel_error_sys(err, errno, "namespaces: join pid %d", (int)pid);
 	ret = keel_ns_join_pidfd(ns, flags, pidfd, err);

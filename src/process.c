@@ -20,17 +20,6 @@
 
 extern char **environ;
 
-void keel_strv_free(char **v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 KEEL_PUBLIC int keel_process_new(keel_process **out, keel_error **err)
 {
 	keel_process *p;
@@ -119,17 +108,6 @@ static void drop_name(char **v, size_t *n, const char *name, int bare)
 	}
 }
 
-static int append(char ***v, size_t *n, char *s)
-{
-	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
-
-	if (!grown)
-		return -ENOMEM;
-	grown[(*n)++] = s;
-	*v = grown;
-	return 0;
-}
-
 KEEL_PUBLIC int keel_process_setenv(keel_process *p, const char *name, const char *value,
 				    keel_error **err)
 {
@@ -143,7 +121,7 @@ KEEL_PUBLIC int keel_process_setenv(keel_process *p, const char *name, const cha
 		return keel_error_sys(err, ENOMEM, "process: setenv %s", name);
 	drop_name(p->set_env, &p->n_set, name, 0);
 	drop_name(p->unset_env, &p->n_unset, name, 1);
-	if (append(&p->set_env, &p->n_set, e) < 0) {
+	if (keel_strv_append(&p->set_env, &p->n_set, e) < 0) {
 		free(e);
 		return keel_error_sys(err, ENOMEM, "process: setenv %s", name);
 	}
@@ -160,7 +138,7 @@ KEEL_PUBLIC int keel_process_unsetenv(keel_process *p, const char *name, keel_er
 		return -EINVAL;
 	drop_name(p->set_env, &p->n_set, name, 0);
 	drop_name(p->unset_env, &p->n_unset, name, 1);
-	if (!(copy = strdup(name)) || append(&p->unset_env, &p->n_unset, copy) < 0) {
+	if (!(copy = strdup(name)) || keel_strv_append(&p->unset_env, &p->n_unset, copy) < 0) {
 		free(copy);
 		return keel_error_sys(err, ENOMEM, "process: unsetenv %s", name);
 	}
@@ -179,18 +157,6 @@ KEEL_PUBLIC int keel_process_clearenv(keel_process *p, keel_error **err)
 	return 0;
 }
 
-/* Append a copy of s; frees nothing of v on failure. */
-static int append_dup(char ***v, size_t *n, const char *s)
-{
-	char *copy = s ? strdup(s) : NULL;
-
-	if ((s && !copy) || append(v, n, copy) < 0) {
-		free(copy);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 int keel_process_build_env(const keel_process *p, char ***out, keel_error **err)
 {
 	char **env = NULL;
@@ -205,13 +171,13 @@ int keel_process_build_env(const keel_process *p, char ***out, keel_error **err)
 			size_t len = (size_t)(strchrnul(p->set_env[j], '=') - p->set_env[j]);
 			keep = strncmp(environ[i], p->set_env[j], len + 1) != 0;
 		}
-		if (keep && append_dup(&env, &n, environ[i]) < 0)
+		if (keep && keel_strv_append_dup(&env, &n, environ[i]) < 0)
 			goto oom;
 	}
 	for (j = 0; j < p->n_set; j++)
-		if (append_dup(&env, &n, p->set_env[j]) < 0)
+		if (keel_strv_append_dup(&env, &n, p->set_env[j]) < 0)
 			goto oom;
-	if (append_dup(&env, &n, NULL) < 0)
+	if (keel_strv_append_dup(&env, &n, NULL) < 0)
 		goto oom;
 	*out = env;
 	return 0;

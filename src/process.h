@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <keel/process.h>
+#include "util/str.h"
 
 struct keel_process {
 	char **argv;                 /* NULL-terminated copy */
@@ -36,7 +37,5 @@ struct keel_process {
  * keel_strv_free().
  */
 int keel_process_build_env(const keel_process *p, char ***out, keel_error **err);
-
-void keel_strv_free(char **v);
 
 #endif

@@ -111,22 +111,15 @@ static struct scmp_api {
 static const struct keel_dl_sym scmp_syms[] = { SCMP_FUNCTIONS(SCMP_SYM) };
 #undef SCMP_SYM
 
-static pthread_once_t scmp_once = PTHREAD_ONCE_INIT;
-static int scmp_status;         /* 0 loaded, or -ELIBACC; set once */
-static char scmp_why[256];      /* why not, for every later error message */
-
-static void scmp_load(void)
-{
-	scmp_status = keel_dl_load(SCMP_SONAME, scmp_syms, sizeof(scmp_syms) / sizeof(scmp_syms[0]), &scmp,
-				   scmp_why, sizeof(scmp_why));
-}
+KEEL_DL_ONCE(scmp_lib, scmp, { SCMP_SONAME, scmp_syms, KEEL_DL_N_OF(scmp_syms) })
 
 /* Load libseccomp if this is the first use; fails with "seccomp: why". */
 static int scmp_ready(keel_error **err)
 {
-	pthread_once(&scmp_once, scmp_load);
-	if (scmp_status < 0)
-		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -scmp_status, "seccomp: %s", scmp_why);
+	int status = scmp_lib_ready();
+
+	if (status < 0)
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -status, "seccomp: %s", scmp_lib.why);
 	return 0;
 }
 

@@ -47,12 +47,12 @@
 
 #include "error.h"
 #include "security.h"
+#include "security-internal.h"
 #include "security-seccomp.h"
 #include "util/dl.h"
 #include "util/fs.h"
 #include "util/str.h"
 
-#define CAP_MAX_NUM 63          /* the masks are 64 bits wide */
 #define NAME_MAX_UTS 64         /* __NEW_UTS_LEN */
 #define LSM_LABEL_MAX 4000      /* well under a page, which /proc/self/attr takes */
 
@@ -65,21 +65,6 @@ static const int docker_default_caps[] = {
 	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_MKNOD, CAP_AUDIT_WRITE,
 	CAP_SETFCAP,
 };
-
-/* RLIMIT_* names for messages, indexed by resource. */
-static const char *const rlimit_names[RLIM_NLIMITS] = {
-	[RLIMIT_CPU] = "CPU", [RLIMIT_FSIZE] = "FSIZE", [RLIMIT_DATA] = "DATA",
-	[RLIMIT_STACK] = "STACK", [RLIMIT_CORE] = "CORE", [RLIMIT_RSS] = "RSS",
-	[RLIMIT_NPROC] = "NPROC", [RLIMIT_NOFILE] = "NOFILE", [RLIMIT_MEMLOCK] = "MEMLOCK",
-	[RLIMIT_AS] = "AS", [RLIMIT_LOCKS] = "LOCKS", [RLIMIT_SIGPENDING] = "SIGPENDING",
-	[RLIMIT_MSGQUEUE] = "MSGQUEUE", [RLIMIT_NICE] = "NICE", [RLIMIT_RTPRIO] = "RTPRIO",
-	[RLIMIT_RTTIME] = "RTTIME",
-};
-
-/* Which namespace makes a sysctl the container's own. */
-enum ns_kind { NS_NET, NS_IPC, N_NS };
-static const char *const ns_files[N_NS] = { "/proc/self/ns/net", "/proc/self/ns/ipc" };
-static const char *const ns_words[N_NS] = { "network", "IPC" };
 
 struct sysctl {
 	char *key, *value;
@@ -124,20 +109,11 @@ static const struct keel_dl_sym capng_syms[] = {
 	{ "capng_capability_to_name", offsetof(struct capng_api, capability_to_name) },
 };
 
-static pthread_once_t capng_once = PTHREAD_ONCE_INIT;
-static int capng_status;        /* 0 loaded, or -ELIBACC; set once */
-static char capng_why[256];
-
-static void capng_load(void)
-{
-	capng_status = keel_dl_load(CAPNG_SONAME, capng_syms, sizeof(capng_syms) / sizeof(capng_syms[0]),
-				    &capng, capng_why, sizeof(capng_why));
-}
+KEEL_DL_ONCE(capng_lib, capng, { CAPNG_SONAME, capng_syms, KEEL_DL_N_OF(capng_syms) })
 
 static bool capng_ready(void)
 {
-	pthread_once(&capng_once, capng_load);
-	return capng_status == 0;
+	return capng_lib_ready() == 0;
 }
 
 /* "NET_RAW", "cap_net_raw", "CAP_NET_RAW" -> 13; -1 if unknown. */
@@ -157,8 +133,8 @@ static int cap_lookup(const char *name, keel_error **err)
 	if (!name)
 		return keel_error_invalid(err, "capability: no name given");
 	if (!capng_ready())
-		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -capng_status, "capability %s: %s", name,
-					capng_why);
+		return keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -capng_lib.status, "capability %s: %s", name,
+					capng_lib.why);
 	cap = cap_from_name(name);
 	if (cap < 0 || cap > CAP_MAX_NUM)
 		return keel_error_invalid(err, "unknown capability '%s'", name);
@@ -543,6 +519,28 @@ KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filt
 	return 0;
 }
 
+void keel_security_get_bpf(const keel_security *sec, const struct sock_filter **prog, size_t *len)
+{
+	*prog = sec ? sec->bpf : NULL;
+	*len = sec && sec->bpf ? sec->bpf_len : 0;
+}
+
+int keel_security_set_bpf(keel_security *sec, const struct sock_filter *prog, size_t len, keel_error **err)
+{
+	struct sock_filter *copy;
+
+	if (!sec || !prog || !len || len > BPF_MAXINSNS)
+		return keel_error_invalid(err, "seccomp: a program of %zu instructions (1 to %d)", len, BPF_MAXINSNS);
+	copy = malloc(len * sizeof(*copy));
+	if (!copy)
+		return keel_error_sys(err, ENOMEM, "seccomp: attach the filter");
+	memcpy(copy, prog, len * sizeof(*copy));
+	drop_bpf(sec);
+	sec->bpf = copy;
+	sec->bpf_len = len;
+	return 0;
+}
+
 static int set_label(char **slot, const char *what, const char *label, keel_error **err)
 {
 	char *copy = NULL;
@@ -574,56 +572,121 @@ KEEL_PUBLIC int keel_security_set_selinux_label(keel_security *sec, const char *
 	return set_label(&sec->selinux, "selinux label", label, err);
 }
 
+/* ------------------------------------------------- the profile of execs --- */
+
+/*
+ * What a process exec'd into a container must share with its init, as
+ * text, one "key=value" per line:
+ *   caps=BOUNDING PERMITTED EFFECTIVE INHERITABLE AMBIENT   (hex masks)
+ *   keep_caps=0|1  no_new_privs=0|1
+ *   rlimit=RESOURCE SOFT HARD                               (repeated)
+ *   apparmor=PROFILE  selinux=LABEL
+ * Not the hostname, domain name or sysctls: they belong to namespaces the
+ * exec joins, already set. Nor the seccomp program: the container keeps
+ * it in a file of its own (keel_security_get_bpf()).
+ */
+char *keel_security_profile_format(const keel_security *sec)
+{
+	size_t cap = 512 + RLIM_NLIMITS * 64 + (sec->apparmor ? strlen(sec->apparmor) : 0) +
+		     (sec->selinux ? strlen(sec->selinux) : 0);
+	char *out = malloc(cap);
+	size_t used;
+	int r;
+
+	if (!out)
+		return NULL;
+	used = (size_t)snprintf(out, cap, "caps=%llx %llx %llx %llx %llx\nkeep_caps=%d\nno_new_privs=%d\n",
+				(unsigned long long)sec->caps[SET_BOUNDING], (unsigned long long)sec->caps[SET_PERMITTED],
+				(unsigned long long)sec->caps[SET_EFFECTIVE],
+				(unsigned long long)sec->caps[SET_INHERITABLE], (unsigned long long)sec->caps[SET_AMBIENT],
+				sec->keep_caps, sec->no_new_privs);
+	for (r = 0; r < RLIM_NLIMITS; r++)
+		if (sec->rlimit_set[r])
+			used += (size_t)snprintf(out + used, cap - used, "rlimit=%d %llu %llu\n", r, sec->rlimit_soft[r],
+						 sec->rlimit_hard[r]);
+	if (sec->apparmor)
+		used += (size_t)snprintf(out + used, cap - used, "apparmor=%s\n", sec->apparmor);
+	if (sec->selinux)
+		snprintf(out + used, cap - used, "selinux=%s\n", sec->selinux);
+	return out;
+}
+
+/* n unsigned numbers separated by one space, base 16 or 10, nothing after. */
+static int parse_numbers(const char *v, int base, unsigned long long *out, int n)
+{
+	char *end;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)*v) || (base == 10 && !isdigit((unsigned char)*v)))
+			return -1;
+		errno = 0;
+		out[i] = strtoull(v, &end, base);
+		if (errno || end == v || *end != (i + 1 < n ? ' ' : '\0'))
+			return -1;
+		v = end + (i + 1 < n);
+	}
+	return 0;
+}
+
+static int parse_profile_line(keel_security *sec, const char *key, const char *v)
+{
+	unsigned long long n[N_SETS];
+	int i;
+
+	if (!strcmp(key, "caps")) {
+		if (parse_numbers(v, 16, n, N_SETS) < 0)
+			return -1;
+		for (i = 0; i < N_SETS; i++)
+			sec->caps[i] = n[i];
+	} else if (!strcmp(key, "keep_caps") || !strcmp(key, "no_new_privs")) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return -1;
+		*(key[0] == 'k' ? &sec->keep_caps : &sec->no_new_privs) = v[0] == '1';
+	} else if (!strcmp(key, "rlimit")) {
+		if (parse_numbers(v, 10, n, 3) < 0 || n[0] >= RLIM_NLIMITS || n[1] > n[2])
+			return -1;
+		sec->rlimit_set[n[0]] = true;
+		sec->rlimit_soft[n[0]] = n[1];
+		sec->rlimit_hard[n[0]] = n[2];
+	} else if (!strcmp(key, "apparmor") || !strcmp(key, "selinux")) {
+		return set_label(key[0] == 'a' ? &sec->apparmor : &sec->selinux, key, v, NULL) < 0 ? -1 : 0;
+	}
+	return 0; /* an unknown key: a later version's, ignored */
+}
+
+int keel_security_profile_parse(keel_security *sec, const char *text, keel_error **err)
+{
+	const char *line = text, *eol;
+	char buf[LSM_LABEL_MAX + 64], *eq;
+	int lineno = 0;
+
+	for (; *line; line = *eol ? eol + 1 : eol) {
+		eol = strchr(line, '\n');
+		if (!eol)
+			eol = line + strlen(line);
+		lineno++;
+		if (eol == line)
+			continue;
+		if ((size_t)(eol - line) >= sizeof(buf))
+			goto bad;
+		memcpy(buf, line, (size_t)(eol - line));
+		buf[eol - line] = '\0';
+		if (!(eq = strchr(buf, '=')) || eq == buf)
+			goto bad;
+		*eq = '\0';
+		if (parse_profile_line(sec, buf, eq + 1) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	return keel_error_sys(err, EIO, "security profile: line %d does not parse", lineno);
+}
+
 /* ================================================================ the plan === */
 
-struct plan_sysctl {
-	const char *key;        /* for messages */
-	char *path;             /* /proc/sys/net/ipv4/ip_forward */
-	const char *value;
-	size_t value_len;
-	int ns;                 /* enum ns_kind */
-};
-
-struct plan_rlimit {
-	int resource;
-	struct rlimit lim;
-};
-
-struct ns_id {
-	dev_t dev;
-	ino_t ino;
-	bool known;
-};
-
-struct keel_security_plan {
-	/* apply_early */
-	const char *hostname, *domainname;
-	size_t hostname_len, domainname_len;
-	struct ns_id parent_uts;
-	struct ns_id parent_ns[N_NS];
-	struct plan_sysctl *sysctls;
-	size_t n_sysctls;
-	struct plan_rlimit rlimits[RLIM_NLIMITS];
-	size_t n_rlimits;
-	bool has_oom;
-	char oom_str[16];
-	size_t oom_len;
-	/* apply_pre_user */
-	int last_cap;
-	uint64_t bounding;
-	/* apply_late */
-	uint64_t permitted, effective, inheritable, ambient;
-	bool no_new_privs;
-	struct sock_fprog prog;   /* filter NULL when there is no seccomp */
-	bool prog_static;         /* filter is the library's constant, not ours */
-	bool notify;
-	const char *lsm_path[2];  /* candidates, the first that exists is used */
-	char *lsm_value;
-	size_t lsm_len;
-	const char *lsm_what;
-	/* the strings above point into copies owned here */
-	char *owned_hostname, *owned_domainname;
-};
+/* The plan's types are in security-internal.h; the child applies it in
+ * src/child/security.c. */
 
 void keel_security_plan_free(struct keel_security_plan *plan)
 {
@@ -865,226 +928,4 @@ int keel_security_plan_prepare(const keel_security *sec, struct keel_security_pl
 fail:
 	keel_security_plan_free(plan);
 	return ret;
-}
-
-/* ============================================= the child (async-signal-safe) === */
-
-/* Whether the calling process is in another namespace than the parent was
- * at prepare time. 1 yes, 0 no, -errno if it cannot tell. */
-static int own_namespace(const char *path, const struct ns_id *parent)
-{
-	struct stat st;
-
-	if (!parent->known)
-		return -ENOENT;
-	if (stat(path, &st) < 0)
-		return -errno;
-	return st.st_dev != parent->dev || st.st_ino != parent->ino;
-}
-
-/* Write a whole value to a /proc file in one write(2). */
-static int write_proc(const char *path, const char *value, size_t len)
-{
-	ssize_t n;
-	int fd, e;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, len);
-	e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
-static int apply_uts(const struct keel_security_plan *plan, struct keel_child_report *rep)
-{
-	const char *what = plan->hostname ? "hostname" : "domainname";
-	const char *name = plan->hostname ? plan->hostname : plan->domainname;
-	int own;
-
-	if (!plan->hostname && !plan->domainname)
-		return 0;
-	own = own_namespace("/proc/self/ns/uts", &plan->parent_uts);
-	if (own < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, -own, what, name);
-	if (!own) {
-		keel_report_fail(rep, KEEL_ERROR_INVALID, 0, what, name);
-		keel_report_append(rep, ": the container has no UTS namespace of its own (it would rename the host)");
-		return -EINVAL;
-	}
-	if (plan->hostname && sethostname(plan->hostname, plan->hostname_len) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "sethostname", plan->hostname);
-	if (plan->domainname && setdomainname(plan->domainname, plan->domainname_len) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "setdomainname", plan->domainname);
-	return 0;
-}
-
-static int apply_sysctls(const struct keel_security_plan *plan, struct keel_child_report *rep)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; i < plan->n_sysctls; i++) {
-		const struct plan_sysctl *s = &plan->sysctls[i];
-
-		ret = own_namespace(ns_files[s->ns], &plan->parent_ns[s->ns]);
-		if (ret < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, "sysctl", s->key);
-		if (!ret) {
-			keel_report_fail(rep, KEEL_ERROR_INVALID, 0, "sysctl", s->key);
-			keel_report_append(rep, ": the container has no ");
-			keel_report_append(rep, ns_words[s->ns]);
-			keel_report_append(rep, " namespace of its own (it would change the host)");
-			return -EINVAL;
-		}
-		ret = write_proc(s->path, s->value, s->value_len);
-		if (ret < 0) {
-			keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, "sysctl", s->key);
-			keel_report_append(rep, ": write ");
-			keel_report_append(rep, s->path);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-int keel_security_plan_apply_early(const struct keel_security_plan *plan, struct keel_child_report *rep)
-{
-	size_t i;
-	int ret;
-
-	ret = apply_uts(plan, rep);
-	if (ret < 0)
-		return ret;
-	ret = apply_sysctls(plan, rep);
-	if (ret < 0)
-		return ret;
-	for (i = 0; i < plan->n_rlimits; i++) {
-		const struct plan_rlimit *r = &plan->rlimits[i];
-
-		if (syscall(SYS_prlimit64, 0, r->resource, &r->lim, NULL) < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "setrlimit",
-						rlimit_names[r->resource]);
-	}
-	if (plan->has_oom) {
-		ret = write_proc("/proc/self/oom_score_adj", plan->oom_str, plan->oom_len);
-		if (ret < 0)
-			return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, "oom_score_adj", plan->oom_str);
-	}
-	return 0;
-}
-
-/* "<step> capability 13": by number, since the names live in libcap-ng,
- * which the child does not call. */
-static int report_cap_fail(struct keel_child_report *rep, int errnum, const char *step, int cap)
-{
-	char num[24], obj[48] = "capability ";
-
-	keel_strlcat(obj, keel_utoa((unsigned long long)cap, num), sizeof(obj));
-	return keel_report_fail(rep, KEEL_ERROR_CHILD, errnum, step, obj);
-}
-
-int keel_security_plan_apply_pre_user(const struct keel_security_plan *plan, struct keel_child_report *rep)
-{
-	int cap;
-
-	for (cap = 0; cap <= plan->last_cap; cap++) {
-		if (plan->bounding & (1ULL << cap))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return report_cap_fail(rep, errno, "drop from the bounding set", cap);
-	}
-	/* Keep the permitted set across setuid to a non-root user, so apply_late
-	 * can install the requested sets; execve resets this flag. */
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "prctl", "PR_SET_KEEPCAPS");
-	return 0;
-}
-
-static int apply_caps(const struct keel_security_plan *plan, struct keel_child_report *rep)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct data[2];
-	int cap;
-
-	data[0].effective = (uint32_t)plan->effective;
-	data[1].effective = (uint32_t)(plan->effective >> 32);
-	data[0].permitted = (uint32_t)plan->permitted;
-	data[1].permitted = (uint32_t)(plan->permitted >> 32);
-	data[0].inheritable = (uint32_t)plan->inheritable;
-	data[1].inheritable = (uint32_t)(plan->inheritable >> 32);
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "capset", NULL);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
-	for (cap = 0; cap <= plan->last_cap; cap++) {
-		if (!(plan->ambient & (1ULL << cap)))
-			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return report_cap_fail(rep, errno, "raise ambient", cap);
-	}
-	return 0;
-}
-
-static int apply_lsm(const struct keel_security_plan *plan, struct keel_child_report *rep)
-{
-	int i, ret = -ENOENT;
-
-	if (!plan->lsm_value)
-		return 0;
-	for (i = 0; i < 2 && plan->lsm_path[i]; i++) {
-		ret = write_proc(plan->lsm_path[i], plan->lsm_value, plan->lsm_len);
-		if (ret != -ENOENT)
-			break;
-	}
-	if (ret < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, plan->lsm_what, plan->lsm_value);
-	return 0;
-}
-
-static int apply_seccomp(const struct keel_security_plan *plan, int *notify_fd, struct keel_child_report *rep)
-{
-	unsigned long flags = plan->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
-	long ret;
-
-	if (!plan->prog.filter)
-		return 0;
-	ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &plan->prog);
-	if (ret < 0) {
-		int e = errno;
-
-		keel_report_fail(rep, KEEL_ERROR_CHILD, e, "seccomp", "load the filter");
-		if (e == EACCES)
-			keel_report_append(rep, " (without no_new_privs this needs CAP_SYS_ADMIN)");
-		return -e;
-	}
-	if (plan->notify)
-		*notify_fd = (int)ret;
-	return 0;
-}
-
-int keel_security_plan_has_listener(const struct keel_security_plan *plan)
-{
-	return plan->notify;
-}
-
-int keel_security_plan_apply_late(const struct keel_security_plan *plan, int *notify_fd,
-				  struct keel_child_report *rep)
-{
-	int ret;
-
-	*notify_fd = -1;
-	ret = apply_caps(plan, rep);
-	if (ret < 0)
-		return ret;
-	if (plan->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "prctl", "PR_SET_NO_NEW_PRIVS");
-	ret = apply_lsm(plan, rep);
-	if (ret < 0)
-		return ret;
-	/* Last: from here on only what the filter allows, which is execve. */
-	return apply_seccomp(plan, notify_fd, rep);
 }

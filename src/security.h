@@ -16,8 +16,33 @@
 #ifndef KEEL_PRIV_SECURITY_H
 #define KEEL_PRIV_SECURITY_H
 
+#include <stddef.h>
+#include <linux/filter.h>
 #include <keel/security.h>
 #include "util/child.h"
+
+/*
+ * The seccomp program sec holds (*prog NULL and *len 0 when none); owned
+ * by sec. The container keeps a copy next to its state, so that a process
+ * that loads the container (and so has none of the creator's
+ * keel_security) execs under the init's filter.
+ */
+void keel_security_get_bpf(const keel_security *sec, const struct sock_filter **prog, size_t *len);
+
+/*
+ * What an exec into the container must share with the init besides the
+ * seccomp program (capability sets, keep_caps, no_new_privs, rlimits, LSM
+ * labels), as "key=value" lines the container keeps next to its state:
+ * _format() returns it malloc'd (NULL: -ENOMEM); _parse() sets those
+ * fields of sec from such text (-EIO with the line number when a line
+ * does not parse; unknown keys are ignored).
+ */
+char *keel_security_profile_format(const keel_security *sec);
+int keel_security_profile_parse(keel_security *sec, const char *text, keel_error **err);
+
+/* Set a program kept that way (copied); -EINVAL for an empty one or one
+ * longer than the kernel takes (BPF_MAXINSNS), -ENOMEM. */
+int keel_security_set_bpf(keel_security *sec, const struct sock_filter *prog, size_t len, keel_error **err);
 
 struct keel_security_plan;
 

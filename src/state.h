@@ -88,15 +88,4 @@ int keel_state_read(const char *dir, struct keel_cstate *st, keel_error **err);
 /* The ids of root's subdirectories that hold a state file, sorted. */
 int keel_state_list(const char *root, char ***ids, size_t *n, keel_error **err);
 
-/*
- * Read /proc/PID/stat: *start_time (field 22), *zombie (state 'Z' or 'X')
- * and, for a zombie, *wstatus (field 52, the wait status; -1 when the
- * kernel does not show it). Any out pointer may be NULL.
- * Returns 0, or -ESRCH when there is no such process.
- */
-int keel_proc_stat(pid_t pid, unsigned long long *start_time, int *zombie, int *wstatus);
-
-/* A NULL-terminated array helper: append a copy of s. */
-int keel_cstrv_push(char ***v, const char *s);
-
 #endif

@@ -73,6 +73,34 @@ START_TEST(error_newest_replaces_older)
 }
 END_TEST
 
+/* One table for every subsystem (error.c): the code a caller branches on
+ * depends on the errno only, never on which part of the library failed. */
+START_TEST(error_code_follows_one_errno_table)
+{
+	static const struct { int errnum, code; } want[] = {
+		{ ENOENT, KEEL_ERROR_NOT_FOUND },   { ESRCH, KEEL_ERROR_NOT_FOUND },
+		{ ENODEV, KEEL_ERROR_NOT_FOUND },   { EEXIST, KEEL_ERROR_EXISTS },
+		{ EINVAL, KEEL_ERROR_INVALID },     { ERANGE, KEEL_ERROR_INVALID },
+		{ ENOSYS, KEEL_ERROR_UNSUPPORTED }, { EOPNOTSUPP, KEEL_ERROR_UNSUPPORTED },
+		{ ENOTSUP, KEEL_ERROR_UNSUPPORTED }, { EAFNOSUPPORT, KEEL_ERROR_UNSUPPORTED },
+		{ EPERM, KEEL_ERROR_SYSTEM },       { EACCES, KEEL_ERROR_SYSTEM },
+		{ EBUSY, KEEL_ERROR_SYSTEM },       { ENOMEM, KEEL_ERROR_SYSTEM },
+		{ EIO, KEEL_ERROR_SYSTEM },
+	};
+	keel_error *err = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_int_eq(keel_error_sys(&err, want[i].errnum, "step %zu", i), -want[i].errnum);
+		ck_assert_msg(keel_error_code(err) == want[i].code, "errno %d: code %d, want %d", want[i].errnum,
+			      keel_error_code(err), want[i].code);
+		ck_assert_int_eq(keel_error_code_for_errno(want[i].errnum), want[i].code);
+		ck_assert_int_eq(keel_error_errno(err), want[i].errnum);
+	}
+	keel_error_free(err);
+}
+END_TEST
+
 START_TEST(version_matches_headers)
 {
 	char want[32];
@@ -420,6 +448,7 @@ int main(void)
 	tcase_add_test(tc, error_wrap_prefixes_context_and_keeps_return);
 	tcase_add_test(tc, error_null_out_is_allowed);
 	tcase_add_test(tc, error_newest_replaces_older);
+	tcase_add_test(tc, error_code_follows_one_errno_table);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("version", 10);
 	tcase_add_test(tc, version_matches_headers);

@@ -536,6 +536,63 @@ static void check_cgroup_placement(int legacy)
 	ck_assert_ptr_null(strstr(kt_read("/proc/self/cgroup"), want));
 }
 
+/*
+ * A cgroup namespace must be rooted at the cgroup the process was put in,
+ * so that inside it /proc/self/cgroup reads "0::/", whichever way it got
+ * there: clone3(CLONE_INTO_CGROUP) or the clone(2) fallback, whose parent
+ * writes the pid into cgroup.procs after the clone (then the namespace
+ * can only be made after that write). join_uts: a joined namespace too,
+ * so the new ones are made by unshare() after the joins, not by clone.
+ */
+static void check_cgroup_namespace_root(int legacy, int join_uts)
+{
+	keel_process *p = st_process("/bin/cat", "/proc/self/cgroup", NULL);
+	keel_spawn_attr *a = new_attr();
+	const char *cg = make_cgroup();
+	keel_ns *ns = NULL;
+	char *seen;
+	int fd, code = -1;
+
+	fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	kt_defer_close(fd);
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, KEEL_NS_CGROUP, NULL), 0);
+	if (join_uts)
+		ck_assert_int_eq(keel_ns_join_pid(ns, KEEL_NS_UTS, getpid(), NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	keel_spawn_attr_set_cgroup_fd(a, fd);
+	keel_spawn_attr_force_legacy_clone(a, legacy);
+	seen = st_run(p, a, &code);
+	ck_assert_int_eq(code, 0);
+	ck_assert_msg(!strncmp(seen, "0::/\n", 5) || strstr(seen, "\n0::/\n"), "inside it sees:\n%s", seen);
+}
+
+START_TEST(cgroup_namespace_is_rooted_at_the_cgroup_with_clone3)
+{
+	check_cgroup_namespace_root(0, 0);
+}
+END_TEST
+
+START_TEST(cgroup_namespace_is_rooted_at_the_cgroup_with_the_clone_fallback)
+{
+	check_cgroup_namespace_root(1, 0);
+}
+END_TEST
+
+START_TEST(cgroup_namespace_after_joins_is_rooted_at_the_cgroup_with_clone3)
+{
+	check_cgroup_namespace_root(0, 1);
+}
+END_TEST
+
+START_TEST(cgroup_namespace_after_joins_is_rooted_at_the_cgroup_with_the_clone_fallback)
+{
+	check_cgroup_namespace_root(1, 1);
+}
+END_TEST
+
 START_TEST(cgroup_fd_places_the_process_with_clone3)
 {
 	check_cgroup_placement(0);
@@ -973,6 +1030,10 @@ int main(void)
 	tcase_add_test(tc, parent_hook_runs_before_the_program_and_its_failure_cleans_up);
 	tcase_add_test(tc, cgroup_fd_places_the_process_with_clone3);
 	tcase_add_test(tc, cgroup_fd_places_the_process_with_the_clone_fallback);
+	tcase_add_test(tc, cgroup_namespace_is_rooted_at_the_cgroup_with_clone3);
+	tcase_add_test(tc, cgroup_namespace_is_rooted_at_the_cgroup_with_the_clone_fallback);
+	tcase_add_test(tc, cgroup_namespace_after_joins_is_rooted_at_the_cgroup_with_clone3);
+	tcase_add_test(tc, cgroup_namespace_after_joins_is_rooted_at_the_cgroup_with_the_clone_fallback);
 	tcase_add_test(tc, clone_fallback_makes_namespaces_and_a_working_handle);
 	tcase_add_test(tc, loopback_up_brings_lo_up_inside_the_new_netns);
 	kt_add_test_needs(tc, memory_is_shared_only_when_the_parent_has_nothing_to_do, no_root_userns);

@@ -710,6 +710,175 @@ KEEL_PUBLIC int keel_cgroup_events_fd(keel_cgroup *cg, keel_error **err);
  */
 KEEL_PUBLIC int keel_cgroup_events_read(keel_cgroup *cg, unsigned *what, keel_error **err);
 
+/* -------------------------------------------------------- device access -- */
+
+/**
+ * A list of device rules: which device nodes the processes of a cgroup may
+ * open (read, write) or make (mknod). Opaque; made by keel_device_rules_new(),
+ * released by keel_device_rules_free(). It caches its loaded program (see
+ * keel_cgroup_set_devices()); not thread-safe.
+ *
+ * On cgroup v2 this is an eBPF program of type
+ * BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup; libkeel writes the
+ * program itself from the list (no compiler, no libbpf).
+ *
+ * A rule list is read like Docker's and the OCI `linux.resources.devices`:
+ * rules are checked from the last to the first, the first that matches
+ * decides (so a later rule overrides an earlier one), and a request no rule
+ * matches is denied: an empty list denies every device. A rule matches a
+ * request when the type matches ('a' matches both), the numbers match
+ * (KEEL_DEVICE_ANY matches any), and every access the request asks for is
+ * in the rule's access bits. A denied open() or mknod() fails with EPERM.
+ *
+ * How it combines with programs elsewhere in the tree: the program is
+ * attached with BPF_F_ALLOW_MULTI, and the kernel runs every device program
+ * attached to the cgroup and to each of its ancestors: a request is allowed
+ * only if all of them allow it. So a cgroup's rules can only narrow what
+ * its parent allows, never widen it (a container's "c 10:200 rwm" does not
+ * open /dev/net/tun if a systemd unit above it denies it). An ancestor with
+ * a program attached without BPF_F_ALLOW_MULTI makes the attach fail
+ * (-EPERM). Programs attached by others to the same cgroup are replaced by
+ * keel_cgroup_set_devices() too: it owns the cgroup's device filter.
+ *
+ * @code
+ * keel_device_rules *rules = NULL;
+ * keel_device_rules_new(&rules, &err);                 // deny everything
+ * keel_device_rules_add_defaults(rules, &err);         // null zero full ... pts
+ * keel_device_rules_add_string(rules, 1, "c 10:200 rwm", &err);   // /dev/net/tun
+ * keel_cgroup_set_devices(cg, rules, &err);            // compiled, loaded, attached
+ * keel_cgroup_set_devices(other_cg, rules, &err);      // same program: no new load
+ * keel_device_rules_free(rules);                       // cgroups keep their filter
+ * @endcode
+ * @since 1.1
+ */
+typedef struct keel_device_rules keel_device_rules;
+
+/**
+ * Device types of a rule. Values (Docker's letters) are fixed forever.
+ * @since 1.1
+ */
+typedef enum keel_device_type {
+	KEEL_DEVICE_ALL = 'a',   /**< character and block devices */
+	KEEL_DEVICE_BLOCK = 'b', /**< block devices */
+	KEEL_DEVICE_CHAR = 'c'   /**< character devices */
+} keel_device_type;
+
+/**
+ * Access bits of a rule. Values are fixed forever.
+ * @since 1.1
+ */
+enum keel_device_access {
+	KEEL_DEVICE_READ = 1,  /**< open for reading ('r') */
+	KEEL_DEVICE_WRITE = 2, /**< open for writing ('w') */
+	KEEL_DEVICE_MKNOD = 4, /**< mknod() a node of it ('m') */
+	KEEL_DEVICE_RWM = 7    /**< all three */
+};
+
+/** Any major or minor number, in a rule (Docker's `*`). @since 1.1 */
+#define KEEL_DEVICE_ANY (-1)
+
+/**
+ * Make an empty rule list, which denies every device.
+ * @param[out] out receives the list; the caller frees it with keel_device_rules_free()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL if @p out is NULL; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_device_rules_new(keel_device_rules **out, keel_error **err);
+
+/**
+ * Free a rule list and its cached program (a cgroup it is attached to keeps it).
+ * @param rules a list, or NULL (ignored)
+ * @since 1.1
+ */
+KEEL_PUBLIC void keel_device_rules_free(keel_device_rules *rules);
+
+/**
+ * Copy a rule list (with its loaded program, if any: the copy loads
+ * nothing until it changes).
+ * @param[out] out receives the copy; the caller frees it with keel_device_rules_free()
+ * @param rules the list to copy
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for NULL; -ENOMEM; -EMFILE
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_device_rules_copy(keel_device_rules **out, const keel_device_rules *rules,
+				       keel_error **err);
+
+/**
+ * Append one rule.
+ * @param rules the list
+ * @param allow 1 to allow what the rule matches, 0 to deny it
+ * @param type KEEL_DEVICE_CHAR, KEEL_DEVICE_BLOCK or KEEL_DEVICE_ALL
+ * @param major the major number (0 to 4095), or KEEL_DEVICE_ANY
+ * @param minor the minor number (0 to 1048575), or KEEL_DEVICE_ANY
+ * @param access KEEL_DEVICE_READ, _WRITE, _MKNOD combined with `|` (not 0)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for a bad type, number or access (the message says
+ *         which); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_device_rules_add(keel_device_rules *rules, int allow, keel_device_type type,
+				      int64_t major, int64_t minor, unsigned access, keel_error **err);
+
+/**
+ * Append one rule in Docker's `--device-cgroup-rule` syntax:
+ * "TYPE MAJOR:MINOR ACCESS", TYPE one of a b c, MAJOR and MINOR numbers or
+ * `*`, ACCESS letters from r w m ("c 10:200 rwm", "b 8:* r", "a *:* m").
+ * @param rules the list
+ * @param allow 1 to allow, 0 to deny
+ * @param rule the rule
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for a malformed rule ("device rule 'c 10 rwm': expected
+ *         TYPE MAJOR:MINOR ACCESS ..."); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_device_rules_add_string(keel_device_rules *rules, int allow, const char *rule,
+					     keel_error **err);
+
+/**
+ * Append the OCI/Docker default allow list: `c *:* m`, `b *:* m` (make
+ * any node, open none), and rwm on c 1:3 null, 1:5 zero, 1:7 full,
+ * 1:8 random, 1:9 urandom, 5:0 tty, 5:1 console, 5:2 ptmx and 136:* (the
+ * /dev/pts terminals). On an empty list this is what every container gets.
+ * @param rules the list
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_device_rules_add_defaults(keel_device_rules *rules, keel_error **err);
+
+/**
+ * Make @p rules the cgroup's device filter. The rules are compiled and the
+ * program loaded (bpf(BPF_PROG_LOAD)) at the first call; @p rules keeps the
+ * loaded program until a rule is added, so giving the same list to many
+ * cgroups loads it once. The program is attached with BPF_F_ALLOW_MULTI
+ * (see keel_device_rules for how it combines with the ancestors'), and
+ * only then is the filter that was attached before detached (replaced in
+ * one step with BPF_F_REPLACE where there was one): a running cgroup is
+ * never without a filter. The program goes away with the cgroup.
+ * @param cg a handle
+ * @param rules the rules (borrowed; may be freed after the call)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for NULL; -EPERM/-EACCES without CAP_BPF or
+ *         CAP_SYS_ADMIN (or an ancestor's exclusive program); -ENOSYS or
+ *         -EINVAL when the kernel has no BPF device programs (the message
+ *         says which); on failure the filter that was there stays
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_cgroup_set_devices(keel_cgroup *cg, keel_device_rules *rules, keel_error **err);
+
+/**
+ * Detach every device program attached to the cgroup itself (its
+ * ancestors' still apply): its processes may then use any device the
+ * ancestors allow.
+ * @param cg a handle
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0 (also when there was none); -EPERM; other negative errnos from bpf(2)
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_cgroup_clear_devices(keel_cgroup *cg, keel_error **err);
+
 KEEL_END_DECLS
 
 #endif

@@ -35,7 +35,7 @@ enum keel_error_code {
 	KEEL_ERROR_STATE = 4,       /**< not allowed in the object's current state */
 	KEEL_ERROR_CHILD = 5,       /**< setup inside the new process failed before exec */
 	KEEL_ERROR_EXEC = 6,        /**< execve of the requested program failed */
-	KEEL_ERROR_NOT_FOUND = 7,   /**< the named object does not exist (ENOENT, ESRCH) */
+	KEEL_ERROR_NOT_FOUND = 7,   /**< the named object does not exist (ENOENT, ESRCH, ENODEV) */
 	KEEL_ERROR_EXISTS = 8       /**< the named object exists already (EEXIST) */
 };
 

@@ -3,7 +3,8 @@
  *
  * Between clone and execve the child may run only system calls on memory
  * prepared before the clone: no malloc, no stdio, no locks, no libnl or
- * libseccomp (DESIGN.md, "Safe to embed"). Every step that runs there has
+ * libseccomp (docs/architecture.md, "The child side is its own library";
+ * the code is in src/child/). Every step that runs there has
  * the shape
  *
  *     int step(const void *prepared, struct keel_child_report *rep);

@@ -48,3 +48,12 @@ int keel_dl_load(const char *soname, const struct keel_dl_sym *syms, size_t n, v
 		memcpy((char *)table + syms[i].offset, &addr[i], sizeof(addr[i]));
 	return 0;
 }
+
+void keel_dl_once_load(struct keel_dl_once *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_libs && o->status == 0; i++)
+		o->status = keel_dl_load(o->libs[i].soname, o->libs[i].syms, o->libs[i].n_syms, o->table, o->why,
+					 sizeof(o->why));
+}

@@ -24,21 +24,14 @@ static struct keel_json_api api;
 static const struct keel_dl_sym json_syms[] = { KEEL_JSON_FUNCTIONS(JSON_SYM) };
 #undef JSON_SYM
 
-static pthread_once_t json_once = PTHREAD_ONCE_INIT;
-static int json_status;       /* 0 loaded, or -ELIBACC; set once */
-static char json_why[256];    /* why not, for every later message */
-
-static void json_load(void)
-{
-	json_status = keel_dl_load(JSONC_SONAME, json_syms, sizeof(json_syms) / sizeof(json_syms[0]),
-				   &api, json_why, sizeof(json_why));
-}
+KEEL_DL_ONCE(json_lib, api, { JSONC_SONAME, json_syms, KEEL_DL_N_OF(json_syms) })
 
 const struct keel_json_api *keel_json(keel_error **err, const char *what)
 {
-	pthread_once(&json_once, json_load);
-	if (json_status < 0) {
-		keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -json_status, "%s: JSON: %s", what, json_why);
+	int status = json_lib_ready();
+
+	if (status < 0) {
+		keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -status, "%s: JSON: %s", what, json_lib.why);
 		return NULL;
 	}
 	return &api;

@@ -176,3 +176,59 @@ void keel_strbuf_add(struct keel_strbuf *b, const char *first, ...)
 	}
 	va_end(ap);
 }
+
+/* ------------------------------------------- NULL-terminated arrays --- */
+
+void keel_strv_free(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int keel_strv_append(char ***v, size_t *n, char *s)
+{
+	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!grown)
+		return -ENOMEM;
+	grown[(*n)++] = s;
+	*v = grown;
+	return 0;
+}
+
+int keel_strv_append_dup(char ***v, size_t *n, const char *s)
+{
+	char *copy = s ? strdup(s) : NULL;
+
+	if ((s && !copy) || keel_strv_append(v, n, copy) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int keel_cstrv_push(char ***v, const char *s)
+{
+	size_t n = 0;
+	char **grown, *copy;
+
+	while (*v && (*v)[n])
+		n++;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	grown = realloc(*v, (n + 2) * sizeof(char *));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown[n] = copy;
+	grown[n + 1] = NULL;
+	*v = grown;
+	return 0;
+}

@@ -57,4 +57,21 @@ struct keel_strbuf {
 /* Append the strings up to the NULL. */
 void keel_strbuf_add(struct keel_strbuf *b, const char *first, ...) __attribute__((sentinel));
 
+/* NULL-terminated arrays of malloc'd strings. */
+
+/* Free each string of v, then v; v may be NULL. */
+void keel_strv_free(char **v);
+
+/* Append s (taken over, may be NULL: the terminator) to the array *v of
+ * *n entries, growing it; -ENOMEM leaves *v, *n and s to the caller. */
+int keel_strv_append(char ***v, size_t *n, char *s);
+
+/* The same with a copy of s (NULL appends the terminator); frees nothing
+ * of v on failure. */
+int keel_strv_append_dup(char ***v, size_t *n, const char *s);
+
+/* Append a copy of s to the NULL-terminated *v (NULL: empty), keeping it
+ * terminated; -ENOMEM leaves *v as it was. */
+int keel_cstrv_push(char ***v, const char *s);
+
 #endif

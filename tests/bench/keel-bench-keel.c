@@ -9,7 +9,9 @@
  *
  * - keel:          through the public API, in the runner's process. The
  *                  default seccomp profile is made ONCE and attached to every
- *                  container (the library keeps its compiled BPF per filter).
+ *                  container (the library keeps its compiled BPF per filter);
+ *                  so is the default device rule list (its loaded BPF
+ *                  device program is shared: each start only attaches it).
  * - keel-run:      the example CLI (`keel-run --rm --seccomp default`), fork +
  *                  exec, for its own peak RSS. Its cgroup lands under the
  *                  parent of the cgroup it runs in, so the fork moves itself
@@ -21,6 +23,11 @@
  *                  namespace), never in the host's.
  * - keel-overlay3: keel on an overlay of 3 read-only layers (the busybox
  *                  rootfs and two small ones) + a fresh writable layer.
+ * - keel-nodev:    keel without a device filter (KEEL_DEVICES_UNFILTERED):
+ *                  keel - keel-nodev is what the filter costs a start.
+ * - keel-devload:  keel with the library's own default device rules, which
+ *                  it compiles and loads (BPF_PROG_LOAD) at every create,
+ *                  instead of one list loaded once and shared.
  * - keel-rootless: keel in a user namespace, created by a helper process
  *                  running as uid/gid 65534, with a cgroup parent delegated
  *                  to 65534 (made and removed here).
@@ -57,12 +64,13 @@
 #define NOBODY 65534
 #define BENCH_NS (KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC)
 
-enum variant { V_FULL, V_NONET, V_VETH, V_OVERLAY, V_ROOTLESS, V_EXT4 };
+enum variant { V_FULL, V_NONET, V_VETH, V_OVERLAY, V_ROOTLESS, V_EXT4, V_NODEV, V_DEVLOAD };
 
 struct kstate {
 	const struct bench_env *env;
 	enum variant v;
 	keel_seccomp *filter;		/* the default profile, made once */
+	keel_device_rules *devices;	/* the default device rules, loaded once */
 	char state_root[4096];		/* /run/keel-bench-<runid>-<variant> */
 	char cg_parent[4096];		/* where the container cgroups go */
 	char netns[4096];		/* V_VETH: bind mount of the bench's netns */
@@ -128,6 +136,11 @@ static int keel_start(struct kstate *st, const char *id, const char *const *argv
 		ret = keel_security_set_seccomp(keel_container_security(c), filter, err);
 	if (ret == 0)
 		ret = keel_container_set_namespaces(c, ns, err);
+	/* 65534 cannot load BPF programs: a rootless container opts out. */
+	if (ret == 0 && (st->v == V_NODEV || st->v == V_ROOTLESS))
+		ret = keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED, err);
+	else if (ret == 0 && st->v != V_DEVLOAD)
+		ret = keel_container_set_device_rules(c, st->devices, err);
 	if (ret == 0)
 		ret = keel_container_set_hostname(c, "kb", err);
 	if (ret == 0)
@@ -378,7 +391,7 @@ static void keel_teardown(void *state);
 
 static int keel_prepare(struct kstate *st, const struct bench_env *env, enum variant v, char *why, size_t len)
 {
-	static const char *const names[] = { "full", "nonet", "veth", "ovl", "rl", "ext4" };
+	static const char *const names[] = { "full", "nonet", "veth", "ovl", "rl", "ext4", "nodev", "devld" };
 	keel_error *err = NULL;
 	int ret;
 
@@ -397,6 +410,9 @@ static int keel_prepare(struct kstate *st, const struct bench_env *env, enum var
 	ret = keel_seccomp_new_default(&st->filter, &err);
 	if (ret < 0)
 		return fail(err, ret, "default seccomp profile", why, len);
+	if ((ret = keel_device_rules_new(&st->devices, &err)) < 0 ||
+	    (ret = keel_device_rules_add_defaults(st->devices, &err)) < 0)
+		return fail(err, ret, "default device rules", why, len);
 	if (v != V_ROOTLESS && ((ret = mkdirs(st->cg_parent, why, len)) || (ret = mkdirs(st->state_root, why, len))))
 		return ret;
 	if (v == V_VETH && (ret = make_netns(st, why, len)))
@@ -465,6 +481,16 @@ static int setup_overlay(const struct bench_env *env, void **state, char *why, s
 static int setup_ext4(const struct bench_env *env, void **state, char *why, size_t len)
 {
 	return keel_setup_variant(env, V_EXT4, state, why, len);
+}
+
+static int setup_nodev(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	return keel_setup_variant(env, V_NODEV, state, why, len);
+}
+
+static int setup_devload(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	return keel_setup_variant(env, V_DEVLOAD, state, why, len);
 }
 
 static int setup_rootless(const struct bench_env *env, void **state, char *why, size_t len)
@@ -586,6 +612,7 @@ static void keel_teardown(void *state)
 	rmdir(st->state_root);
 	free(st->cs);
 	keel_seccomp_free(st->filter);
+	keel_device_rules_free(st->devices);
 	free(st);
 }
 
@@ -763,6 +790,10 @@ const struct bench_candidate keel_candidates[] = {
 	  setup_rootless, keel_run_once, keel_leftovers, keel_teardown },
 	{ "keel-ext4", "keel with its state on this VM's root ext4 (no journal), where the real /run is",
 	  setup_ext4, keel_run_once, keel_leftovers, keel_teardown },
+	{ "keel-nodev", "keel without a device filter (KEEL_DEVICES_UNFILTERED)",
+	  setup_nodev, keel_run_once, keel_leftovers, keel_teardown },
+	{ "keel-devload", "keel with the default device rules compiled and loaded at every create",
+	  setup_devload, keel_run_once, keel_leftovers, keel_teardown },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
