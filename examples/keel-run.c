@@ -25,7 +25,8 @@
  *   -v HOST:DEST[:ro]     keel_rootfs_add_bind()
  *   -e KEY=VALUE          keel_process_setenv()
  *   -t                    keel_process_set_tty()
- *   -d                    a monitor process keeps the container, we print its id
+ *   -d                    a monitor process keeps the container, we print its id;
+ *                         its output goes to its log (keel_container_set_log())
  *   --rm                  keel_container_delete() once it ended
  *   --device HOST[:DEST][:rwm]      keel_container_add_device()
  *   --device vendor.com/class=name  keel_cdi_registry_apply() (CDI: /etc/cdi, /var/run/cdi,
