@@ -34,7 +34,8 @@
  *   -v HOST:DEST[:ro]     keel_rootfs_add_bind()
  *   -e KEY=VALUE          keel_process_setenv()
  *   -t                    keel_process_set_tty()
- *   -d                    a monitor process keeps the container, we print its id
+ *   -d                    a monitor process keeps the container, we print its id;
+ *                         its output goes to its log (keel_container_set_log())
  *   --rm                  keel_container_delete() once it ended
  *   --device HOST[:DEST][:rwm]      keel_container_add_device()
  *   --device vendor.com/class=name  keel_cdi_registry_apply() (CDI: /etc/cdi, /var/run/cdi,
@@ -59,8 +60,11 @@
 
 #include "common.h"
 
-#ifndef KEEL_DEFAULT_ROOTFS
-#define KEEL_DEFAULT_ROOTFS "/var/lib/keel/rootfs"
+/* The build tree's busybox rootfs is the default image only for a
+ * keel-run that runs from that build tree (make check, the demo): an
+ * installed one has no default and asks for an image. */
+#ifndef KEEL_BUILD_DIR
+#define KEEL_BUILD_DIR ""
 #endif
 
 #define MAX_LIST 64
@@ -82,12 +86,42 @@ struct options {
 static const char *prog = "keel-run";
 static volatile pid_t forward_to; /* the init, for signals we receive */
 
+/* 1 if this program's executable lies under the build tree it was built
+ * in (libtool runs it from examples/.libs there). */
+static int running_from_build_tree(void)
+{
+	char exe[PATH_MAX];
+	size_t n = strlen(KEEL_BUILD_DIR);
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (len <= 0 || n == 0)
+		return 0;
+	exe[len] = '\0';
+	return strncmp(exe, KEEL_BUILD_DIR, n) == 0 && exe[n] == '/';
+}
+
+/* The image when none is given: $KEEL_ROOTFS, else the build tree's
+ * busybox rootfs when running from the build tree, else none. */
+static const char *default_rootfs(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("KEEL_ROOTFS");
+
+	if (env && *env)
+		return env;
+	if (!running_from_build_tree())
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s/tests/rootfs", KEEL_BUILD_DIR);
+	return dir;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [options] -- CMD [ARG...]\n"
 		"       %s [options] --image IMAGE [-- CMD [ARG...]]   (or IMAGE [CMD...]: a name the store knows)\n"
-		"  --rootfs DIR        the image as a plain directory (default: $KEEL_ROOTFS or the busybox rootfs)\n"
+		"  --rootfs DIR        the image as a plain directory (default: $KEEL_ROOTFS; in the build tree,\n"
+		"                      its busybox rootfs)\n"
 		"  --layer DIR         an image layer, repeatable, lowest first: overlay + a fresh writable layer\n"
 		"  --image REF         an image of the store (name[:tag] or digest); CMD replaces its Cmd\n"
 		"  --store DIR         the image store (default: $KEEL_IMAGE_STORE, /var/lib/keel for root)\n"
@@ -434,6 +468,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "%s: --rootfs and --layer exclude each other (the layers are the image)\n", prog);
 		return -1;
 	}
+	if (!o->image && !o->n_layers && !o->rootfs && !(o->rootfs = default_rootfs())) {
+		fprintf(stderr, "%s: no image given: use --rootfs DIR (a root filesystem directory), "
+			"--layer DIR (image layers, lowest first), --image REF (an image of the store) "
+			"or set $KEEL_ROOTFS\n", prog);
+		return -1;
+	}
 	if (o->seccomp && strcmp(o->seccomp, "default") && strcmp(o->seccomp, "none")) {
 		fprintf(stderr, "%s: --seccomp %s: use default or none\n", prog, o->seccomp);
 		return -1;
@@ -493,15 +533,12 @@ static void gateway_for(const char *cidr, char *gw, size_t size)
 static int configure_rootfs(keel_container *c, const struct options *o, keel_error **err)
 {
 	keel_rootfs *r = keel_container_rootfs(c);
-	const char *dir;
 	int i, ret = 0;
 
 	for (i = 0; i < o->n_layers && ret == 0; i++)
 		ret = keel_container_add_layer(c, absolute(o->layers[i]), err);
-	if (!o->n_layers && !o->image) {
-		dir = o->rootfs ? o->rootfs : getenv("KEEL_ROOTFS");
-		ret = keel_rootfs_set_directory(r, absolute(dir && *dir ? dir : KEEL_DEFAULT_ROOTFS), err);
-	}
+	if (!o->n_layers && !o->image)
+		ret = keel_rootfs_set_directory(r, absolute(o->rootfs), err);
 	if (ret == 0)
 		ret = keel_rootfs_add_defaults(r, err);
 	keel_rootfs_set_readonly(r, o->read_only);
@@ -567,7 +604,8 @@ static int configure_process(keel_container *c, const struct options *o, keel_er
 	if (o->tty && ((ret = keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", err)) < 0 ||
 		       (ret = keel_process_set_tty(p, 1, err)) < 0))
 		return ret;
-	if (o->detach && !o->tty && (ret = keel_process_set_stdio(p, -1, -1, -1, err)) < 0)
+	/* -d: the output goes to the container's log (keel-logs reads it) */
+	if (o->detach && !o->tty && (ret = keel_container_set_log(c, 0, err)) < 0)
 		return ret;
 	for (i = 0; i < o->n_env; i++) {
 		key = strdup(o->env[i]);

@@ -56,6 +56,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "container-log.h"
 #include "container-device.h"
 #include "error.h"
 #include "mount.h"
@@ -715,6 +716,28 @@ KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir,
 	return dup_str(&c->upper_dir, dir, "set upper dir", err);
 }
 
+KEEL_PUBLIC int keel_container_set_log(keel_container *c, uint64_t max_bytes, keel_error **err)
+{
+	int ret = only_before_create(c, "set log", err);
+
+	if (ret < 0)
+		return ret;
+	if (max_bytes && max_bytes < 4096)
+		return keel_error_invalid(err, "container %s: set log: a cap of %llu bytes is below 4096", c->id,
+					  (unsigned long long)max_bytes);
+	c->has_log = 1;
+	c->log_max = max_bytes ? max_bytes : KEEL_CONTAINER_LOG_DEFAULT_MAX;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_log_path(const keel_container *c, int rotated, char **path, keel_error **err)
+{
+	if (!c || !path)
+		return keel_error_invalid(err, "log path: %s is NULL", c ? "path" : "container");
+	*path = keel_str_join(c->dir, "/" KEEL_CONTAINER_LOG_NAME, rotated ? ".1" : "", NULL);
+	return *path ? 0 : keel_error_sys(err, ENOMEM, "container %s: log path", c->id);
+}
+
 KEEL_PUBLIC void keel_container_set_keep_upper(keel_container *c, int on)
 {
 	if (c)
@@ -1079,6 +1102,23 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	return dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
 }
 
+/* keel_spawn() of the init; with a log, its stdout and stderr are the
+ * pipe of a logger started here (src/container-log.c), stdin /dev/null. */
+static int spawn_with_log(keel_container *c, keel_spawn_attr *attr, keel_error **err)
+{
+	int wfd = -1, ret;
+
+	if (!c->has_log)
+		return keel_spawn(c->process, attr, &c->child, err);
+	if ((ret = keel_container_log_start(c->dir, c->log_max, &wfd, err)) < 0)
+		return ret;
+	ret = keel_process_set_stdio(c->process, -1, wfd, wfd, err);
+	if (ret == 0)
+		ret = keel_spawn(c->process, attr, &c->child, err);
+	close(wfd); /* the logger ends when the container's last holder does */
+	return ret;
+}
+
 static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 {
 	keel_spawn_attr *attr = NULL;
@@ -1111,7 +1151,7 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 		goto out;
 	if (with_fifo && (ret = keel_spawn_attr_set_start_fifo(attr, fifo, err)) < 0)
 		goto out;
-	ret = keel_spawn(c->process, attr, &c->child, err);
+	ret = spawn_with_log(c, attr, err);
 out:
 	keel_spawn_attr_free(attr);
 	keel_ns_free(ns);

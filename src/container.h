@@ -42,6 +42,8 @@ struct keel_container {
 	size_t rootfs_mark;         /* entries in rootfs before create added its own */
 	char *upper_dir;
 	int keep_upper;
+	int has_log;                /* keel_container_set_log() */
+	uint64_t log_max;
 	char **layers;
 	struct keel_container_hook hooks[KEEL_HOOK_MAX + 1];
 	struct keel_container_devices *devices; /* issue 16: src/container-device.c; NULL: defaults */

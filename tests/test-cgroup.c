@@ -1279,6 +1279,103 @@ START_TEST(no_internal_process_rule_is_explained)
 }
 END_TEST
 
+/* --------------------------------------------------- enable_controller -- */
+
+/* The controller the enable test uses: hugetlb, the one a v1/v2 hybrid
+ * host like ours leaves to cgroup2 (and a pure v2 kernel has too). */
+#define ENABLE_CONTROLLER "hugetlb"
+
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Best effort: take the controller out of the mount root's
+ * subtree_control again if this test put it there (it stays when
+ * another cgroup below still uses it). */
+static char root_control[4200];
+
+static void disable_in(const char *control)
+{
+	int fd = open(control, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "-" ENABLE_CONTROLLER, strlen(ENABLE_CONTROLLER) + 1) < 0) {
+			/* still in use below: leave it */
+		}
+		close(fd);
+	}
+}
+
+/* The suite's cgroup first: the kernel refuses to take a controller
+ * from a parent while a child still passes it on. */
+static void restore_root_control(void *data)
+{
+	char suite_control[4200];
+
+	(void)data;
+	snprintf(suite_control, sizeof(suite_control), "%s/cgroup.subtree_control", suite_root);
+	disable_in(suite_control);
+	disable_in(root_control);
+}
+
+START_TEST(enable_controller_delegates_it_from_the_root_down)
+{
+	char *m = mount_point(), path[4200], want[4400];
+	keel_cgroup *p, *cg, *mid, *leaf;
+	keel_error *err = NULL;
+	struct kid k;
+
+	snprintf(root_control, sizeof(root_control), "%s/cgroup.subtree_control", m);
+	if (!has_word(kt_read(root_control), ENABLE_CONTROLLER))
+		kt_defer_fn(restore_root_control, NULL);
+	free(m);
+	p = test_parent();
+	cg = make_cg(p, "a/b");
+	ck_assert(!has_word(cg_file(cg, "cgroup.controllers"), ENABLE_CONTROLLER));
+	must(keel_cgroup_enable_controller(cg, ENABLE_CONTROLLER, &err), err, "enable " ENABLE_CONTROLLER);
+	/* every ancestor passes it down, the cgroup itself offers it ... */
+	ck_assert(has_word(kt_read(root_control), ENABLE_CONTROLLER));
+	ck_assert(has_word(cg_file(p, "cgroup.subtree_control"), ENABLE_CONTROLLER));
+	snprintf(path, sizeof(path), "%s/a/cgroup.subtree_control", keel_cgroup_path(p));
+	ck_assert(has_word(kt_read(path), ENABLE_CONTROLLER));
+	ck_assert(has_word(cg_file(cg, "cgroup.controllers"), ENABLE_CONTROLLER));
+	/* ... and does not pass it on itself */
+	ck_assert(!has_word(cg_file(cg, "cgroup.subtree_control"), ENABLE_CONTROLLER));
+	must(keel_cgroup_enable_controller(cg, ENABLE_CONTROLLER, &err), err, "enable twice");
+
+	ck_assert_int_eq(keel_cgroup_enable_controller(cg, "no/such", &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_cgroup_enable_controller(cg, "nosuchctl", &err), -ENOENT);
+	ck_assert_msg(strstr(keel_error_message(err), "nosuchctl"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_cgroup_enable_controller(NULL, ENABLE_CONTROLLER, &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+
+	/* a parent with processes of its own cannot pass it down */
+	mid = make_cg(test_parent(), "mid");
+	leaf = make_cg(mid, "leaf");
+	k = kid_start(sleeper, NULL);
+	must(keel_cgroup_add_pid(mid, k.pid, &err), err, "add pid to mid");
+	ck_assert_int_eq(keel_cgroup_enable_controller(leaf, ENABLE_CONTROLLER, &err), -EBUSY);
+	snprintf(want, sizeof(want), "%s/cgroup.subtree_control", keel_cgroup_path(mid));
+	ck_assert_msg(strstr(keel_error_message(err), want), "%s", keel_error_message(err));
+	keel_error_free(err);
+	ck_assert(!has_word(cg_file(mid, "cgroup.subtree_control"), ENABLE_CONTROLLER));
+}
+END_TEST
+
 /* ------------------------------------------------------------------ main -- */
 
 int main(void)
@@ -1323,6 +1420,8 @@ int main(void)
 	tcase_add_test(tc, kill_empties_the_cgroup_and_events_say_so);
 	tcase_add_test(tc, remove_refuses_a_populated_cgroup_unless_told_to_kill);
 	tcase_add_test(tc, cpu_stat_counts_a_child_s_cpu_time);
+	kt_add_test_needs(tc, enable_controller_delegates_it_from_the_root_down,
+			  controllers_missing(m, ENABLE_CONTROLLER));
 	suite_add_tcase(s, tc);
 
 	if (v2) {

@@ -2559,6 +2559,277 @@ START_TEST(bad_arguments_are_errors_not_crashes)
 	ck_assert_int_eq(keel_container_set_upper_dir(c, file, &err), -EINVAL);
 	ck_assert_msg(strstr(keel_error_message(err), "not a directory"), "%s", keel_error_message(err));
 	keel_error_free(err);
+
+/* A file's text, waiting up to 5 s for a program to have written a line. */
+static char *wait_for_line(const char *path)
+{
+	char *text = NULL;
+	int tries;
+
+	for (tries = 0; tries < 500 && !((text = kt_read(path)) && strchr(text, '\n')); tries++)
+		usleep(10000);
+	ck_assert_msg(text && strchr(text, '\n'), "%s: %s", path, text ? text : "(nothing)");
+	return text;
+}
+
+static char *status_line(pid_t pid, const char *key)
+{
+	char path[64], *s, *line, *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	s = kt_read(path);
+	ck_assert_ptr_nonnull(s);
+	line = strstr(s, key);
+	ck_assert_msg(line != NULL, "no %s in %s", key, path);
+	line += strlen(key);
+	line += strspn(line, " \t");
+	if ((end = strchr(line, '\n')))
+		*end = '\0';
+	return line;
+}
+
+static void assert_layers(keel_container *c, const char *lowest, const char *top)
+{
+	char **layers = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_msg(keel_container_layers(c, &layers, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_ptr_nonnull(layers);
+	ck_assert_str_eq(layers[0], lowest);
+	ck_assert_str_eq(layers[1], top);
+	ck_assert_ptr_null(layers[2]);
+	keel_container_strv_free(layers);
+}
+
+/* The container-level setters of the privileges, the layers and the
+ * writable layer, checked in the kernel (the init's capabilities), on
+ * disk (where the writes landed, what delete leaves) and in the state. */
+START_TEST(security_layers_and_a_kept_upper_dir)
+{
+	static const char *const argv[] = { "/bin/sh", "-c",
+					    "cat /etc/extra > /etc/written && exec sleep 1000", NULL };
+	const char *root = kt_tmpdir(), *top = kt_tmpdir(), *id = kt_name("up");
+	char upper[4200], path[4300];
+	keel_container *c, *other = NULL;
+	keel_security *sec;
+	keel_error *err = NULL;
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/etc", top);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/extra", top);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "from the top layer\n", 19), 19);
+	close(fd);
+	snprintf(upper, sizeof(upper), "%s/upper-of-%s", kt_tmpdir(), id);
+	c = new_container(id, root, argv);
+	ck_assert_int_eq(keel_container_add_layer(c, top, NULL), 0);
+	ck_assert_int_eq(keel_container_set_upper_dir(c, "relative/dir", &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_set_upper_dir(c, upper, NULL), 0);
+	keel_container_set_keep_upper(c, 1);
+	keel_container_set_keep_upper(NULL, 1); /* ignored */
+	sec = keel_container_security(c);
+	ck_assert_ptr_nonnull(sec);
+	ck_assert_ptr_eq(keel_container_security(c), sec);
+	keel_security_caps_clear(sec);
+	ck_assert_int_eq(keel_security_cap_add(sec, "CAP_KILL", NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_set_upper_dir(c, upper, &err), -EINVAL); /* after create */
+	keel_error_free(err);
+	err = NULL;
+
+	pid = keel_container_pid(c);
+	ck_assert_str_eq(status_line(pid, "CapEff:"), "0000000000000020"); /* CAP_KILL is bit 5 */
+	ck_assert_str_eq(status_line(pid, "CapBnd:"), "0000000000000020");
+	ck_assert_str_eq(keel_container_state_name(get_state(c)), "running");
+	/* the top layer is read through, the write lands in the upper dir asked for */
+	snprintf(path, sizeof(path), "%s/upper/etc/written", upper);
+	ck_assert_str_eq(wait_for_line(path), "from the top layer\n");
+	ck_assert(!path_exists("%s/%s/layer", root, id));
+	assert_layers(c, kt_rootfs(), top);
+	/* the state records them for another process */
+	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
+	assert_layers(other, kt_rootfs(), top);
+	keel_container_free(other);
+
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+	ck_assert(!path_exists("%s/%s", root, id));
+	ck_assert_str_eq(kt_read(path), "from the top layer\n"); /* kept */
+
+	/* without keep_upper, delete removes the writable layer */
+	id = kt_name("up");
+	snprintf(upper, sizeof(upper), "%s/upper-of-%s", kt_tmpdir(), id);
+	c = new_container(id, root, argv);
+	ck_assert_int_eq(keel_container_add_layer(c, top, NULL), 0);
+	ck_assert_int_eq(keel_container_set_upper_dir(c, upper, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	snprintf(path, sizeof(path), "%s/upper/etc/written", upper);
+	wait_for_line(path);
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+	ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(state_names_are_the_documented_words)
+{
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_CREATING), "creating");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_CREATED), "created");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_RUNNING), "running");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_PAUSED), "paused");
+	ck_assert_str_eq(keel_container_state_name(KEEL_STATE_STOPPED), "stopped");
+	ck_assert_str_eq(keel_container_state_name(0), "unknown");
+	ck_assert_str_eq(keel_container_state_name(99), "unknown");
+	ck_assert_str_eq(keel_container_state_name(-1), "unknown");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ log -- */
+
+/* The pid of a process with path open (the logger), or 0. */
+static pid_t holder_of(const char *path)
+{
+	DIR *proc = opendir("/proc"), *fds;
+	struct dirent *p, *f;
+	char dir[300], link[600], target[4200];
+	pid_t found = 0;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(proc);
+	while (!found && (p = readdir(proc))) {
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%s/fd", p->d_name);
+		if (!(fds = opendir(dir)))
+			continue;
+		while ((f = readdir(fds))) {
+			snprintf(link, sizeof(link), "%s/%s", dir, f->d_name);
+			n = readlink(link, target, sizeof(target) - 1);
+			if (n > 0 && (target[n] = '\0', !strcmp(target, path))) {
+				found = atoi(p->d_name);
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* Gone, or a zombie: the harness's runner (a subreaper) reaps it later. */
+static int logger_ended(pid_t pid)
+{
+	char path[64], *stat, *paren;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(stat = kt_read(path)))
+		return 1;
+	paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	return st.st_size;
+}
+
+/* Create and start the container in a child process that then exits: the
+ * log must outlive the process that made it. */
+static void run_from_a_process_that_exits(const char *id, const char *root, uint64_t cap)
+{
+	static const char *const argv[] = { "/bin/sh", "-c",
+		"i=0; while [ $i -lt 400 ]; do echo \"line $i of the log\"; i=$((i+1)); done; "
+		"sleep 1; echo after the creator left; exec sleep 1000", NULL };
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		keel_container *c = NULL;
+		keel_error *err = NULL;
+
+		if (keel_container_new(&c, id, root, &err) < 0 || keel_container_add_layer(c, kt_rootfs(), &err) < 0 ||
+		    keel_rootfs_add_defaults(keel_container_rootfs(c), &err) < 0 ||
+		    keel_process_set_args(keel_container_process(c), argv, &err) < 0 ||
+		    keel_container_set_log(c, cap, &err) < 0 || keel_container_run(c, &err) < 0) {
+			fprintf(stderr, "create %s: %s\n", id, keel_error_message(err));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the creator failed: %#x", status);
+}
+
+START_TEST(log_is_capped_rotated_and_outlives_its_creator)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("log");
+	char *path = NULL, *old = NULL, *text = NULL, want[4200];
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	pid_t logger;
+	int tries;
+
+	track(id, root);
+	run_from_a_process_that_exits(id, root, 4096);
+	ck_assert_msg(keel_container_load(&c, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_log_path(c, 0, &path, NULL), 0);
+	ck_assert_int_eq(keel_container_log_path(c, 1, &old, NULL), 0);
+	kt_defer_fn(free, path);
+	kt_defer_fn(free, old);
+	snprintf(want, sizeof(want), "%s/%s/container.log", root, id);
+	ck_assert_str_eq(path, want);
+	ck_assert_str_eq(old + strlen(path), ".1");
+	for (tries = 0; tries < 1000 && !((text = kt_read(path)) && strstr(text, "after the creator left\n")); tries++)
+		usleep(10000);
+	ck_assert_msg(text && strstr(text, "after the creator left\n"), "%s: %s", path, text ? text : "(none)");
+	/* 400 lines of ~18 bytes passed the 4 KiB cap: rotated, each file capped */
+	ck_assert_int_le(file_size(path), 4096);
+	ck_assert_int_le(file_size(old), 4096);
+	ck_assert_int_gt(file_size(old), 0);
+	text = kt_read(old);
+	ck_assert_msg(strstr(text, "of the log\n"), "%s", text);
+	ck_assert(!strstr(kt_read(path), "line 0 of the log\n")); /* the oldest are gone */
+	/* the logger is no child of ours, and holds the log open */
+	logger = holder_of(path);
+	ck_assert_int_gt(logger, 0);
+	ck_assert_int_ne(logger, keel_container_pid(c));
+
+	ck_assert_int_eq(keel_container_set_log(c, 0, &err), -EINVAL); /* a loaded handle */
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_ne(access(old, F_OK), 0);
+	/* the container is gone, so is the last writer: the logger ends */
+	for (tries = 0; tries < 500 && !logger_ended(logger); tries++)
+		usleep(10000);
+	ck_assert_msg(logger_ended(logger), "the logger %d outlived its container", (int)logger);
+}
+END_TEST
+
+START_TEST(log_bad_input_is_refused)
+{
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	char *path = NULL;
+
+	ck_assert_int_eq(keel_container_new(&c, kt_name("log"), kt_tmpdir(), NULL), 0);
+	ck_assert_int_eq(keel_container_set_log(c, 100, &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "below 4096"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	ck_assert_int_eq(keel_container_set_log(NULL, 0, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_log_path(NULL, 0, &path, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_log_path(c, 0, NULL, NULL), -EINVAL);
 	keel_container_free(c);
 }
 END_TEST
@@ -2584,6 +2855,8 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
 	tcase_add_test(tc, load_of_unknown_id_says_not_found);
+	tcase_add_test(tc, state_names_are_the_documented_words);
+	tcase_add_test(tc, log_bad_input_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("lifecycle", 60);
@@ -2608,6 +2881,8 @@ static Suite *container_suite(void)
 	kt_add_test_needs(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup, kt_first_missing(no_overlay, no_links));
 	kt_add_test_needs(tc, rootless_container_as_nobody_in_a_delegated_cgroup, no_userns);
 	kt_add_test_needs(tc, limits_are_applied_or_refused_clearly, no_overlay);
+	kt_add_test_needs(tc, security_layers_and_a_kept_upper_dir, no_overlay);
+	kt_add_test_needs(tc, log_is_capped_rotated_and_outlives_its_creator, no_overlay);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("escapes", 120);

@@ -244,6 +244,44 @@ gone "$id"
 expect 0 "keel-rm -f of the sound one" -- "$rm" -f "$id2"
 gone "$id2"
 
+# --- -d writes the container's stdout and stderr to its log; keel-logs
+# reads it, --tail N the last lines, -f until the container stops
+logs=$b/examples/keel-logs
+id=$(name)
+expect 0 "keel-run -d of a talking container" -- "$run" -d --name "$id" --layer "$rootfs" -- \
+	sh -c 'echo one; echo two >&2; echo three; sleep 2; echo four'
+expect 0 "keel-logs -f follows until it stops" -- "$logs" -f "$id"
+if [ "$(tr '\n' ' ' <"$tmp/out")" = "one two three four " ]; then ok "keel-logs -f printed every line in order"
+else not_ok "keel-logs -f printed '$(cat "$tmp/out")'"; fi
+expect 0 "keel-logs --tail 2" -- "$logs" --tail 2 "$id"
+if [ "$(tr '\n' ' ' <"$tmp/out")" = "three four " ]; then ok "--tail 2 printed the last two lines"
+else not_ok "--tail 2 printed '$(cat "$tmp/out")'"; fi
+expect 2 "keel-logs --tail of no number" -- "$logs" --tail x "$id"
+has err "give a number of lines"
+expect 0 "keel-rm of the talking container" -- "$rm" "$id"
+expect 1 "keel-logs of a removed container" -- "$logs" "$id"
+has err "not found"
+gone "$id"
+
+# --- an installed keel-run (a copy outside the build tree) has no default
+# image: it says what to give and leaves nothing; $KEEL_ROOTFS or --rootfs
+# is enough.
+mkdir -p "$tmp/bin" && cp "$b/examples/.libs/keel-run" "$tmp/bin/keel-run"
+id=$(name)
+expect 125 "an installed keel-run without an image" -- \
+	env -u KEEL_ROOTFS LD_LIBRARY_PATH="$b/.libs" "$tmp/bin/keel-run" --rm --name "$id" -- true
+has err "no image given: use --rootfs DIR"
+has err "--layer DIR"
+gone "$id"
+expect 0 "an installed keel-run with --rootfs" -- \
+	env -u KEEL_ROOTFS LD_LIBRARY_PATH="$b/.libs" "$tmp/bin/keel-run" --rm --name "$id" --rootfs "$rootfs" -- true
+expect 0 "an installed keel-run with \$KEEL_ROOTFS" -- \
+	env KEEL_ROOTFS="$rootfs" LD_LIBRARY_PATH="$b/.libs" "$tmp/bin/keel-run" --rm --name "$id" -- true
+gone "$id"
+expect 0 "keel-run in the build tree defaults to its busybox rootfs" -- \
+	env -u KEEL_ROOTFS "$run" --rm --name "$id" -- cat /etc/image-release
+has out "from the image"
+
 # --- --net: the bridge and the host end live in a namespace of our own
 id=$(name)
 if [ -n "$no_net" ]; then skip "keel-run --net" "$no_net"; else

@@ -15,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -823,6 +827,229 @@ START_TEST(spawning_from_many_threads_while_others_malloc)
 }
 END_TEST
 
+/* ------------------------------------------- security, rootfs, propagation --- */
+
+static keel_security *new_security(void)
+{
+	keel_security *sec = NULL;
+
+	ck_assert_int_eq(keel_security_new(&sec, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_security_free, sec);
+	return sec;
+}
+
+/* The one field of /proc/PID/status named key, e.g. "CapEff:\t...". */
+static char *status_field(pid_t pid, const char *key)
+{
+	char *s = st_proc(pid, "status"), *line = strstr(s, key), *end;
+
+	ck_assert_msg(line != NULL, "no %s in /proc/%d/status", key, (int)pid);
+	line += strlen(key);
+	while (*line == ' ')
+		line++;
+	if ((end = strchr(line, '\n')))
+		*end = '\0';
+	return line;
+}
+
+START_TEST(process_security_drops_capabilities_and_sets_no_new_privs)
+{
+	keel_process *p = st_process("/bin/sleep", "1000", NULL);
+	keel_security *sec = new_security();
+	keel_error *err = NULL;
+	keel_child *c;
+
+	keel_security_caps_clear(sec);
+	ck_assert_int_eq(keel_security_cap_add(sec, "CAP_KILL", NULL), 0);
+	keel_security_set_no_new_privs(sec, 1);
+	ck_assert_int_eq(keel_process_set_security(NULL, sec, &err), -EINVAL);
+	keel_error_free(err);
+	ck_assert_int_eq(keel_process_set_security(p, sec, NULL), 0);
+	c = st_spawn(p, NULL);
+	/* CAP_KILL is bit 5: 0x20, in the effective and bounding sets */
+	ck_assert_str_eq(status_field(keel_child_pid(c), "CapEff:"), "0000000000000020");
+	ck_assert_str_eq(status_field(keel_child_pid(c), "CapBnd:"), "0000000000000020");
+	ck_assert_str_eq(status_field(keel_child_pid(c), "NoNewPrivs:"), "1");
+	/* and without the settings, the program keeps ours */
+	c = st_spawn(st_process("/bin/sleep", "1000", NULL), NULL);
+	ck_assert_str_eq(status_field(keel_child_pid(c), "NoNewPrivs:"), "0");
+	ck_assert_str_ne(status_field(keel_child_pid(c), "CapEff:"), "0000000000000020");
+}
+END_TEST
+
+/* A supervisor answers the program's getppid through the notify fd the
+ * child handle gives: the shell's $PPID (from getppid) is the answer. */
+START_TEST(seccomp_notify_fd_of_the_child_answers_the_programs_calls)
+{
+	keel_process *p = st_process("/bin/sh", "-c", "echo $PPID", NULL);
+	keel_security *sec = new_security();
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	keel_seccomp *f = NULL;
+	char buf[64] = "";
+	int out[2], nfd, code = -1;
+	ssize_t n;
+	keel_child *c;
+
+	ck_assert_int_eq(keel_seccomp_new(&f, KEEL_SECCOMP_ALLOW, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_seccomp_free, f);
+	ck_assert_int_eq(keel_seccomp_add_rule(f, KEEL_SECCOMP_NOTIFY, "getppid", NULL), 0);
+	ck_assert_int_eq(keel_security_set_seccomp(sec, f, NULL), 0);
+	ck_assert_int_eq(keel_process_set_security(p, sec, NULL), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	kt_defer_close(out[0]);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], -1, NULL), 0);
+	c = st_spawn(p, NULL);
+	close(out[1]);
+	nfd = keel_child_seccomp_notify_fd(c);
+	ck_assert_int_ge(nfd, 0);
+	memset(&req, 0, sizeof(req));
+	ck_assert_int_eq(ioctl(nfd, SECCOMP_IOCTL_NOTIF_RECV, &req), 0);
+	ck_assert_int_eq(req.pid, keel_child_pid(c));
+	ck_assert_int_eq(req.data.nr, SYS_getppid);
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req.id;
+	resp.val = 4242;
+	ck_assert_int_eq(ioctl(nfd, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+	n = read(out[0], buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(buf, "4242\n");
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	/* no notify rule, no fd */
+	ck_assert_int_eq(keel_child_seccomp_notify_fd(NULL), -1);
+	c = st_spawn(st_process("/bin/true", NULL), NULL);
+	ck_assert_int_eq(keel_child_seccomp_notify_fd(c), -1);
+}
+END_TEST
+
+/* A scratch tmpfs on the host made shared: the "shared host mount". */
+static const char *shared_host_mount(void)
+{
+	const char *dir = kt_tmpdir();
+	char sub[4200];
+
+	ck_assert_int_eq(mount("keelscratch", dir, "tmpfs", 0, "size=1m"), 0);
+	kt_defer_umount(dir);
+	ck_assert_int_eq(mount(NULL, dir, NULL, MS_SHARED, NULL), 0);
+	snprintf(sub, sizeof(sub), "%s/from_host", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/from_container", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	return dir;
+}
+
+/* The optional fields ("shared:N master:M") of the mount at point in a
+ * mountinfo, or NULL when no mount is there. */
+static char *mount_tags(const char *mountinfo_path, const char *point)
+{
+	char *info = kt_read(mountinfo_path), *line, *save = NULL, *tags = NULL;
+
+	ck_assert_msg(info != NULL, "read %s", mountinfo_path);
+	for (line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char mp[4200], rest[4200] = "";
+		int off = 0;
+
+		/* id parent major:minor root mountpoint options [tags] - ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4199s %*s%n", mp, &off) != 1 || strcmp(mp, point))
+			continue;
+		snprintf(rest, sizeof(rest), "%s", line + off);
+		*strstr(rest, " - ") = '\0';
+		free(tags);
+		tags = strdup(rest); /* the last mount at a point is the visible one */
+	}
+	if (tags)
+		kt_defer_fn(free, tags);
+	return tags;
+}
+
+struct propagation_seen {
+	int host_mount_inside;     /* a host mount under the shared dir shows inside */
+	int container_mount_on_host; /* a container mount under it shows on the host */
+	char tags[256];            /* the container's /srv mount's propagation tags */
+};
+
+static void run_with_propagation(keel_propagation prop, struct propagation_seen *seen)
+{
+	const char *dir = shared_host_mount();
+	keel_process *p = st_process("/bin/sh", "-c",
+				     "mount -t tmpfs inside /srv/from_container && echo mounted && read x", NULL);
+	keel_spawn_attr *a = new_attr();
+	keel_rootfs *r = NULL;
+	keel_ns *ns = NULL;
+	char path[4200], proc[64], buf[64] = "", *tags;
+	int in[2], out[2], code = -1;
+	keel_child *c;
+
+	ck_assert_int_eq(keel_rootfs_new(&r, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_rootfs_free, r);
+	ck_assert_int_eq(keel_rootfs_set_directory(r, kt_rootfs(), NULL), 0);
+	ck_assert_int_eq(keel_rootfs_set_propagation(r, prop, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_bind(r, dir, "/srv", 0, NULL), 0);
+	ck_assert_int_eq(keel_ns_new(&ns, NULL), 0);
+	kt_defer_fn((void (*)(void *))keel_ns_free, ns);
+	ck_assert_int_eq(keel_ns_create(ns, KEEL_NS_MOUNT | KEEL_NS_PID, NULL), 0);
+	keel_spawn_attr_set_ns(a, ns);
+	keel_spawn_attr_set_rootfs(a, r);
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	kt_defer_close(in[1]);
+	kt_defer_close(out[0]);
+	ck_assert_int_eq(keel_process_set_stdio(p, in[0], out[1], -1, NULL), 0);
+	c = st_spawn(p, a);
+	close(in[0]);
+	close(out[1]);
+	ck_assert_int_gt(read(out[0], buf, sizeof(buf) - 1), 0);
+	ck_assert_str_eq(buf, "mounted\n");
+	/* the program runs in the busybox root, where the image file is */
+	snprintf(path, sizeof(path), "/proc/%d/root/etc/image-release", (int)keel_child_pid(c));
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(proc, sizeof(proc), "/proc/%d/mountinfo", (int)keel_child_pid(c));
+	ck_assert_ptr_nonnull(mount_tags(proc, "/srv/from_container"));
+	snprintf(path, sizeof(path), "%s/from_host", dir);
+	ck_assert_int_eq(mount("fromhost", path, "tmpfs", 0, "size=1m"), 0);
+	kt_defer_umount(path);
+	seen->host_mount_inside = mount_tags(proc, "/srv/from_host") != NULL;
+	snprintf(path, sizeof(path), "%s/from_container", dir);
+	seen->container_mount_on_host = mount_tags("/proc/self/mountinfo", path) != NULL;
+	tags = mount_tags(proc, "/srv");
+	ck_assert_ptr_nonnull(tags);
+	snprintf(seen->tags, sizeof(seen->tags), "%s", tags);
+	ck_assert_int_eq(write(in[1], "\n", 1), 1);
+	ck_assert_int_eq(keel_child_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+}
+
+/* Each propagation mode against a shared host mount, both ways, from the
+ * kernel's mountinfo of each side. */
+START_TEST(rootfs_propagation_modes_against_a_shared_host_mount)
+{
+	struct propagation_seen seen;
+
+	memset(&seen, 0, sizeof(seen));
+	run_with_propagation(KEEL_PROPAGATION_SLAVE, &seen);
+	ck_assert_msg(seen.host_mount_inside, "rslave: a host mount did not reach the container");
+	ck_assert_msg(!seen.container_mount_on_host, "rslave: a container mount reached the host");
+	ck_assert_msg(strstr(seen.tags, "master:") && !strstr(seen.tags, "shared:"), "rslave: tags '%s'", seen.tags);
+	kt_cleanup();
+
+	memset(&seen, 0, sizeof(seen));
+	run_with_propagation(KEEL_PROPAGATION_PRIVATE, &seen);
+	ck_assert_msg(!seen.host_mount_inside, "rprivate: a host mount reached the container");
+	ck_assert_msg(!seen.container_mount_on_host, "rprivate: a container mount reached the host");
+	ck_assert_msg(!strstr(seen.tags, "master:") && !strstr(seen.tags, "shared:"), "rprivate: tags '%s'",
+		      seen.tags);
+	kt_cleanup();
+
+	/* rshared inside, the host side slave: in, never out */
+	memset(&seen, 0, sizeof(seen));
+	run_with_propagation(KEEL_PROPAGATION_SHARED, &seen);
+	ck_assert_msg(seen.host_mount_inside, "rshared: a host mount did not reach the container");
+	ck_assert_msg(!seen.container_mount_on_host, "rshared: a container mount reached the host");
+	ck_assert_msg(strstr(seen.tags, "master:") && strstr(seen.tags, "shared:"), "rshared: tags '%s'", seen.tags);
+}
+END_TEST
+
 int main(void)
 {
 	/* host probes, outside the code under test (tests/host-probe.h) */
@@ -854,6 +1081,9 @@ int main(void)
 	tcase_add_test(tc, clone_fallback_makes_namespaces_and_a_working_handle);
 	tcase_add_test(tc, loopback_up_brings_lo_up_inside_the_new_netns);
 	kt_add_test_needs(tc, memory_is_shared_only_when_the_parent_has_nothing_to_do, no_root_userns);
+	tcase_add_test(tc, process_security_drops_capabilities_and_sets_no_new_privs);
+	tcase_add_test(tc, seccomp_notify_fd_of_the_child_answers_the_programs_calls);
+	tcase_add_test(tc, rootfs_propagation_modes_against_a_shared_host_mount);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("failures", 30);
 	tcase_add_test(tc, exec_missing_program_is_enoent);

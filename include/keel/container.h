@@ -518,6 +518,39 @@ KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *n
 KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err);
 
 /**
+ * Send the init's stdout and stderr to a log the library owns in the
+ * container's state directory, `<state_root>/<id>/container.log`, so that
+ * a detached container's output is never lost. A small logger process,
+ * forked at create in a session of its own, reads the init's output from
+ * a pipe and writes the file: it outlives the process that created the
+ * container and ends when the container's last process holding the pipe
+ * has ended. When the file would pass @p max_bytes it is renamed
+ * `container.log.1` (replacing the older one) and a new one is begun, so
+ * at most twice the cap is kept; keel_container_delete() removes both.
+ * This replaces keel_process_set_stdio() of the init: its stdin becomes
+ * /dev/null. Processes started with keel_container_exec() keep their own
+ * stdio. Not for an init with a terminal (keel_process_set_tty()).
+ * @param c a handle
+ * @param max_bytes the cap of one file, at least 4096; 0 for 1 MiB
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (NULL @p c, a cap below 4096, after create)
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_set_log(keel_container *c, uint64_t max_bytes, keel_error **err);
+
+/**
+ * Where the log of keel_container_set_log() is, for a reader such as
+ * keel-logs (also on a handle from keel_container_load()).
+ * @param c a handle
+ * @param rotated 0 for the current file, 1 for the rotated older one
+ * @param[out] path receives the path; the caller frees it with free()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (NULL @p c or @p path); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_log_path(const keel_container *c, int rotated, char **path, keel_error **err);
+
+/**
  * Keep the writable layer when the container is deleted (it is removed by
  * default). KEEL_DELETE_KEEP_UPPER does the same for one delete.
  * @param c a handle (NULL is ignored)
