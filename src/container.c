@@ -1331,6 +1331,26 @@ static int upper_mark_text(keel_container *c, char *buf, size_t size)
  * gets a marker, so that a delete in any process can tell it is this
  * container's before removing anything in it (remove_upper()). Only
  * when layers make an overlay: a directory rootfs has no writable layer. */
+/* Create (or replace) the marker file, never following a symlink there. */
+static int write_mark(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	ssize_t n;
+	int fd, e = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0)
+		e = errno;
+	else if ((size_t)n != len)
+		e = EIO;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	return -e;
+}
+
 static int mark_upper(keel_container *c, keel_error **err)
 {
 	char text[160], *path;
@@ -1344,9 +1364,9 @@ static int mark_upper(keel_container *c, keel_error **err)
 		return keel_error_wrap(err, ret, "writable layer %s", c->upper_dir);
 	if (!(path = keel_str_join(c->upper_dir, "/" UPPER_MARK, NULL)))
 		return keel_error_sys(err, ENOMEM, "writable layer");
-	ret = keel_write_file_at(AT_FDCWD, path, text, err);
+	ret = write_mark(path, text);
 	free(path);
-	return ret < 0 ? keel_error_wrap(err, ret, "writable layer %s: mark it", c->upper_dir) : 0;
+	return ret < 0 ? keel_error_sys(err, -ret, "writable layer %s: mark it", c->upper_dir) : 0;
 }
 
 /* Does the recorded writable layer belong to this container? The default

@@ -2559,6 +2559,9 @@ START_TEST(bad_arguments_are_errors_not_crashes)
 	ck_assert_int_eq(keel_container_set_upper_dir(c, file, &err), -EINVAL);
 	ck_assert_msg(strstr(keel_error_message(err), "not a directory"), "%s", keel_error_message(err));
 	keel_error_free(err);
+	keel_container_free(c);
+}
+END_TEST
 
 /* A file's text, waiting up to 5 s for a program to have written a line. */
 static char *wait_for_line(const char *path)
