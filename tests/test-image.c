@@ -915,6 +915,124 @@ START_TEST(sizes_names_rm_and_prune_share_layers_and_refuse_what_is_in_use)
 }
 END_TEST
 
+/* ------------------------------------------------- digest and names -- */
+
+/* The sha256 of a file as sha256sum (not the library) computes it. */
+static void sha256sum_of(const char *file, char *out)
+{
+	char cmd[4400], line[128];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", file);
+	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_int_eq(pclose(f), 0);
+	snprintf(out, KEEL_DIGEST_LEN + 1, "sha256:%.64s", line);
+}
+
+static int is_lower_hex(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return p[n] == '\0';
+}
+
+/* keel_image_names() of img, as a sorted, newline-separated string ("" when
+ * untagged), so a test compares it with what it expects in one assert. */
+static char *names_line(keel_image_store *s, const keel_image *img)
+{
+	static char buf[4][1024];
+	static int next;
+	char *line = buf[next++ % 4], **names = (char **)1;
+	keel_error *err = NULL;
+	size_t i, j, n = 0;
+
+	ck_assert_msg(keel_image_names(s, img, &names, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_ptr_nonnull(names); /* NULL-terminated, empty when untagged: never NULL */
+	while (names[n])
+		n++;
+	for (i = 1; i < n; i++) /* the store keeps no order: sort for the compare */
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			char *t = names[j];
+
+			names[j] = names[j - 1];
+			names[j - 1] = t;
+		}
+	line[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(line + strlen(line), 1024 - strlen(line), "%s%s", i ? "\n" : "", names[i]);
+	keel_image_strv_free(names); /* the caller frees the array and its strings */
+	return line;
+}
+
+START_TEST(the_digest_is_the_manifest_blobs_sha256_and_names_are_exactly_the_tags)
+{
+	keel_image_store *s = new_store();
+	const char *la = tmp_path("da"), *lb = tmp_path("db"), *tar = tmp_path("small.tgz");
+	const struct ent ents[] = { { 'd', "etc", NULL, 0755, 0, NULL },
+				    { 'f', "etc/motd", "digest test\n", 0644, 0, NULL } };
+	const char *tars[1] = { tar };
+	char ma[KEEL_DIGEST_LEN + 1], mb[KEEL_DIGEST_LEN + 1], blob[4200], sum[KEEL_DIGEST_LEN + 1];
+	char *reported = NULL;
+	keel_image *a = NULL, *b = NULL, *again = NULL;
+	keel_error *err = NULL;
+	const char *d;
+
+	make_tar(tar, ents, 2, 1, 0);
+	make_layout(la, tars, 1, "\"true\"", 0, ma);   /* two manifests, one layer */
+	make_layout(lb, tars, 1, "\"false\"", 0, mb);
+	ck_assert_str_ne(ma, mb);
+	ck_assert_msg(keel_image_import(s, la, 0, NULL, "one", &reported, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_image_import(s, lb, 0, NULL, "other:v1", NULL, NULL), 0);
+	ck_assert_int_eq(keel_image_open(&a, s, "one", NULL), 0);
+	ck_assert_int_eq(keel_image_open(&b, s, "other:v1", NULL), 0);
+
+	/* The digest: sha256: and 64 lowercase hex digits, the one the
+	 * import reported, the one the test wrote in the layout's index, and
+	 * the sha256 of the manifest blob the store keeps. */
+	d = keel_image_digest(a);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(strncmp(d, "sha256:", 7), 0);
+	ck_assert_msg(is_lower_hex(d + 7, 64), "'%s' is not sha256:<64 hex>", d);
+	ck_assert_str_eq(d, reported);
+	ck_assert_str_eq(d, ma);
+	snprintf(blob, sizeof(blob), "%s/blobs/sha256/%s", keel_image_store_root(s), d + 7);
+	sha256sum_of(blob, sum);
+	ck_assert_str_eq(sum, d);
+	ck_assert_str_eq(keel_image_digest(b), mb);
+	ck_assert_str_ne(keel_image_id(a), d);          /* the ID is the config's, not the manifest's */
+	/* Opened by its digest, the image is the same one. */
+	ck_assert_int_eq(keel_image_open(&again, s, d, NULL), 0);
+	ck_assert_str_eq(keel_image_digest(again), d);
+	keel_image_free(again);
+
+	/* Names: exactly the tags given, normalized, each image only its own. */
+	ck_assert_str_eq(names_line(s, a), "one:latest");
+	ck_assert_str_eq(names_line(s, b), "other:v1");
+	ck_assert_int_eq(keel_image_tag(s, "one", "two:v2", NULL), 0);
+	ck_assert_int_eq(keel_image_tag(s, ma, "reg.test/three", NULL), 0);
+	ck_assert_str_eq(names_line(s, a), "one:latest\nreg.test/three:latest\ntwo:v2");
+	ck_assert_str_eq(names_line(s, b), "other:v1");
+	/* A name moved from b to a leaves b untagged: an empty array. */
+	ck_assert_int_eq(keel_image_tag(s, "one", "other:v1", NULL), 0);
+	ck_assert_str_eq(names_line(s, a), "one:latest\nother:v1\nreg.test/three:latest\ntwo:v2");
+	ck_assert_str_eq(names_line(s, b), "");
+	ck_assert_int_eq(keel_image_untag(s, "two:v2", NULL), 0);
+	ck_assert_int_eq(keel_image_untag(s, "reg.test/three", NULL), 0);
+	ck_assert_str_eq(names_line(s, a), "one:latest\nother:v1");
+	/* The digest belongs to the handle: the same after the names changed. */
+	ck_assert_str_eq(keel_image_digest(a), ma);
+
+	free(reported); /* the import's digest is the caller's to free */
+	keel_image_free(a);
+	keel_image_free(b);
+	keel_image_store_free(s);
+}
+END_TEST
+
 /* ------------------------------------------------------ docker-archive -- */
 
 START_TEST(a_legacy_docker_archive_with_symlinked_layers_imports)
@@ -1083,6 +1201,7 @@ int main(void)
 	tcase_add_test(store, an_oci_layout_imports_and_runs_with_its_config_and_whiteouts);
 	tcase_add_test(store, a_bad_digest_or_diff_id_or_json_imports_nothing);
 	tcase_add_test(store, sizes_names_rm_and_prune_share_layers_and_refuse_what_is_in_use);
+	tcase_add_test(store, the_digest_is_the_manifest_blobs_sha256_and_names_are_exactly_the_tags);
 	tcase_add_test(store, a_legacy_docker_archive_with_symlinked_layers_imports);
 	tcase_add_test(store, commit_turns_the_upper_dir_into_a_layer_with_whiteouts_and_save_round_trips);
 	tcase_add_test(store, an_image_of_more_than_128_layers_mounts);

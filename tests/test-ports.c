@@ -428,6 +428,13 @@ START_TEST(the_containers_own_hostname_resolves_inside_it)
 	ck_assert_int_eq(keel_container_add_dns(c, "127.0.0.53", &err), -EINVAL);
 	keel_error_free(err);
 	err = NULL;
+	OK(keel_container_add_dns_search(c, "corp.test", &e_));
+	OK(keel_container_add_dns_search(c, "lab.corp.test", &e_));
+	ck_assert_int_eq(keel_container_add_dns_search(c, "two words", &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "two words"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_add_dns_search(c, "", NULL), -EINVAL);
 	snprintf(path, sizeof(path), "%s/etc/hosts", kt_rootfs());
 	image_hosts = kt_read(path);
 	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
@@ -438,6 +445,10 @@ START_TEST(the_containers_own_hostname_resolves_inside_it)
 	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
 	ck_assert_msg(strstr(out, id) == out, "hostname: %s", out);
 	ck_assert_msg(strstr(out, "nameserver 192.0.2.53\n"), "%s", out);
+	/* The search domains, in the order given, on one line that replaces
+	 * the host's search and domain lines; the refused ones are not there. */
+	ck_assert_msg(strstr(out, "\nsearch corp.test lab.corp.test\n"), "search line: %s", out);
+	ck_assert_msg(count(out, "search ") == 1 && !strstr(out, "\ndomain ") && !strstr(out, "two words"), "%s", out);
 	ck_assert_msg(strstr(out, "(10.81.0.2)"), "own hostname does not resolve to the address: %s", out);
 	ck_assert_msg(strstr(out, "PING db.test (10.81.0.9)"), "extra host: %s", out);
 	ck_assert_msg(strstr(out, "\n1\n"), "/etc/hosts is not a mount of its own: %s", out);
@@ -445,6 +456,9 @@ START_TEST(the_containers_own_hostname_resolves_inside_it)
 	snprintf(path, sizeof(path), "%s/%s/hosts", root, id);
 	after = kt_read(path);
 	ck_assert_msg(after && strstr(after, "10.81.0.2\t") && strstr(after, "10.81.0.9\tdb.test"), "%s", after);
+	snprintf(path, sizeof(path), "%s/%s/resolv.conf", root, id);
+	after = kt_read(path);
+	ck_assert_msg(after && strstr(after, "search corp.test lab.corp.test\n"), "%s: %s", path, after);
 	snprintf(path, sizeof(path), "%s/etc/hosts", kt_rootfs());
 	after = kt_read(path);
 	ck_assert_str_eq(after, image_hosts); /* both freed by the harness */
@@ -679,6 +693,147 @@ START_TEST(masquerade_gives_the_bridge_outbound_access)
 }
 END_TEST
 
+/* ------------------------------------------- the net layer, directly --- */
+
+/* How many rules of h carry this exact comment. */
+static int rules_with(const struct netns *h, const char *comment)
+{
+	char needle[160], *rules = ruleset(h);
+	int n;
+
+	snprintf(needle, sizeof(needle), "\"comment\": \"%s\"", comment);
+	n = count(rules, needle);
+	free(rules);
+	return n;
+}
+
+static int has_table(const struct netns *h, const char *family, const char *name)
+{
+	char needle[128], *rules = ruleset(h);
+	int yes;
+
+	snprintf(needle, sizeof(needle), "{\"table\": {\"family\": \"%s\", \"name\": \"%s\"", family, name);
+	yes = strstr(rules, needle) != NULL;
+	free(rules);
+	return yes;
+}
+
+START_TEST(ports_publish_and_unpublish_by_owner_in_a_namespace_of_their_own)
+{
+	static const char *const other_table[] = { "nft", "add", "table", "inet", "other", NULL };
+	const char *a = kt_name("oa"), *b = kt_name("ob"), *br = kt_name("br");
+	const char *const specs_a[] = { "8080:80", "192.0.2.1:5353:53/udp", NULL };
+	const char *const specs_b[] = { "9090:90", NULL }, *const clash[] = { "8080:81", NULL };
+	const char *const none[] = { NULL };
+	char c1[128], c2[128], c3[128], path[96], *rules, *value;
+	const char *localnet[] = { "cat", path, NULL };
+	struct netns h;
+	keel_error *err = NULL;
+
+	make_netns(&h);
+	OK(keel_net_bridge_create(h.ns, br, &e_));
+	free(run_in(h.fd, other_table));  /* someone else's table, to be left alone */
+	ck_assert(!has_table(&h, "inet", "keel"));
+
+	/* Owner a: every address's 8080/tcp, and 5353/udp on one address. */
+	OK(keel_net_ports_publish(h.ns, a, br, "10.90.0.2/24", specs_a, &e_));
+	snprintf(c1, sizeof(c1), "keel:%s tcp *:8080", a);
+	snprintf(c2, sizeof(c2), "keel:%s udp 192.0.2.1:5353", a);
+	ck_assert_int_eq(rules_with(&h, c1), 3);  /* prerouting, output, loopback masquerade */
+	ck_assert_int_eq(rules_with(&h, c2), 2);  /* prerouting, output */
+	rules = ruleset(&h);
+	ck_assert_msg(strstr(rules, "{\"chain\": {\"family\": \"inet\", \"table\": \"keel\", \"name\": \"prerouting\"") &&
+		      strstr(rules, "\"name\": \"output\"") && strstr(rules, "\"name\": \"postrouting\""), "%s", rules);
+	ck_assert_msg(count(rules, "\"addr\": \"10.90.0.2\", \"port\": 80}") == 2 &&
+		      count(rules, "\"addr\": \"10.90.0.2\", \"port\": 53}") == 2, "DNAT targets: %s", rules);
+	free(rules);
+	/* 127.0.0.1 is among "every address": route_localnet on the bridge. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", br);
+	value = run_in(h.fd, localnet);
+	ck_assert_str_eq(value, "1\n");
+	free(value);
+
+	/* Owner b beside it; a port a holds is refused, naming a's rule, and
+	 * the loser adds nothing. */
+	OK(keel_net_ports_publish(h.ns, b, NULL, "10.90.0.3", specs_b, &e_));
+	snprintf(c3, sizeof(c3), "keel:%s tcp *:9090", b);
+	ck_assert_int_eq(rules_with(&h, c3), 3);
+	ck_assert_int_eq(keel_net_ports_publish(h.ns, "loser", NULL, "10.90.0.4", clash, &err), -EADDRINUSE);
+	ck_assert_msg(strstr(keel_error_message(err), c1), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	rules = ruleset(&h);
+	ck_assert_msg(!strstr(rules, "keel:loser"), "%s", rules);
+	free(rules);
+	/* Bad input is refused before anything is made. */
+	ck_assert_int_eq(keel_net_ports_publish(h.ns, "two words", NULL, "10.90.0.5", specs_b, NULL), -EINVAL);
+	ck_assert_int_eq(keel_net_ports_publish(h.ns, "x", NULL, "not-an-address", specs_b, NULL), -EINVAL);
+	ck_assert_int_eq(keel_net_ports_unpublish(h.ns, "", NULL), -EINVAL);
+	/* An empty list does nothing, and succeeds. */
+	OK(keel_net_ports_publish(h.ns, "empty", NULL, "10.90.0.6", none, &e_));
+	ck_assert_int_eq(rules_with(&h, c1) + rules_with(&h, c2) + rules_with(&h, c3), 8);
+
+	/* Unpublishing a takes a's rules only; twice is still success. */
+	OK(keel_net_ports_unpublish(h.ns, a, &e_));
+	ck_assert_int_eq(rules_with(&h, c1), 0);
+	ck_assert_int_eq(rules_with(&h, c2), 0);
+	ck_assert_int_eq(rules_with(&h, c3), 3);
+	OK(keel_net_ports_unpublish(h.ns, a, &e_));
+	/* The last owner's rules go, and the table with them; the other table stays. */
+	OK(keel_net_ports_unpublish(h.ns, b, &e_));
+	ck_assert(!has_table(&h, "inet", "keel"));
+	ck_assert(has_table(&h, "inet", "other"));
+	OK(keel_net_ports_unpublish(h.ns, b, &e_));     /* no table at all: nothing to do */
+}
+END_TEST
+
+START_TEST(masquerade_add_and_del_in_a_namespace_of_their_own)
+{
+	const char *br = kt_name("br"), *br2 = kt_name("br"), *owner = kt_name("ow");
+	const char *const specs[] = { "8080:80", NULL };
+	char c4[128], c6[128], c2[128], *rules;
+	struct netns h;
+
+	make_netns(&h);
+	snprintf(c4, sizeof(c4), "keel:bridge:%s masquerade 10.91.0.0/24", br);
+	snprintf(c6, sizeof(c6), "keel:bridge:%s masquerade fd00:91::/64", br);
+	snprintf(c2, sizeof(c2), "keel:bridge:%s masquerade 10.92.0.0/24", br2);
+	OK(keel_net_masquerade_add(h.ns, br, "10.91.0.0/24", &e_));
+	OK(keel_net_masquerade_add(h.ns, br, "10.91.0.0/24", &e_));   /* again: a no-op */
+	OK(keel_net_masquerade_add(h.ns, br, "fd00:91::/64", &e_));
+	OK(keel_net_masquerade_add(h.ns, br2, "10.92.0.0/24", &e_));
+	ck_assert_int_eq(rules_with(&h, c4), 1);
+	ck_assert_int_eq(rules_with(&h, c6), 1);
+	ck_assert_int_eq(rules_with(&h, c2), 1);
+	/* The rule: from the subnet, out of any link but the bridge, masquerade. */
+	rules = ruleset(&h);
+	ck_assert_msg(strstr(rules, "\"chain\": \"postrouting\"") && strstr(rules, "\"masquerade\": null") &&
+		      strstr(rules, "{\"prefix\": {\"addr\": \"10.91.0.0\", \"len\": 24}}") &&
+		      strstr(rules, "{\"prefix\": {\"addr\": \"fd00:91::\", \"len\": 64}}"), "%s", rules);
+	ck_assert_msg(strstr(rules, "\"op\": \"!=\", \"left\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": \"") &&
+		      strstr(rules, br), "%s", rules);
+	free(rules);
+	/* Bad input is refused. */
+	ck_assert_int_eq(keel_net_masquerade_add(h.ns, br, "10.91.0.0", NULL), -EINVAL);
+	ck_assert_int_eq(keel_net_masquerade_add(h.ns, br, "10.91.0.0/33", NULL), -EINVAL);
+	ck_assert_int_eq(keel_net_masquerade_add(h.ns, "bad name", "10.91.0.0/24", NULL), -EINVAL);
+	ck_assert_int_eq(keel_net_masquerade_del(h.ns, "", NULL), -EINVAL);
+
+	/* A published port shares the table: del of one bridge leaves the rest. */
+	OK(keel_net_ports_publish(h.ns, owner, NULL, "10.91.0.2", specs, &e_));
+	OK(keel_net_masquerade_del(h.ns, br, &e_));      /* both its subnets */
+	ck_assert_int_eq(rules_with(&h, c4), 0);
+	ck_assert_int_eq(rules_with(&h, c6), 0);
+	ck_assert_int_eq(rules_with(&h, c2), 1);
+	OK(keel_net_masquerade_del(h.ns, br, &e_));      /* none left: success */
+	OK(keel_net_masquerade_del(h.ns, br2, &e_));
+	ck_assert(has_table(&h, "inet", "keel"));        /* the port's rules are still in it */
+	OK(keel_net_ports_unpublish(h.ns, owner, &e_));
+	ck_assert(!has_table(&h, "inet", "keel"));
+	OK(keel_net_masquerade_del(h.ns, br, &e_));      /* no table: success */
+}
+END_TEST
+
 /* ------------------------------------------------- kill -9, keel-rm -f --- */
 
 START_TEST(after_a_kill_9_of_the_creator_keel_rm_f_leaves_nothing)
@@ -748,6 +903,8 @@ int main(void)
 	kt_add_test_needs(tc, a_port_published_twice_is_refused_and_the_loser_leaves_nothing, no_nft);
 	kt_add_test_needs(tc, an_ipv6_port_answers_from_outside_and_from_the_host, no_nft);
 	kt_add_test_needs(tc, masquerade_gives_the_bridge_outbound_access, no_nft);
+	kt_add_test_needs(tc, ports_publish_and_unpublish_by_owner_in_a_namespace_of_their_own, no_nft);
+	kt_add_test_needs(tc, masquerade_add_and_del_in_a_namespace_of_their_own, no_nft);
 	kt_add_test_needs(tc, after_a_kill_9_of_the_creator_keel_rm_f_leaves_nothing, no_nft);
 	suite_add_tcase(s, tc);
 	return kt_run(s);
