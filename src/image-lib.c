@@ -23,29 +23,15 @@ static const struct keel_dl_sym archive_syms[] = { KEEL_ARCHIVE_FUNCTIONS(LIB_SY
 #define LIB_SYM_C(f) { #f, offsetof(struct keel_crypto_api, f) },
 static const struct keel_dl_sym crypto_syms[] = { KEEL_CRYPTO_FUNCTIONS(LIB_SYM_C) };
 
-static pthread_once_t archive_once = PTHREAD_ONCE_INIT, crypto_once = PTHREAD_ONCE_INIT;
-static int archive_status, crypto_status;   /* 0, or -ELIBACC; set once */
-static char archive_why[256], crypto_why[256];
-
-static void archive_load(void)
-{
-	archive_status = keel_dl_load(ARCHIVE_SONAME, archive_syms,
-				      sizeof(archive_syms) / sizeof(archive_syms[0]), &archive_api,
-				      archive_why, sizeof(archive_why));
-}
-
-static void crypto_load(void)
-{
-	crypto_status = keel_dl_load(CRYPTO_SONAME, crypto_syms,
-				     sizeof(crypto_syms) / sizeof(crypto_syms[0]), &crypto_api,
-				     crypto_why, sizeof(crypto_why));
-}
+KEEL_DL_ONCE(archive_lib, archive_api, { ARCHIVE_SONAME, archive_syms, KEEL_DL_N_OF(archive_syms) })
+KEEL_DL_ONCE(crypto_lib, crypto_api, { CRYPTO_SONAME, crypto_syms, KEEL_DL_N_OF(crypto_syms) })
 
 const struct keel_archive_api *keel_archive(keel_error **err, const char *what)
 {
-	pthread_once(&archive_once, archive_load);
-	if (archive_status < 0) {
-		keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -archive_status, "%s: %s", what, archive_why);
+	int r = archive_lib_ready();
+
+	if (r < 0) {
+		keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -r, "%s: %s", what, archive_lib.why);
 		return NULL;
 	}
 	return &archive_api;
@@ -53,9 +39,10 @@ const struct keel_archive_api *keel_archive(keel_error **err, const char *what)
 
 const struct keel_crypto_api *keel_crypto(keel_error **err, const char *what)
 {
-	pthread_once(&crypto_once, crypto_load);
-	if (crypto_status < 0) {
-		keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -crypto_status, "%s: %s", what, crypto_why);
+	int r = crypto_lib_ready();
+
+	if (r < 0) {
+		keel_error_plain(err, KEEL_ERROR_UNSUPPORTED, -r, "%s: %s", what, crypto_lib.why);
 		return NULL;
 	}
 	return &crypto_api;
