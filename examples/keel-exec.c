@@ -26,34 +26,30 @@ static int usage(void)
 	return EXIT_SETUP;
 }
 
-int main(int argc, char **argv)
+/* Fill p from the command line: -t, -e, -u and the command. Returns 0,
+ * or the exit status to end with (the message is printed). */
+static int parse(int argc, char **argv, keel_process *p, const char **id, int *tty)
 {
-	keel_container *c = NULL;
-	keel_process *p = NULL;
-	keel_child *child = NULL;
 	keel_error *err = NULL;
-	const char *user = NULL, *id;
-	int opt, tty = 0, code = -1, sig = 0, ret;
+	const char *user = NULL;
+	int opt;
 
-	if (keel_process_new(&p, &err) < 0 || keel_process_clearenv(p, &err) < 0 ||
-	    keel_process_setenv(p, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", &err) < 0 ||
-	    keel_process_set_cwd(p, "/", &err) < 0)
-		return kx_fail(prog, err);
 	while ((opt = getopt(argc, argv, "+te:u:")) != -1) {
 		char *kv;
+		int r;
 
 		switch (opt) {
 		case 't':
-			tty = 1;
+			*tty = 1;
 			break;
 		case 'e':
-			kv = strdup(optarg);
-			if (!kv || !strchr(kv, '='))
+			if (!strchr(optarg, '=') || !(kv = strdup(optarg)))
 				return usage();
 			*strchr(kv, '=') = '\0';
-			if (keel_process_setenv(p, kv, kv + strlen(kv) + 1, &err) < 0)
-				return kx_fail(prog, err);
+			r = keel_process_setenv(p, kv, kv + strlen(kv) + 1, &err);
 			free(kv);
+			if (r < 0)
+				return kx_fail(prog, err);
 			break;
 		case 'u':
 			user = optarg;
@@ -62,14 +58,16 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	id = argv[optind++];
+	if (optind >= argc)
+		return usage();
+	*id = argv[optind++];
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	if (optind >= argc)
 		return usage();
 	if (keel_process_set_args(p, (const char *const *)argv + optind, &err) < 0 ||
-	    (tty && (keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", &err) < 0 ||
-		     keel_process_set_tty(p, 1, &err) < 0)))
+	    (*tty && (keel_process_setenv(p, "TERM", getenv("TERM") ? getenv("TERM") : "xterm", &err) < 0 ||
+		      keel_process_set_tty(p, 1, &err) < 0)))
 		return kx_fail(prog, err);
 	if (user) {
 		const char *why;
@@ -82,6 +80,29 @@ int main(int argc, char **argv)
 		}
 		if (keel_process_set_user(p, uid, gid, &err) < 0)
 			return kx_fail(prog, err);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	keel_container *c = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	const char *id = NULL;
+	int tty = 0, code = -1, sig = 0, ret;
+
+	if (keel_process_new(&p, &err) < 0 || keel_process_clearenv(p, &err) < 0 ||
+	    keel_process_setenv(p, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", &err) < 0 ||
+	    keel_process_set_cwd(p, "/", &err) < 0) {
+		ret = kx_fail(prog, err);
+		keel_process_free(p);
+		return ret;
+	}
+	if ((ret = parse(argc, argv, p, &id, &tty)) != 0) {
+		keel_process_free(p);
+		return ret;
 	}
 	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 ||
 	    keel_container_exec(c, p, &child, &err) < 0) {
