@@ -27,6 +27,7 @@
 #include "container-device.h"
 #include "error.h"
 #include "util/json.h"
+#include "util/str.h"
 
 #define SPEC_MAX (1 << 20) /* a spec of a megabyte is not a spec */
 
@@ -205,15 +206,6 @@ static int string_array(struct reader *rd, struct json_object *o, const char *ke
 	return 0;
 }
 
-static void free_strv(char **v)
-{
-	char **p;
-
-	for (p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 /* ------------------------------------------------------------ the edits -- */
 
 static int read_node(struct reader *rd, struct json_object *o, const char *where, void *slot)
@@ -284,7 +276,7 @@ static int read_mount(struct reader *rd, struct json_object *o, const char *wher
 			ret = keel_error_invalid(rd->err, "CDI spec %s: %s: mount option \"%s\" is not supported", rd->file,
 						 where, *p);
 out:
-	free_strv(opts);
+	keel_strv_free(opts);
 	return ret;
 }
 
@@ -362,11 +354,11 @@ static void edits_free(struct cdi_edits *e)
 		free(e->mounts[i].dest);
 	}
 	free(e->mounts);
-	free_strv(e->env);
+	keel_strv_free(e->env);
 	for (i = 0; i < e->n_hooks && e->hooks; i++) {
 		free(e->hooks[i].path);
-		free_strv(e->hooks[i].args);
-		free_strv(e->hooks[i].env);
+		keel_strv_free(e->hooks[i].args);
+		keel_strv_free(e->hooks[i].env);
 	}
 	free(e->hooks);
 	memset(e, 0, sizeof(*e));
@@ -564,7 +556,7 @@ KEEL_PUBLIC int keel_cdi_registry_new(keel_cdi_registry **out, const char *const
 		ret = list_dir(*d, &files, &n, err);
 		for (i = 0; ret == 0 && i < n; i++)
 			ret = read_spec(J, reg, files[i], err);
-		free_strv(files);
+		keel_strv_free(files);
 	}
 	if (ret < 0) {
 		keel_cdi_registry_free(reg);
@@ -604,7 +596,7 @@ KEEL_PUBLIC int keel_cdi_registry_devices(const keel_cdi_registry *reg, char ***
 		return keel_error_sys(err, ENOMEM, "CDI registry");
 	for (i = 0; i < reg->n_devices; i++)
 		if (!(v[i] = strdup(reg->devices[i].qname))) {
-			free_strv(v);
+			keel_strv_free(v);
 			return keel_error_sys(err, ENOMEM, "CDI registry");
 		}
 	qsort(v, reg->n_devices, sizeof(*v), cmp_str);
@@ -685,7 +677,7 @@ static int not_found(const keel_cdi_registry *reg, const char *qname, keel_error
 		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "", names[i]);
 	if (used >= sizeof(known))
 		strcpy(known + sizeof(known) - 5, "...");
-	free_strv(names);
+	keel_strv_free(names);
 	return keel_error_plain(err, KEEL_ERROR_NOT_FOUND, ENOENT, "CDI device %s not found (%s%s)", qname,
 				reg->n_devices ? "known: " : "no CDI spec defines any device", known);
 }

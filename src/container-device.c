@@ -40,6 +40,7 @@
 #include "error.h"
 #include "mount.h"
 #include "state.h"
+#include "util/str.h"
 
 #define OPT_OUT "keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED), or keel-run --no-device-filter"
 
@@ -123,15 +124,6 @@ static int dup_strv(char ***out, char *const *v)
 		if (!((*out)[i] = strdup(v[i])))
 			return -ENOMEM;
 	return 0;
-}
-
-static void free_strv(char **v)
-{
-	char **p;
-
-	for (p = v; p && *p; p++)
-		free(*p);
-	free(v);
 }
 
 static void node_clear(struct keel_device_node *n)
@@ -241,8 +233,8 @@ int keel_container_add_exec_hook(keel_container *c, int point, const char *path,
 	if (!h.path || dup_strv(&h.args, args) < 0 || dup_strv(&h.env, env) < 0 ||
 	    !(grown = realloc(d->hooks, (d->n_hooks + 1) * sizeof(*grown)))) {
 		free(h.path);
-		free_strv(h.args);
-		free_strv(h.env);
+		keel_strv_free(h.args);
+		keel_strv_free(h.env);
 		return keel_error_sys(err, ENOMEM, "container %s: hook %s", c->id, path);
 	}
 	d->hooks = grown;
@@ -263,8 +255,8 @@ void keel_container_devices_free(struct keel_container_devices *d)
 	free(d->nodes);
 	for (i = 0; i < d->n_hooks; i++) {
 		free(d->hooks[i].path);
-		free_strv(d->hooks[i].args);
-		free_strv(d->hooks[i].env);
+		keel_strv_free(d->hooks[i].args);
+		keel_strv_free(d->hooks[i].env);
 	}
 	free(d->hooks);
 	free(d);
