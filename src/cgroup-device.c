@@ -330,6 +330,15 @@ static size_t emit_rule(const struct keel_device_rule *rule, struct bpf_insn *ou
 	return n;
 }
 
+/* A rule that matches every request (an OCI config's leading "deny a
+ * *:* rwm"): its block has no compare, so nothing after it is reached,
+ * and the verifier refuses unreachable instructions. */
+static int matches_all(const struct keel_device_rule *rule)
+{
+	return rule->type == KEEL_DEVICE_ALL && rule->access == KEEL_DEVICE_RWM && rule->major == KEEL_DEVICE_ANY &&
+	       rule->minor == KEEL_DEVICE_ANY;
+}
+
 int keel_device_rules_compile(const keel_device_rules *r, struct bpf_insn **out, size_t *len, keel_error **err)
 {
 	size_t n_pro = sizeof(prologue) / sizeof(prologue[0]);
@@ -343,10 +352,15 @@ int keel_device_rules_compile(const keel_device_rules *r, struct bpf_insn **out,
 		return keel_error_sys(err, ENOMEM, "device rules: compile");
 	memcpy(p, prologue, sizeof(prologue));
 	n = n_pro;
-	for (i = r->n; i-- > 0;)  /* the last rule first: it wins */
+	for (i = r->n; i-- > 0;) { /* the last rule first: it wins */
 		n += emit_rule(&r->v[i], p + n);
-	p[n++] = MOV64_IMM(BPF_REG_0, 0);
-	p[n++] = EXIT();
+		if (matches_all(&r->v[i]))
+			break;
+	}
+	if (i == (size_t)-1) { /* no rule matched everything: deny the rest */
+		p[n++] = MOV64_IMM(BPF_REG_0, 0);
+		p[n++] = EXIT();
+	}
 	*out = p;
 	*len = n;
 	return 0;
