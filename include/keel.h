@@ -56,5 +56,6 @@
 #include <keel/container.h>
 #include <keel/cdi.h>
 #include <keel/image.h>
+#include <keel/oci.h>
 
 #endif

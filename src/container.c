@@ -63,6 +63,7 @@
 #include "names.h"
 #include "net.h"
 #include "net-nft.h"
+#include "ns.h"
 #include "process.h"
 #include "security.h"
 #include "spawn-internal.h"
@@ -211,6 +212,7 @@ static int alloc_container(keel_container **out, const char *id, const char *sta
 		goto fail;
 	}
 	if ((ret = keel_rootfs_new(&c->rootfs, err)) < 0 || (ret = keel_process_new(&c->process, err)) < 0 ||
+	    (ret = keel_ns_new(&c->ns, err)) < 0 ||
 	    (ret = keel_security_new(&c->security, err)) < 0 ||
 	    (ret = keel_process_set_security(c->process, c->security, err)) < 0) {
 		keel_error_wrap(err, ret, "container %s", id);
@@ -230,9 +232,10 @@ fail:
  * bug, a full disk, anyone who can write it), so delete, kill and exec act
  * only on what this library can re-derive or verify, never on a path, a
  * link or a pid just because the file names it:
- *  - the cgroup: only one named by the id (its last component), inside
- *    the cgroup2 hierarchy, whose real path is the recorded one, and
- *    that carries the extended attribute its create set (mark_cgroup());
+ *  - the cgroup: only one inside the cgroup2 hierarchy whose real path is
+ *    the recorded one and that carries the extended attribute its create
+ *    set (mark_cgroup()); named by the id (its last component), unless the
+ *    caller named it (keel_container_set_cgroup_path());
  *  - the init: only through a pidfd, with the recorded start time, and a
  *    member of that cgroup (open_init(), init_alive());
  *  - the writable layer: the default one inside <root>/<id>, or one that
@@ -266,7 +269,11 @@ static int mark_cgroup(keel_container *c, keel_error **err)
 	return keel_error_sys(err, errno, "cgroup %s: set %s", keel_cgroup_path(c->cgroup), cgroup_mark_name());
 }
 
-static int cgroup_is_ours(keel_container *c, const char *path)
+/* Does the cgroup at path carry our mark? Where cgroupfs keeps no
+ * extended attributes, only a cgroup named by the id is taken on its name
+ * (named_by_id); one the caller named (keel_container_set_cgroup_path())
+ * must carry the mark. */
+static int cgroup_is_ours(keel_container *c, const char *path, int named_by_id)
 {
 	char text[160], found[160];
 	ssize_t n;
@@ -275,7 +282,7 @@ static int cgroup_is_ours(keel_container *c, const char *path)
 		return 0;
 	n = lgetxattr(path, cgroup_mark_name(), found, sizeof(found) - 1);
 	if (n < 0)
-		return errno == ENOTSUP || errno == EOPNOTSUPP;
+		return named_by_id && (errno == ENOTSUP || errno == EOPNOTSUPP);
 	found[n] = '\0';
 	return strcmp(found, text) == 0;
 }
@@ -289,7 +296,8 @@ static keel_cgroup *open_marked_cgroup(keel_container *c, const char *name, cons
 
 	if (keel_cgroup_open(&cg, name, parent, NULL) < 0)
 		return NULL;
-	if ((expect && strcmp(keel_cgroup_path(cg), expect) != 0) || !cgroup_is_ours(c, keel_cgroup_path(cg))) {
+	if ((expect && strcmp(keel_cgroup_path(cg), expect) != 0) ||
+	    !cgroup_is_ours(c, keel_cgroup_path(cg), strcmp(name, c->id) == 0 || strncmp(name, "keel/", 5) == 0)) {
 		keel_cgroup_free(cg);
 		return NULL;
 	}
@@ -305,11 +313,13 @@ static int open_recorded_cgroup(keel_container *c)
 	const char *path = c->st.cgroup, *slash;
 	char *parent, name[128];
 
-	if (path && path[0] == '/' && (slash = strrchr(path, '/')) && strcmp(slash + 1, c->id) == 0) {
+	/* Named by the id, or by the caller (an OCI cgroupsPath): then only
+	 * the mark vouches for it. */
+	if (path && path[0] == '/' && (slash = strrchr(path, '/')) && slash[1]) {
 		parent = strndup(path, slash == path ? 1 : (size_t)(slash - path));
 		if (!parent)
 			return -ENOMEM;
-		c->cgroup = open_marked_cgroup(c, c->id, parent, path);
+		c->cgroup = open_marked_cgroup(c, slash + 1, parent, path);
 		free(parent);
 	}
 	if (!c->cgroup) {
@@ -430,6 +440,9 @@ KEEL_PUBLIC void keel_container_free(keel_container *c)
 	keel_cstate_clear(&c->st);
 	keel_container_strv_free(c->layers);
 	free(c->cgroup_parent);
+	free(c->cgroup_path);
+	keel_container_strv_free(c->cgroup_values);
+	keel_ns_free(c->ns);
 	free(c->bridge);
 	free(c->addr);
 	free(c->gateway);
@@ -474,6 +487,11 @@ KEEL_PUBLIC keel_security *keel_container_security(keel_container *c)
 KEEL_PUBLIC keel_cgroup *keel_container_cgroup(keel_container *c)
 {
 	return c ? c->cgroup : NULL;
+}
+
+KEEL_PUBLIC keel_ns *keel_container_ns(keel_container *c)
+{
+	return c ? c->ns : NULL;
 }
 
 KEEL_PUBLIC pid_t keel_container_pid(const keel_container *c)
@@ -535,6 +553,53 @@ KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *
 	if (path && (ret = check_path(path, "cgroup parent", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	return dup_str(&c->cgroup_parent, path, "set cgroup parent", err);
+}
+
+KEEL_PUBLIC int keel_container_set_cgroup_path(keel_container *c, const char *path, keel_error **err)
+{
+	int ret = only_before_create(c, "set cgroup path", err);
+
+	if (ret < 0)
+		return ret;
+	if (path && (!*path || path[0] == '/' || strstr(path, "..") || strchr(path, '\n')))
+		return keel_error_invalid(err, "container %s: cgroup path '%s' is not a relative path without '..'",
+					  c->id, path);
+	return dup_str(&c->cgroup_path, path, "set cgroup path", err);
+}
+
+/* Replace the value of key in the pairs, or append the pair. */
+static int set_pair(char ***pairs, const char *key, const char *value)
+{
+	char **p;
+
+	for (p = *pairs; p && *p; p += 2)
+		if (strcmp(p[0], key) == 0) {
+			char *copy = strdup(value);
+
+			if (!copy)
+				return -ENOMEM;
+			free(p[1]);
+			p[1] = copy;
+			return 0;
+		}
+	if (keel_cstrv_push(pairs, key) < 0 || keel_cstrv_push(pairs, value) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_cgroup_value(keel_container *c, const char *key, const char *value,
+						keel_error **err)
+{
+	int ret = only_before_create(c, "set cgroup value", err);
+
+	if (ret < 0)
+		return ret;
+	if (!key || !*key || strchr(key, '/') || !value)
+		return keel_error_invalid(err, "container %s: set cgroup value: bad key '%s' (a file name, no '/')",
+					  c->id, key ? key : "(null)");
+	if (set_pair(&c->cgroup_values, key, value) < 0)
+		return keel_error_sys(err, ENOMEM, "container %s: set cgroup value %s", c->id, key);
+	return 0;
 }
 
 KEEL_PUBLIC int keel_container_set_memory_max(keel_container *c, uint64_t bytes, keel_error **err)
@@ -1081,13 +1146,13 @@ static int needs_parent_hook(const keel_container *c)
 
 static int make_cgroup(keel_container *c, keel_error **err)
 {
-	char path[128];
+	char path[128], **v;
 	int ret;
 
 	/* Under the default parent: keel/<id>, as docker/<id>. Under one the
 	 * caller chose: <id> directly. */
 	keel_str_join_buf(path, sizeof(path), c->cgroup_parent ? "" : "keel/", c->id, NULL);
-	ret = keel_cgroup_create(&c->cgroup, path, c->cgroup_parent, err);
+	ret = keel_cgroup_create(&c->cgroup, c->cgroup_path ? c->cgroup_path : path, c->cgroup_parent, err);
 	if (ret < 0)
 		return ret;
 	if (c->has_memory_max && (ret = keel_cgroup_set_memory_max(c->cgroup, c->memory_max, err)) < 0)
@@ -1096,10 +1161,46 @@ static int make_cgroup(keel_container *c, keel_error **err)
 		return ret;
 	if (c->has_cpu_max && (ret = keel_cgroup_set_cpu_max(c->cgroup, c->cpu_quota, c->cpu_period, err)) < 0)
 		return ret;
+	for (v = c->cgroup_values; v && *v; v += 2)
+		if ((ret = keel_cgroup_set_raw(c->cgroup, v[0], v[1], err)) < 0)
+			return ret;
 	/* issue 16: the device filter, before the init is cloned into the cgroup */
 	if ((ret = keel_container_devices_setup(c, err)) < 0)
 		return ret;
 	return dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
+}
+
+/* The keel_ns_type bits of the namespaces the init joins. */
+static unsigned joined_types(const keel_ns *ns)
+{
+	unsigned t = 0;
+	int i;
+
+	for (i = 0; i < KEEL_NS_NTYPES; i++)
+		if (ns->join_fd[i] >= 0)
+			t |= 1u << i;
+	return t;
+}
+
+/* The init holds the container's own network namespace once it is
+ * spawned: c->ns must not keep a copy of it, which would keep the
+ * namespace (and its veth pair) alive past delete, until the handle is
+ * freed. */
+static void drop_own_net_join(keel_container *c)
+{
+	int i = keel_ns_index(KEEL_NS_NET);
+
+	if (c->ctr_net && c->ns->join_fd[i] >= 0) {
+		close(c->ns->join_fd[i]);
+		c->ns->join_fd[i] = -1;
+	}
+}
+
+/* The namespaces the init makes: not the network one when it gets the
+ * container's own (c->ctr_net), which it joins. */
+static unsigned own_ns_flags(const keel_container *c)
+{
+	return c->ctr_net ? c->ns_flags & ~(unsigned)KEEL_NS_NET : c->ns_flags;
 }
 
 /* keel_spawn() of the init; with a log, its stdout and stderr are the
@@ -1122,19 +1223,18 @@ static int spawn_with_log(keel_container *c, keel_spawn_attr *attr, keel_error *
 static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 {
 	keel_spawn_attr *attr = NULL;
-	keel_ns *ns = NULL;
 	char fifo[4096];
 	int ret;
 
 	keel_str_join_buf(fifo, sizeof(fifo), c->dir, "/start", NULL);
 	if (with_fifo && mkfifo(fifo, 0600) < 0)
 		return keel_error_sys(err, errno, "make start fifo %s", fifo);
-	if ((ret = keel_ns_new(&ns, err)) < 0 ||
-	    (ret = keel_ns_create(ns, c->ctr_net ? c->ns_flags & ~(unsigned)KEEL_NS_NET : c->ns_flags, err)) < 0 ||
-	    (c->ctr_net && (ret = keel_ns_join_fd(ns, KEEL_NS_NET, keel_netns_fd(c->ctr_net), err)) < 0) ||
+	/* A namespace joined through keel_container_ns() is not also made. */
+	if ((ret = keel_ns_create(c->ns, own_ns_flags(c) & ~joined_types(c->ns), err)) < 0 ||
+	    (c->ctr_net && (ret = keel_ns_join_fd(c->ns, KEEL_NS_NET, keel_netns_fd(c->ctr_net), err)) < 0) ||
 	    (ret = keel_spawn_attr_new(&attr, err)) < 0)
 		goto out;
-	keel_spawn_attr_set_ns(attr, ns);
+	keel_spawn_attr_set_ns(attr, c->ns);
 	keel_spawn_attr_set_rootfs(attr, c->rootfs);
 	keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
 	/* Only when there is parent work between the clone and the exec:
@@ -1154,7 +1254,7 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 	ret = spawn_with_log(c, attr, err);
 out:
 	keel_spawn_attr_free(attr);
-	keel_ns_free(ns);
+	drop_own_net_join(c);
 	return ret;
 }
 
@@ -1212,7 +1312,8 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 
 	c->st.status = KEEL_STATE_CREATING;
 	c->st.created = now();
-	c->st.ns_flags = c->ns_flags;
+	/* exec joins these: the joined ones too (a shared network namespace) */
+	c->st.ns_flags = c->ns_flags | joined_types(c->ns);
 	c->st.keep_upper = c->keep_upper;
 	if (c->upper_dir)
 		ret = dup_str(&c->st.upper_dir, c->upper_dir, "upper dir", err);

@@ -5,6 +5,7 @@
 #define KEEL_PRIV_CONTAINER_H
 
 #include <keel/container.h>
+#include <keel/ns.h>
 #include "state.h"
 #include <keel/net.h>
 
@@ -31,6 +32,9 @@ struct keel_container {
 	keel_security *security;
 	unsigned ns_flags;
 	char *cgroup_parent;
+	char *cgroup_path;          /* keel_container_set_cgroup_path(), or NULL */
+	char **cgroup_values;       /* "key", "value" pairs, NULL-terminated */
+	keel_ns *ns;                /* joins, id maps, time offsets (keel_container_ns()) */
 	int has_memory_max, has_pids_max, has_cpu_max;
 	uint64_t memory_max, pids_max, cpu_quota, cpu_period;
 	char *bridge, *addr, *gateway, *net_host;

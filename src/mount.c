@@ -503,21 +503,24 @@ static const char *const default_readonly[] = {
 
 static int add_device(keel_rootfs *r, const char *name, unsigned major, unsigned minor, keel_error **err)
 {
-	char dest[64], host[64];
-	char *norm;
-	int ret;
+	char dest[64];
 
 	keel_str_join_buf(dest, sizeof(dest), "/dev/", name, NULL); /* names of ours, short */
-	keel_strlcpy(host, dest, sizeof(host));
-	if (!(norm = strdup(dest)))
-		return keel_error_sys(err, ENOMEM, "rootfs: device %s", dest);
-	ret = entry_add(r, ENTRY_DEVICE, NULL, host, norm, NULL, 0, err);
-	if (ret == 0) {
-		r->entries[r->n_entries - 1].major = major;
-		r->entries[r->n_entries - 1].minor = minor;
-		r->entries[r->n_entries - 1].mode = 0666;
-	}
-	return ret;
+	/* The host's node at the same path is the bind fallback. */
+	return keel_rootfs_add_device_node(r, dest, dest, 0, major, minor, 0666, 0, 0, 0, err);
+}
+
+KEEL_PUBLIC int keel_rootfs_add_device(keel_rootfs *r, const char *path, unsigned major, unsigned minor,
+				       mode_t mode, keel_error **err)
+{
+	if (!r)
+		return keel_error_invalid(err, "rootfs: handle is NULL");
+	if (!path)
+		return keel_error_invalid(err, "rootfs: device path is NULL");
+	if (mode > 0777)
+		return keel_error_invalid(err, "rootfs: device %s: mode %o is more than permission bits", path,
+					  (unsigned)mode);
+	return keel_rootfs_add_device_node(r, path, path, 0, major, minor, mode, 0, 0, 0, err);
 }
 
 static int add_symlink(keel_rootfs *r, const char *path, const char *target, keel_error **err)
@@ -555,6 +558,23 @@ int keel_rootfs_add_device_node(keel_rootfs *r, const char *host, const char *de
 }
 /* --- end issue 16 --- */
 
+KEEL_PUBLIC int keel_rootfs_add_default_devices(keel_rootfs *r, keel_error **err)
+{
+	size_t i;
+	int ret;
+
+	if (!r)
+		return keel_error_invalid(err, "rootfs: handle is NULL");
+	for (i = 0; i < N_OF(default_devices); i++)
+		if ((ret = add_device(r, default_devices[i].name, default_devices[i].major,
+				      default_devices[i].minor, err)) < 0)
+			return ret;
+	for (i = 0; i < N_OF(default_links); i++)
+		if ((ret = add_symlink(r, default_links[i].path, default_links[i].target, err)) < 0)
+			return ret;
+	return 0;
+}
+
 KEEL_PUBLIC int keel_rootfs_add_defaults(keel_rootfs *r, keel_error **err)
 {
 	const unsigned nosuid_nodev_noexec = KEEL_MOUNT_NOSUID | KEEL_MOUNT_NODEV | KEEL_MOUNT_NOEXEC;
@@ -569,13 +589,8 @@ KEEL_PUBLIC int keel_rootfs_add_defaults(keel_rootfs *r, keel_error **err)
 	    (ret = keel_rootfs_add_mount(r, "tmpfs", "tmpfs", "/dev", KEEL_MOUNT_NOSUID | KEEL_MOUNT_STRICTATIME,
 					 "mode=755,size=65536k", err)) < 0)
 		return ret;
-	for (i = 0; i < N_OF(default_devices); i++)
-		if ((ret = add_device(r, default_devices[i].name, default_devices[i].major,
-				      default_devices[i].minor, err)) < 0)
-			return ret;
-	for (i = 0; i < N_OF(default_links); i++)
-		if ((ret = add_symlink(r, default_links[i].path, default_links[i].target, err)) < 0)
-			return ret;
+	if ((ret = keel_rootfs_add_default_devices(r, err)) < 0)
+		return ret;
 	/* No gid=5: the image may have no tty group, and a user namespace
 	 * may not map gid 5, which makes the mount fail. */
 	if ((ret = keel_rootfs_add_mount(r, "devpts", "devpts", "/dev/pts", KEEL_MOUNT_NOSUID | KEEL_MOUNT_NOEXEC,

@@ -321,6 +321,14 @@ KEEL_PUBLIC int keel_process_set_umask(keel_process *p, mode_t mask, keel_error 
 	return 0;
 }
 
+KEEL_PUBLIC int keel_process_set_preserve_fds(keel_process *p, unsigned n, keel_error **err)
+{
+	if (!p || n > 65536)
+		return keel_error_invalid(err, "process: preserve %u fds: at most 65536", n);
+	p->preserve_fds = n;
+	return 0;
+}
+
 KEEL_PUBLIC int keel_process_set_stdio(keel_process *p, int fd0, int fd1, int fd2, keel_error **err)
 {
 	if (!p || fd0 < -1 || fd1 < -1 || fd2 < -1)

@@ -26,6 +26,7 @@ struct keel_process {
 	size_t n_groups;
 	int has_umask;
 	mode_t umask;
+	unsigned preserve_fds;       /* keel_process_set_preserve_fds() */
 	int has_stdio;
 	int stdio[3];                /* caller's fds, -1 for /dev/null */
 	int tty;

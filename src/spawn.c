@@ -376,6 +376,7 @@ static int plan_prepare(struct plan *pl, const keel_process *p, const keel_spawn
 	pl->gid = p->gid;
 	pl->has_umask = p->has_umask;
 	pl->umask = p->umask;
+	pl->preserve_fds = p->preserve_fds;
 	pl->groups = p->groups;
 	pl->n_groups = p->n_groups;
 	pl->cgroup_fd = attr ? attr->cgroup_fd : -1;

@@ -116,6 +116,7 @@
 #include <sys/types.h>
 #include <keel/common.h>
 #include <keel/mount.h>
+#include <keel/ns.h>
 #include <keel/security.h>
 #include <keel/cgroup.h>
 #include <keel/process.h>
@@ -315,6 +316,56 @@ KEEL_PUBLIC keel_security *keel_container_security(keel_container *c);
 KEEL_PUBLIC keel_cgroup *keel_container_cgroup(keel_container *c);
 
 /* -------------------------------------------------------- configuration -- */
+
+/**
+ * The namespace description of the init, for what
+ * keel_container_set_namespaces() cannot say: namespaces to join instead
+ * of making (keel_ns_join_fd(): a network namespace made by a CNI plugin,
+ * `/proc/PID/ns/ipc` of a pod's infra container), the uid and gid maps of
+ * a new user namespace (keel_ns_add_uid_map()), the clock offsets of a new
+ * time namespace. A type joined here is not made, even when the flags of
+ * keel_container_set_namespaces() include it; keel_container_exec() joins
+ * it too. Do not call keel_ns_create() on it: create adds the flags.
+ * @param c a handle
+ * @return a handle owned by @p c (never free it), valid until
+ *         keel_container_free(); NULL for NULL @p c. Configuring it after
+ *         create has no effect.
+ * @since 1.1
+ */
+KEEL_PUBLIC keel_ns *keel_container_ns(keel_container *c);
+
+/**
+ * The container's cgroup, as a path below the cgroup parent
+ * (keel_container_set_cgroup_parent(), or keel_cgroup_default_parent()),
+ * instead of the default `keel/<id>` (or `<id>` under a parent the caller
+ * chose): what an OCI config.json's cgroupsPath names. Missing
+ * intermediate directories are made (and not removed at delete); the
+ * cgroup itself must not exist yet.
+ * @param c a handle
+ * @param path a relative path such as "libpod_parent/libpod-web", without
+ *        "..", or NULL for the default
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (absolute or empty path, "..", after create); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_set_cgroup_path(keel_container *c, const char *path, keel_error **err);
+
+/**
+ * Write an interface file of the container's cgroup when it is made at
+ * create, before the init is cloned into it (keel_cgroup_set_raw(): the
+ * controller the file belongs to is enabled first): "memory.high",
+ * "cpu.weight", "io.max" ... Written in the order given, after the limits
+ * of keel_container_set_memory_max() and the like; setting a key again
+ * replaces its value. A value the kernel refuses fails the create.
+ * @param c a handle
+ * @param key the file name, no '/'
+ * @param value what to write, such as "8:0 rbps=1048576"
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (bad key, NULL value, after create); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_set_cgroup_value(keel_container *c, const char *key, const char *value,
+						keel_error **err);
 
 /**
  * Which namespaces the container gets. The default is

@@ -251,6 +251,38 @@ KEEL_PUBLIC int keel_rootfs_add_tmpfs(keel_rootfs *r, const char *dest, uint64_t
 KEEL_PUBLIC int keel_rootfs_add_defaults(keel_rootfs *r, keel_error **err);
 
 /**
+ * Add the device nodes and links every Linux container has, without the
+ * mounts of keel_rootfs_add_defaults(): /dev/null, zero, full, random,
+ * urandom and tty (nodes, or bind mounts of the host's when nodes cannot
+ * be made), /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr and /dev/ptmx
+ * -> pts/ptmx. For a caller that builds its own /dev (an OCI config.json
+ * lists its /dev tmpfs and /dev/pts as mounts, and the runtime
+ * specification requires these nodes in it): add them after the /dev
+ * mount.
+ * @param r the rootfs
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0, -EINVAL for a NULL @p r, -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_rootfs_add_default_devices(keel_rootfs *r, keel_error **err);
+
+/**
+ * Add a character device node at @p path (made in the order of the mount
+ * table). Where the kernel refuses mknod (in a user namespace), the host's
+ * node at the same path is bind-mounted instead, so it must exist there.
+ * @param r the rootfs
+ * @param path an absolute path inside the rootfs, such as "/dev/fuse"
+ * @param major the device's major number
+ * @param minor the device's minor number
+ * @param mode its permission bits, at most 0777
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0, -EINVAL (bad path or mode), -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_rootfs_add_device(keel_rootfs *r, const char *path, unsigned major, unsigned minor,
+				       mode_t mode, keel_error **err);
+
+/**
  * Hide a path of the container: a file reads as empty (/dev/null is bound
  * over it), a directory as an empty read-only tmpfs. A path missing in the
  * container is skipped. Masks are applied after the whole table.

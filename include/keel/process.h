@@ -148,6 +148,20 @@ KEEL_PUBLIC int keel_process_set_groups(keel_process *p, size_t n, const gid_t *
 KEEL_PUBLIC int keel_process_set_umask(keel_process *p, mode_t mask, keel_error **err);
 
 /**
+ * Keep the caller's fds 3 to 3 + @p n - 1 open in the process, without
+ * their close-on-exec flag, as `runc create --preserve-fds N` does for
+ * socket activation (LISTEN_FDS). Every other fd above 2 is still closed.
+ * The caller keeps ownership of its fds and must keep them open until
+ * keel_spawn() returns.
+ * @param p a handle
+ * @param n how many fds after stderr to pass on, 0 (the default) to 65536
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0, or -EINVAL (NULL @p p, @p n too large)
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_process_set_preserve_fds(keel_process *p, unsigned n, keel_error **err);
+
+/**
  * Give the process these fds as its stdin, stdout and stderr. -1 means
  * /dev/null. The fds are duplicated into the new process at spawn time;
  * the caller keeps ownership and must keep them open until keel_spawn()

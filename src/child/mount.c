@@ -433,7 +433,9 @@ static int apply_device(int rootfd, const struct anchors *a, const struct plan_e
 	if (mknodat(dir, e->name, e->mode, e->rdev) == 0) {
 		if (e->chown && fchownat(dir, e->name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
 			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "chown device", e->dest);
-	} else if (errno == EPERM || errno == EACCES) {
+	} else if (errno == EPERM || errno == EACCES || errno == EOVERFLOW) {
+		/* EOVERFLOW: in a user namespace whose ids the filesystem cannot
+		 * represent; the bind of the host's node still works. */
 		fd = openat(dir, e->name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0)
 			ret = keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "create device placeholder", e->dest);

@@ -239,12 +239,39 @@ int keel_security_plan_has_listener(const struct keel_security_plan *plan)
 	return plan->notify;
 }
 
+/* Effective = permitted (a non-root user's effective set was cleared by
+ * setresuid; KEEPCAPS kept the permitted one). */
+static int raise_effective(struct keel_child_report *rep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "capget", NULL);
+	data[0].effective = data[0].permitted;
+	data[1].effective = data[1].permitted;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, errno, "capset", "raise the effective set");
+	return 0;
+}
+
 int keel_security_plan_apply_late(const struct keel_security_plan *plan, int *notify_fd,
 				  struct keel_child_report *rep)
 {
 	int ret;
 
 	*notify_fd = -1;
+	/* Without no_new_privs the kernel loads a filter only for a process
+	 * with CAP_SYS_ADMIN, which the final sets usually lack: load it
+	 * first, with the effective set raised to the permitted one, as runc
+	 * does. The calls after it (capset, prctl, the LSM write, the spawn
+	 * protocol, execve) must then pass the filter, as in runc. */
+	if (!plan->no_new_privs && plan->prog.filter) {
+		if ((ret = raise_effective(rep)) < 0 || (ret = apply_seccomp(plan, notify_fd, rep)) < 0 ||
+		    (ret = apply_caps(plan, rep)) < 0)
+			return ret;
+		return apply_lsm(plan, rep);
+	}
 	ret = apply_caps(plan, rep);
 	if (ret < 0)
 		return ret;

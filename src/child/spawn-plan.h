@@ -63,6 +63,7 @@ struct plan {
 	size_t n_groups;
 	int has_umask;
 	mode_t umask;
+	unsigned preserve_fds;        /* keep 3 .. 3+n-1 open across the exec */
 	int stdio[3];                 /* fds for 0, 1, 2; -1 keeps the caller's */
 	int devnull_fd;
 	int tty_master, tty_slave;    /* opened by the parent, or -1 */

@@ -396,14 +396,20 @@ static void close_fds_between(unsigned lo, unsigned hi)
 		close((int)fd);
 }
 
-/* Close every fd but 0-2, the sync socket and the start FIFO (neither
- * a directory), so that the program gets none of the caller's fds, no
- * path the caller chose is resolved while one of them is open (see
- * child_chdir()), and a process waiting on its FIFO holds no copy of
- * another spawn's socket (which would delay that spawn's EOF). */
+/* Close every fd but 0-2, the preserved ones, the sync socket and the
+ * start FIFO (neither a directory), so that the program gets none of the
+ * caller's fds, no path the caller chose is resolved while one of them is
+ * open (see child_chdir()), and a process waiting on its FIFO holds no
+ * copy of another spawn's socket (which would delay that spawn's EOF).
+ * The preserved fds (keel_process_set_preserve_fds()) lose their
+ * close-on-exec flag. */
 static void child_close_fds(const struct plan *pl, int sock)
 {
-	unsigned a, b, t;
+	unsigned a, b, t, lo = 3 + pl->preserve_fds, fd;
+
+	for (fd = 3; fd < lo; fd++)
+		if ((int)fd != sock && (int)fd != pl->fifo_fd)
+			fcntl((int)fd, F_SETFD, 0);
 
 	if (sock < 0) /* a shared-memory child with nothing to send (no FIFO either) */
 		sock = pl->fifo_fd >= 0 ? pl->fifo_fd : 2;
@@ -415,9 +421,9 @@ static void child_close_fds(const struct plan *pl, int sock)
 		a = b;
 		b = t;
 	}
-	close_fds_between(3, a - 1);
-	close_fds_between(a + 1, b - 1);
-	close_fds_between(b + 1, UINT_MAX);
+	close_fds_between(lo, a - 1);
+	close_fds_between(a + 1 > lo ? a + 1 : lo, b - 1);
+	close_fds_between(b + 1 > lo ? b + 1 : lo, UINT_MAX);
 }
 
 /* Did this process change its root: a rootfs of its own, or a joined
@@ -490,6 +496,14 @@ static int child_setup(const struct plan *pl, int sock, struct keel_child_report
 	ssize_t n;
 	char c;
 
+	/* In a new user namespace, become its root when the maps give it one:
+	 * until then our ids are the caller's (host root's are not mapped),
+	 * and a filesystem the namespace mounts refuses files of unmapped ids
+	 * (EOVERFLOW). As runc does; without a mapped 0 this fails, harmlessly. */
+	if (pl->new_user) {
+		syscall(SYS_setresgid, 0, 0, 0);
+		syscall(SYS_setresuid, 0, 0, 0);
+	}
 	if (pl->loopback_up && child_loopback_up(rep) < 0)
 		return -1;
 	if (pl->new_time && child_time_ns(pl, rep) < 0)

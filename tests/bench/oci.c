@@ -50,7 +50,13 @@ static struct oci_state *state_new(const struct bench_env *env, const char *name
 		return NULL;
 	st->env = env;
 	st->name = name;
-	st->tool = bench_which(prog);
+	/* a path (keelrt, from this build) or a name found in PATH */
+	st->tool = strchr(prog, '/') ? (access(prog, X_OK) == 0 ? strdup(prog) : NULL) : bench_which(prog);
+	if (!st->tool && strchr(prog, '/')) {
+		snprintf(why, len, "%s is not built (make cli/keelrt)", prog);
+		free(st);
+		return NULL;
+	}
 	if (!st->tool) {
 		snprintf(why, len, "%s not found in PATH (apt-get install %s)", prog,
 			 strcmp(prog, "bwrap") ? prog : "bubblewrap");
@@ -160,6 +166,22 @@ static int runc_setup(const struct bench_env *env, void **state, char *why, size
 	return runtime_setup(env, "runc", "runc", 0, state, why, len);
 }
 
+/* keelrt, this build's OCI runtime (cli/keelrt), on the same bundle recipe */
+static int keelrt_setup(const struct bench_env *env, void **state, char *why, size_t len)
+{
+	char path[4096], libs[4096];
+
+	/* The binary itself, not libtool's wrapper script (which costs more
+	 * than a whole container start): it finds libkeel.so.1 in .libs. */
+	snprintf(path, sizeof(path), "%s/../../cli/.libs/keelrt", env->self_dir);
+	snprintf(libs, sizeof(libs), "%s/../../.libs", env->self_dir);
+	if (access(path, X_OK) == 0)
+		setenv("LD_LIBRARY_PATH", libs, 1);
+	else
+		snprintf(path, sizeof(path), "%s/../../cli/keelrt", env->self_dir);
+	return runtime_setup(env, "keelrt", path, 0, state, why, len);
+}
+
 static void container_id(const struct oci_state *st, unsigned seq, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s-%s-%u", st->env->runid, st->name, seq);
@@ -189,7 +211,8 @@ static int runtime_run_once(void *state, unsigned seq, struct bench_sample *s, c
 /* Delete containers of this run still in the runtime's state directory. */
 static int delete_stale(struct oci_state *st, char *what, size_t len, size_t *off)
 {
-	const char *statedir = strstr(st->tool, "crun") ? "/run/crun" : "/run/runc";
+	const char *statedir = strstr(st->tool, "keelrt") ? "/run/keelrt"
+			       : strstr(st->tool, "crun") ? "/run/crun" : "/run/runc";
 	char prefix[300];
 	struct dirent *de;
 	int found = 0;
@@ -290,5 +313,7 @@ const struct bench_candidate oci_candidates[] = {
 	  crun_nocg_setup, runtime_run_once, runtime_leftovers, oci_teardown },
 	{ "runc", "runc run, patched `runc spec`, cgroupfs manager on the v1 hierarchies",
 	  runc_setup, runtime_run_once, runtime_leftovers, oci_teardown },
+	{ "keelrt", "keelrt run (this build's OCI runtime), patched `keelrt spec`, cgroup v2, BPF device rules",
+	  keelrt_setup, runtime_run_once, runtime_leftovers, oci_teardown },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
