@@ -1155,6 +1155,10 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	ret = keel_cgroup_create(&c->cgroup, c->cgroup_path ? c->cgroup_path : path, c->cgroup_parent, err);
 	if (ret < 0)
 		return ret;
+	/* Marked first: a create killed from here on leaves a cgroup that a
+	 * force delete knows as ours (delete_if_damaged()). */
+	if ((ret = mark_cgroup(c, err)) < 0)
+		return ret;
 	if (c->has_memory_max && (ret = keel_cgroup_set_memory_max(c->cgroup, c->memory_max, err)) < 0)
 		return ret;
 	if (c->has_pids_max && (ret = keel_cgroup_set_pids_max(c->cgroup, c->pids_max, err)) < 0)
@@ -1542,7 +1546,7 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	 * the init waits (or runs). Each write rewrites the held state file
 	 * in place, in one pwrite() (state.c). */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 || (ret = mark_cgroup(c, err)) < 0 ||
+	    (ret = make_cgroup(c, err)) < 0 ||
 	    (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 || (ret = save_security(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
@@ -2157,6 +2161,23 @@ static int remove_state_dir(keel_container *c, keel_error **err)
 	return keel_rm_rf(c->dir, err);
 }
 
+/* A create killed between the mkdir of keel/<id> and its mark leaves a
+ * cgroup nobody can vouch for. It cannot hold our init (the init is
+ * cloned into a marked cgroup only), so it is removed only if empty:
+ * rmdir(2) of a cgroup refuses one with processes or children, so a
+ * stranger's cgroup of that name that is in use stays as it is. */
+static void remove_unmarked_default_cgroup(keel_container *c)
+{
+	char name[128];
+	keel_cgroup *cg = NULL;
+
+	keel_str_join_buf(name, sizeof(name), "keel/", c->id, NULL);
+	if (keel_cgroup_open(&cg, name, NULL, NULL) < 0)
+		return;
+	rmdir(keel_cgroup_path(cg));
+	keel_cgroup_free(cg);
+}
+
 /*
  * A container whose state file is missing, empty or corrupt (a create
  * killed before its first write, a full disk, a stranger's edit) cannot
@@ -2187,6 +2208,8 @@ static int delete_if_damaged(keel_container *c, keel_error **err)
 	keel_cstate_clear(&c->st);
 	if (!c->cgroup)
 		open_recorded_cgroup(c); /* st.cgroup is NULL: the marked default */
+	if (!c->cgroup)
+		remove_unmarked_default_cgroup(c);
 	ret = 0;
 	if (c->cgroup && (ret = keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, err)) == 0) {
 		keel_cgroup_free(c->cgroup);
