@@ -404,7 +404,8 @@ KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *
 /**
  * memory.max of the container, applied when its cgroup is made at create.
  * On a host without the memory controller create then fails with the
- * cgroup's "controller memory is not available" error.
+ * cgroup's "controller memory is not available" error. To change the
+ * limits of a container that exists, use keel_container_update().
  * @param c a handle
  * @param bytes the limit in bytes (at least 4096)
  * @param[out] err receives an error on failure (may be NULL)
@@ -943,14 +944,17 @@ KEEL_PUBLIC int keel_container_set_device_filter(keel_container *c, int mode, ke
  * After create (from the creating process or one that loaded the
  * container) the call changes the filter of the running container at
  * once: @p rules becomes its whole filter (the added devices are allowed
- * only if @p rules allows them), attached before the old one is detached.
+ * only if @p rules allows them), attached before the old one is detached,
+ * and recorded in its state: this is keel_container_update() with
+ * keel_resources_set_device_rules(), so the container must be created,
+ * running or paused.
  * @param c a handle
  * @param rules the rules (borrowed: only used during the call)
  * @param[out] err receives an error on failure (may be NULL)
  * @return 0; -EINVAL for NULL; the errno of the load before create
- *         (-EPERM without CAP_BPF or CAP_SYS_ADMIN); -ENOENT when the
- *         container's cgroup is gone; the errno of keel_cgroup_set_devices()
- *         after create
+ *         (-EPERM without CAP_BPF or CAP_SYS_ADMIN); after create the
+ *         errors of keel_container_update() (-ENOENT when the container's
+ *         cgroup is gone, KEEL_ERROR_STATE when it has exited)
  * @since 1.1
  */
 KEEL_PUBLIC int keel_container_set_device_rules(keel_container *c, keel_device_rules *rules,
