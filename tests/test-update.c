@@ -632,6 +632,7 @@ START_TEST(controller_update_is_written_and_recorded)
 		ck_assert_str_eq(recorded(id, root, "memory.max"), "max");
 	} else {
 		printf("NOTE: %s: no memory.swap.max (no swap accounting): swap not checked\n", id);
+		fflush(stdout);
 	}
 	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
 	keel_container_free(c);
@@ -704,6 +705,7 @@ START_TEST(io_update_is_written_and_recorded)
 		ck_assert_str_eq(recorded(id, root, "io.weight"), "default 400");
 	} else {
 		printf("NOTE: %s: no io.weight in this kernel: io weight not checked\n", id);
+		fflush(stdout);
 	}
 	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
 	keel_container_free(c);
