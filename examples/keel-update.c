@@ -9,8 +9,8 @@
  * (keel_container_update()): only what is given changes, everything is
  * checked before anything is written, and what was applied is recorded in
  * the container's state. --memory-swap is memory plus swap, as in Docker
- * (so it needs --memory, and is at least as large), or -1 for unlimited
- * swap; --pids -1 lifts the limit. --device-cgroup-rule allows a device
+ * (at least the memory limit: --memory's, or the container's own when
+ * --memory is not given), or -1 for unlimited swap; --pids -1 lifts the limit. --device-cgroup-rule allows a device
  * ("c 10:200 rwm") on top of the container's filter as last recorded (the
  * default list when no update changed it): the whole filter is replaced,
  * the new one attached before the old one goes. Prints the id on success.
@@ -86,10 +86,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* The memory options onto r: a bad value is said here, before anything
- * reaches the library. */
-static int memory_options(const struct options *o, keel_resources *r, keel_error **err)
+ * reaches the library. --memory-swap without --memory is counted from
+ * the container's memory limit now, as Docker does. */
+static int memory_options(const struct options *o, keel_container *c, keel_resources *r, keel_error **err)
 {
-	uint64_t mem = 0, swap = 0;
+	uint64_t mem = KEEL_CGROUP_MAX, swap = 0;
+	keel_cgroup *cg = c ? keel_container_cgroup(c) : NULL;
 
 	if (o->memory && kx_parse_size(o->memory, &mem) < 0)
 		return bad("--memory", o->memory, "not a size from 1 byte to 16 EiB (use 64m, 1g ...)");
@@ -101,8 +103,13 @@ static int memory_options(const struct options *o, keel_resources *r, keel_error
 		return keel_resources_set_memory_swap_max(r, KEEL_CGROUP_MAX, err) < 0 ? -1 : 0;
 	if (kx_parse_size(o->swap, &swap) < 0)
 		return bad("--memory-swap", o->swap, "not a size (use 128m, 1g ..., or -1 for unlimited swap)");
-	if (!o->memory || swap < mem)
-		return bad("--memory-swap", o->swap, "is memory plus swap: it needs --memory, no larger than it");
+	if (!o->memory && !c)
+		return 0; /* called again once the container is loaded */
+	if (!o->memory && (!cg || keel_cgroup_get_memory_max(cg, &mem, NULL) < 0))
+		mem = KEEL_CGROUP_MAX;
+	if (mem == KEEL_CGROUP_MAX || swap < mem)
+		return bad("--memory-swap", o->swap, "is memory plus swap: it needs a memory limit (--memory), no "
+			   "larger than it");
 	return keel_resources_set_memory_swap_max(r, swap - mem, err) < 0 ? -1 : 0;
 }
 
@@ -173,13 +180,21 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
 	id = argv[optind];
-	if (keel_resources_new(&r, &err) < 0 || memory_options(&o, r, &err) < 0 ||
+	/* the values first: a usage error is said even for an unknown id */
+	if (keel_resources_new(&r, &err) < 0 || memory_options(&o, NULL, r, &err) < 0 ||
 	    cpu_pids_options(&o, r, &err) < 0) {
 		ret = err ? 1 : 2; /* a value the library refused, or one we did */
 		goto out;
 	}
-	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 || device_options(&o, c, r, &err) < 0 ||
-	    keel_container_update(c, r, &err) < 0) {
+	if (keel_container_load(&c, id, kx_state_root(), &err) < 0) {
+		ret = 1;
+		goto out;
+	}
+	if (o.swap && !o.memory && memory_options(&o, c, r, &err) < 0) {
+		ret = err ? 1 : 2;
+		goto out;
+	}
+	if (device_options(&o, c, r, &err) < 0 || keel_container_update(c, r, &err) < 0) {
 		ret = 1;
 		goto out;
 	}
