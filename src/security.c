@@ -859,6 +859,11 @@ static int apparmor_check_loaded(const char *profile, keel_error **err)
 	size_t n = strlen(profile);
 	bool found = false;
 
+	/* names the list does not show as they are written: the namespace's
+	 * unconfined label, a profile in a policy namespace (":ns:name") and a
+	 * stack ("a//&b"); the kernel judges those */
+	if (!strcmp(profile, "unconfined") || strchr(profile, ':') || strchr(profile, '&'))
+		return 0;
 	if (keel_read_file_at(AT_FDCWD, APPARMOR_PROFILES, &list, NULL, NULL) < 0)
 		return 0;
 	for (line = list; line && !found;) {
@@ -877,10 +882,9 @@ static int apparmor_check_loaded(const char *profile, keel_error **err)
 
 static int prepare_lsm(const keel_security *sec, struct keel_security_plan *plan, keel_error **err)
 {
-	int ret;
-
 	char *enabled = NULL;
 	bool on;
+	int ret;
 
 	if (sec->apparmor && sec->selinux)
 		return keel_error_invalid(err, "security: both an AppArmor profile and an SELinux label are set");

@@ -1623,6 +1623,34 @@ START_TEST(unknown_apparmor_profile_fails_create_and_leaves_nothing)
 }
 END_TEST
 
+
+/* Apply plan's late step in a child that then exits; 1 with *rep filled if
+ * the step failed, 0 if it worked. */
+static int apply_late_in_child(const struct keel_security_plan *plan, struct keel_child_report *rep)
+{
+	int repp[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(repp, O_CLOEXEC), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		int nfd;
+
+		memset(rep, 0, sizeof(*rep));
+		if (keel_security_plan_apply_late(plan, &nfd, rep) < 0 && write(repp[1], rep, sizeof(*rep)) < 0)
+			_exit(126);
+		_exit(0);
+	}
+	close(repp[1]);
+	n = read(repp[0], rep, sizeof(*rep));
+	close(repp[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+	ck_assert(n == 0 || n == (ssize_t)sizeof(*rep));
+	return n > 0;
+}
+
 /* A profile unloaded between the parent's check and the child's write (a
  * race the parent cannot close) fails in the child, and says why. */
 START_TEST(profile_unloaded_after_prepare_fails_in_the_child)
@@ -1633,33 +1661,42 @@ START_TEST(profile_unloaded_after_prepare_fails_in_the_child)
 	struct keel_child_report rep;
 	keel_error *err = NULL;
 	char want[256];
-	int repp[2], status;
-	pid_t pid;
 
 	ck_assert_int_eq(keel_security_set_apparmor_profile(sec, lp->name, NULL), 0);
 	ck_assert_msg(keel_security_plan_prepare(sec, &plan, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(apparmor_parser("--remove", lp->file), 0);
 	lp->loaded = 0;
-	ck_assert_int_eq(pipe2(repp, O_CLOEXEC), 0);
-	ck_assert_int_ge(pid = fork(), 0);
-	if (pid == 0) {
-		int nfd;
-
-		memset(&rep, 0, sizeof(rep));
-		if (keel_security_plan_apply_late(plan, &nfd, &rep) < 0 && write(repp[1], &rep, sizeof(rep)) < 0)
-			_exit(126);
-		_exit(0);
-	}
-	close(repp[1]);
+	ck_assert_int_eq(apply_late_in_child(plan, &rep), 1);
 	keel_security_plan_free(plan);
-	ck_assert_int_eq(read(repp[0], &rep, sizeof(rep)), (ssize_t)sizeof(rep));
-	close(repp[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_int_eq(rep.errnum, ENOENT);
 	/* the parent adds ": No such file or directory" when it makes the error */
 	snprintf(want, sizeof(want), "apparmor profile %s (no such profile is loaded)", lp->name);
 	ck_assert_str_eq(rep.msg, want);
 	ck_assert_msg(!strstr(kt_read(APPARMOR_PROFILES), lp->name), "%s is still loaded", lp->name);
+}
+END_TEST
+
+/* Names the profiles list does not show are left to the kernel: it takes
+ * "unconfined" (what an OCI config may ask for) and refuses a stack of an
+ * unknown profile itself. */
+START_TEST(unlisted_apparmor_names_are_left_to_the_kernel)
+{
+	keel_security *sec = new_sec();
+	struct keel_security_plan *plan = NULL;
+	struct keel_child_report rep;
+	keel_error *err = NULL;
+	const char *names[] = { "unconfined", "unconfined//&keel-test-nope" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(keel_security_set_apparmor_profile(sec, names[i], NULL), 0);
+		ck_assert_msg(keel_security_plan_prepare(sec, &plan, &err) == 0, "%s", keel_error_message(err));
+		/* the first is applied, the second refused */
+		ck_assert_int_eq(apply_late_in_child(plan, &rep), i);
+		keel_security_plan_free(plan);
+		plan = NULL;
+	}
+	ck_assert_msg(rep.errnum == ENOENT, "%s (errno %d)", rep.msg, rep.errnum);
 }
 END_TEST
 
@@ -1742,6 +1779,7 @@ int main(void)
 	kt_add_test_needs(tc, apparmor_profile_confines_the_init_and_its_execs, no_apparmor);
 	kt_add_test_needs(tc, unknown_apparmor_profile_fails_create_and_leaves_nothing, no_apparmor);
 	kt_add_test_needs(tc, profile_unloaded_after_prepare_fails_in_the_child, no_apparmor);
+	kt_add_test_needs(tc, unlisted_apparmor_names_are_left_to_the_kernel, no_apparmor);
 	suite_add_tcase(s, tc);
 	return kt_run(s);
 }
