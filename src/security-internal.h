@@ -66,6 +66,7 @@ struct keel_security_plan {
 	char *lsm_value;
 	size_t lsm_len;
 	const char *lsm_what;
+	size_t lsm_name_off;      /* where the name starts in lsm_value (after "exec ") */
 	/* the strings above point into copies owned here */
 	char *owned_hostname, *owned_domainname;
 };

@@ -845,10 +845,46 @@ static int prepare_sysctls(const keel_security *sec, struct keel_security_plan *
 	return 0;
 }
 
+/* Where the loaded AppArmor profiles are listed, one "NAME (MODE)" a line. */
+#define APPARMOR_PROFILES "/sys/kernel/security/apparmor/profiles"
+
+/* Is profile loaded? Asked in the parent, so that a name the kernel does not
+ * know fails before anything is made, with a message that says what to do,
+ * rather than as a bare ENOENT from the child's write to attr/exec. Where
+ * the list cannot be read (securityfs not mounted) the child's write still
+ * decides. */
+static int apparmor_check_loaded(const char *profile, keel_error **err)
+{
+	char *list = NULL, *line;
+	size_t n = strlen(profile);
+	bool found = false;
+
+	/* names the list does not show as they are written: the namespace's
+	 * unconfined label, a profile in a policy namespace (":ns:name") and a
+	 * stack ("a//&b"); the kernel judges those */
+	if (!strcmp(profile, "unconfined") || strchr(profile, ':') || strchr(profile, '&'))
+		return 0;
+	if (keel_read_file_at(AT_FDCWD, APPARMOR_PROFILES, &list, NULL, NULL) < 0)
+		return 0;
+	for (line = list; line && !found;) {
+		found = !strncmp(line, profile, n) && line[n] == ' ' && line[n + 1] == '(';
+		if ((line = strchr(line, '\n')))
+			line++;
+	}
+	free(list);
+	if (found)
+		return 0;
+	return keel_error_set(err, KEEL_ERROR_NOT_FOUND, ENOENT,
+			      "apparmor profile %s: no such profile is loaded (not in " APPARMOR_PROFILES
+			      "; load it with apparmor_parser -r FILE)",
+			      profile);
+}
+
 static int prepare_lsm(const keel_security *sec, struct keel_security_plan *plan, keel_error **err)
 {
 	char *enabled = NULL;
 	bool on;
+	int ret;
 
 	if (sec->apparmor && sec->selinux)
 		return keel_error_invalid(err, "security: both an AppArmor profile and an SELinux label are set");
@@ -859,7 +895,10 @@ static int prepare_lsm(const keel_security *sec, struct keel_security_plan *plan
 		if (!on)
 			return keel_error_set(err, KEEL_ERROR_UNSUPPORTED, ENOTSUP,
 					      "apparmor profile %s: AppArmor is not enabled on this host", sec->apparmor);
+		if ((ret = apparmor_check_loaded(sec->apparmor, err)) < 0)
+			return ret;
 		plan->lsm_what = "apparmor profile";
+		plan->lsm_name_off = 5;
 		plan->lsm_path[0] = "/proc/thread-self/attr/apparmor/exec";
 		plan->lsm_path[1] = "/proc/thread-self/attr/exec";
 		/* the format libapparmor's aa_change_onexec() writes */

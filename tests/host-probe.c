@@ -165,6 +165,26 @@ const char *kt_missing_tool(const char *path, int setuid, const char *package)
 	return NULL;
 }
 
+const char *kt_missing_apparmor(const char *parser)
+{
+	char on = 'N';
+	int fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &on, 1) != 1)
+			on = 'N';
+		close(fd);
+	}
+	if (on != 'Y')
+		return reason("AppArmor is not enabled in this kernel (%s; tests/vm boots with apparmor=1 security=apparmor)",
+			      fd < 0 ? "no /sys/module/apparmor" : "/sys/module/apparmor/parameters/enabled is not Y");
+	if (access("/sys/kernel/security/apparmor/profiles", R_OK) < 0)
+		return reason("AppArmor's policy is not visible: /sys/kernel/security/apparmor/profiles: %s "
+			      "(mount -t securityfs securityfs /sys/kernel/security)",
+			      strerror(errno));
+	return kt_missing_tool(parser, 0, "apparmor");
+}
+
 /* The session's v1 devices cgroup, if it has one: "devices:/path". */
 static void devices_cgroup(char *out, size_t size)
 {

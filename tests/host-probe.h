@@ -35,6 +35,12 @@ const char *kt_missing_tool(const char *path, int setuid, const char *package);
  * probes it here first; the reason quotes the cgroup's devices.list. */
 const char *kt_missing_device(const char *path, int flags);
 
+/* Can a profile be loaded and applied with AppArmor: the kernel has it
+ * enabled (/sys/module/apparmor/parameters/enabled is Y), securityfs shows
+ * its policy (/sys/kernel/security/apparmor/profiles), and parser (the path
+ * of apparmor_parser) is installed? */
+const char *kt_missing_apparmor(const char *parser);
+
 /* The first of two reasons that is not NULL (a test that needs both). */
 const char *kt_first_missing(const char *a, const char *b);
 

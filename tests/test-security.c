@@ -40,11 +40,15 @@
 #include "security-bpf.h"
 #include "security-seccomp.h"
 #include "util/child.h"
+#include "util/fs.h"
 #include "harness.h"
+#include "host-probe.h"
 
 /* Docker's default set as /proc/PID/status prints it. */
 #define DOCKER_CAPS 0x00000000a80425fbULL
 #define TARGET_UID 1000
+#define APPARMOR_PARSER "/usr/sbin/apparmor_parser"
+#define APPARMOR_PROFILES "/sys/kernel/security/apparmor/profiles"
 
 /* ---------------------------------------------------------- the runner --- */
 
@@ -1337,7 +1341,8 @@ START_TEST(lsm_labels_follow_feature_discovery)
 	ck_assert_int_eq(keel_security_set_apparmor_profile(sec, "keel-default", NULL), 0);
 	ret = keel_security_plan_prepare(sec, &plan, &err);
 	if (keel_features_has(feat, KEEL_FEATURE_APPARMOR)) {
-		ck_assert_int_eq(ret, 0);
+		/* with AppArmor, only a loaded profile passes (no one loads this one) */
+		ck_assert_int_eq(ret, access(APPARMOR_PROFILES, R_OK) == 0 ? -ENOENT : 0);
 	} else {
 		ck_assert_int_eq(ret, -ENOTSUP);
 		ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_UNSUPPORTED);
@@ -1353,6 +1358,345 @@ START_TEST(lsm_labels_follow_feature_discovery)
 	keel_security_plan_free(plan);
 	keel_features_free(feat);
 	keel_error_free(err);
+}
+END_TEST
+
+/* ------------------------------------------------------------- AppArmor --- */
+
+#define SECRET "/keel-lsm-secret"
+
+/* Run apparmor_parser with one option on file; its wait status. */
+static int apparmor_parser(const char *option, const char *file)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* no parser.conf in the test VM: say there is none rather than warn */
+		execl(APPARMOR_PARSER, APPARMOR_PARSER, "--config-file=/dev/null", "--skip-cache", option, file,
+		      (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+struct loaded_profile {
+	char name[64];
+	char file[4096];
+	int loaded;
+};
+
+static void unload_profile(void *data)
+{
+	struct loaded_profile *lp = data;
+
+	if (lp->loaded)
+		apparmor_parser("--remove", lp->file);
+	free(lp);
+}
+
+/* Load a profile that lets a busybox do anything but read SECRET; its
+ * name is unique to this process. Unloaded at cleanup. */
+static struct loaded_profile *load_deny_profile(void)
+{
+	struct loaded_profile *lp = calloc(1, sizeof(*lp));
+	FILE *f;
+	char line[256];
+
+	ck_assert_ptr_nonnull(lp);
+	snprintf(lp->name, sizeof(lp->name), "keel-test-deny-%d", (int)getpid());
+	snprintf(lp->file, sizeof(lp->file), "%s/profile", kt_tmpdir());
+	/* after the directory's removal was registered, so it runs before it */
+	kt_defer_fn(unload_profile, lp);
+	ck_assert_ptr_nonnull(f = fopen(lp->file, "we"));
+	/* attach_disconnected: the container's files live on an overlay whose
+	 * paths are outside the host's view of the mount namespace */
+	fprintf(f, "profile %s flags=(attach_disconnected,mediate_deleted) {\n"
+		   "  file,\n  capability,\n  network,\n  signal,\n  ptrace,\n  unix,\n"
+		   "  mount,\n  umount,\n  pivot_root,\n"
+		   "  deny " SECRET " r,\n}\n",
+		lp->name);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(apparmor_parser("--replace", lp->file), 0);
+	lp->loaded = 1;
+	snprintf(line, sizeof(line), "%s (enforce)\n", lp->name);
+	ck_assert_msg(strstr(kt_read(APPARMOR_PROFILES), line), "%s is not listed in " APPARMOR_PROFILES, lp->name);
+	return lp;
+}
+
+/* A layer (over the busybox rootfs) holding SECRET, readable by all. */
+static const char *secret_layer(void)
+{
+	const char *dir = kt_tmpdir();
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s" SECRET, dir);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), 0);
+	ck_assert_int_eq(write(fd, "secret\n", 7), 7);
+	close(fd);
+	return dir;
+}
+
+struct tracked {
+	char id[80];
+	char root[4096];
+};
+
+static void force_delete(void *data)
+{
+	struct tracked *t = data;
+	keel_container *c = NULL;
+
+	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
+		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
+	keel_container_free(c);
+	free(t);
+}
+
+/* A container on the busybox rootfs and the secret layer running argv with
+ * stdout and stderr on out; deleted at cleanup whatever happens. */
+static keel_container *lsm_container(const char *id, const char *root, const char *layer, const char *const argv[],
+				     int out)
+{
+	struct tracked *t = calloc(1, sizeof(*t));
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_ptr_nonnull(t);
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->root, sizeof(t->root), "%s", root);
+	kt_defer_fn(force_delete, t);
+	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
+	ck_assert_int_eq(keel_container_add_layer(c, layer, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), argv, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(c), -1, out, out, NULL), 0);
+	return c;
+}
+
+/* Read fd into buf until it holds "rc=N\n" (the scripts' last line) or
+ * EOF; a container that hangs is caught by the test's timeout. */
+static const char *read_to_rc(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	while (used < size - 1) {
+		const char *rc = strstr(buf, "rc=");
+
+		if (rc && strchr(rc, '\n'))
+			break;
+		if ((n = read(fd, buf + used, size - 1 - used)) <= 0)
+			break;
+		used += (size_t)n;
+		buf[used] = '\0';
+	}
+	return buf;
+}
+
+/* The label of pid as /proc/PID/attr/current (and, where the kernel has
+ * it, attr/apparmor/current, which must agree) reads it. */
+static const char *label_of(pid_t pid)
+{
+	static char label[256];
+	char path[64];
+	const char *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/attr/current", (int)pid);
+	ck_assert_ptr_nonnull(s = kt_read(path));
+	snprintf(label, sizeof(label), "%s", s);
+	snprintf(path, sizeof(path), "/proc/%d/attr/apparmor/current", (int)pid);
+	if (access(path, F_OK) == 0)
+		ck_assert_str_eq(kt_read(path), label);
+	return label;
+}
+
+/* What `sh -c script` exec'd in c prints (stdout and stderr), through a
+ * handle that created c or one that loaded it. */
+static const char *exec_in(keel_container *c, const char *script, char *buf, size_t size)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	int out[2], code = -1;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, argv, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], out[1], NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	read_to_rc(out[0], buf, size);
+	close(out[0]);
+	ck_assert_int_eq(keel_child_wait(child, 0, &code, NULL, NULL), 1);
+	keel_child_free(child);
+	keel_process_free(p);
+	return buf;
+}
+
+static const char *const read_secret[] = { "/bin/sh", "-c",
+	"cat " SECRET "; echo rc=$?; exec sleep 1000", NULL };
+#define EXEC_SCRIPT "cat /proc/self/attr/current; cat " SECRET "; echo rc=$?"
+
+/* The profile given to the container is the label of its init and of what
+ * is exec'd in it (from this handle and from one that loaded the state):
+ * the kernel refuses them the one read the profile denies, which the same
+ * container without the profile makes. */
+START_TEST(apparmor_profile_confines_the_init_and_its_execs)
+{
+	struct loaded_profile *lp = load_deny_profile();
+	const char *root = kt_tmpdir(), *layer = secret_layer(), *id = kt_name("aa");
+	char want[256], buf[1024];
+	keel_container *c, *loaded = NULL;
+	keel_error *err = NULL;
+	int out[2], code = -1;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	c = lsm_container(id, root, layer, read_secret, out[1]);
+	ck_assert_int_eq(keel_security_set_apparmor_profile(keel_container_security(c), lp->name, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	read_to_rc(out[0], buf, sizeof(buf));
+	close(out[0]);
+	ck_assert_msg(strstr(buf, "cat: can't open '" SECRET "': Permission denied\nrc=1\n"), "init said: %s", buf);
+	snprintf(want, sizeof(want), "%s (enforce)\n", lp->name);
+	ck_assert_str_eq(label_of(keel_container_pid(c)), want);
+
+	snprintf(want, sizeof(want), "%s (enforce)\ncat: can't open '" SECRET "': Permission denied\nrc=1\n", lp->name);
+	ck_assert_str_eq(exec_in(c, EXEC_SCRIPT, buf, sizeof(buf)), want);
+	ck_assert_msg(keel_container_load(&loaded, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_str_eq(exec_in(loaded, EXEC_SCRIPT, buf, sizeof(buf)), want);
+	keel_container_free(loaded);
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, 0, NULL), 0);
+	ck_assert_int_eq(keel_container_wait(c, 0, NULL, NULL, NULL), 1);
+	ck_assert_int_eq(keel_container_delete(c, 0, NULL), 0);
+	keel_container_free(c);
+
+	/* the same container without the profile reads the file, unconfined */
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	c = lsm_container(kt_name("aa"), root, layer, read_secret, out[1]);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	ck_assert_str_eq(read_to_rc(out[0], buf, sizeof(buf)), "secret\nrc=0\n");
+	close(out[0]);
+	ck_assert_str_eq(label_of(keel_container_pid(c)), "unconfined\n");
+	ck_assert_str_eq(exec_in(c, EXEC_SCRIPT, buf, sizeof(buf)), "unconfined\nsecret\nrc=0\n");
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, 0, NULL), 0);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, NULL, NULL), 1);
+	keel_container_free(c);
+}
+END_TEST
+
+/* A profile the kernel does not have fails create before anything is made,
+ * saying so, and leaves no state directory, cgroup or mount. */
+START_TEST(unknown_apparmor_profile_fails_create_and_leaves_nothing)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("aa");
+	const char *const argv[] = { "/bin/true", NULL };
+	char name[64], want[512], path[4096], *cg2 = NULL;
+	keel_container *c;
+	keel_error *err = NULL;
+
+	snprintf(name, sizeof(name), "keel-test-nope-%d", (int)getpid());
+	c = lsm_container(id, root, secret_layer(), argv, 2);
+	ck_assert_int_eq(keel_security_set_apparmor_profile(keel_container_security(c), name, NULL), 0);
+	ck_assert_int_eq(keel_container_create(c, &err), -ENOENT);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_NOT_FOUND);
+	snprintf(want, sizeof(want), "container %s: apparmor profile %s: no such profile is loaded (not in "
+		 APPARMOR_PROFILES "; load it with apparmor_parser -r FILE): No such file or directory", id, name);
+	ck_assert_str_eq(keel_error_message(err), want);
+	keel_error_free(err);
+	keel_container_free(c);
+	snprintf(path, sizeof(path), "%s/%s", root, id);
+	ck_assert_msg(access(path, F_OK) < 0 && errno == ENOENT, "%s is left", path);
+	ck_assert_int_eq(keel_find_mount("cgroup2", &cg2, NULL), 0);
+	snprintf(path, sizeof(path), "%s/keel/%s", cg2, id);
+	free(cg2);
+	ck_assert_msg(access(path, F_OK) < 0 && errno == ENOENT, "cgroup %s is left", path);
+	ck_assert_msg(!strstr(kt_read("/proc/self/mountinfo"), root), "a mount under %s is left", root);
+}
+END_TEST
+
+
+/* Apply plan's late step in a child that then exits; 1 with *rep filled if
+ * the step failed, 0 if it worked. */
+static int apply_late_in_child(const struct keel_security_plan *plan, struct keel_child_report *rep)
+{
+	int repp[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(repp, O_CLOEXEC), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		int nfd;
+
+		memset(rep, 0, sizeof(*rep));
+		if (keel_security_plan_apply_late(plan, &nfd, rep) < 0 && write(repp[1], rep, sizeof(*rep)) < 0)
+			_exit(126);
+		_exit(0);
+	}
+	close(repp[1]);
+	n = read(repp[0], rep, sizeof(*rep));
+	close(repp[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+	ck_assert(n == 0 || n == (ssize_t)sizeof(*rep));
+	return n > 0;
+}
+
+/* A profile unloaded between the parent's check and the child's write (a
+ * race the parent cannot close) fails in the child, and says why. */
+START_TEST(profile_unloaded_after_prepare_fails_in_the_child)
+{
+	struct loaded_profile *lp = load_deny_profile();
+	keel_security *sec = new_sec();
+	struct keel_security_plan *plan = NULL;
+	struct keel_child_report rep;
+	keel_error *err = NULL;
+	char want[256];
+
+	ck_assert_int_eq(keel_security_set_apparmor_profile(sec, lp->name, NULL), 0);
+	ck_assert_msg(keel_security_plan_prepare(sec, &plan, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(apparmor_parser("--remove", lp->file), 0);
+	lp->loaded = 0;
+	ck_assert_int_eq(apply_late_in_child(plan, &rep), 1);
+	keel_security_plan_free(plan);
+	ck_assert_int_eq(rep.errnum, ENOENT);
+	/* the parent adds ": No such file or directory" when it makes the error */
+	snprintf(want, sizeof(want), "apparmor profile %s (no such profile is loaded)", lp->name);
+	ck_assert_str_eq(rep.msg, want);
+	ck_assert_msg(!strstr(kt_read(APPARMOR_PROFILES), lp->name), "%s is still loaded", lp->name);
+}
+END_TEST
+
+/* Names the profiles list does not show are left to the kernel: it takes
+ * "unconfined" (what an OCI config may ask for) and refuses a stack of an
+ * unknown profile itself. */
+START_TEST(unlisted_apparmor_names_are_left_to_the_kernel)
+{
+	keel_security *sec = new_sec();
+	struct keel_security_plan *plan = NULL;
+	struct keel_child_report rep;
+	keel_error *err = NULL;
+	const char *names[] = { "unconfined", "unconfined//&keel-test-nope" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(keel_security_set_apparmor_profile(sec, names[i], NULL), 0);
+		ck_assert_msg(keel_security_plan_prepare(sec, &plan, &err) == 0, "%s", keel_error_message(err));
+		/* the first is applied, the second refused */
+		ck_assert_int_eq(apply_late_in_child(plan, &rep), i);
+		keel_security_plan_free(plan);
+		plan = NULL;
+	}
+	ck_assert_msg(rep.errnum == ENOENT, "%s (errno %d)", rep.msg, rep.errnum);
 }
 END_TEST
 
@@ -1388,6 +1732,7 @@ static const char *i386_entry_missing(void)
 int main(void)
 {
 	const char *no_i386 = i386_entry_missing();
+	const char *no_apparmor = kt_missing_apparmor(APPARMOR_PARSER);
 
 	Suite *s = suite_create("security");
 	TCase *tc = kt_tcase("capabilities", 30);
@@ -1428,6 +1773,13 @@ int main(void)
 	tcase_add_test(tc, namespaced_sysctls_are_written_inside_only);
 	tcase_add_test(tc, sysctl_bad_input_is_refused);
 	tcase_add_test(tc, lsm_labels_follow_feature_discovery);
+	suite_add_tcase(s, tc);
+	/* loading a profile and booting a container take a while under TCG */
+	tc = kt_tcase("apparmor", 60);
+	kt_add_test_needs(tc, apparmor_profile_confines_the_init_and_its_execs, no_apparmor);
+	kt_add_test_needs(tc, unknown_apparmor_profile_fails_create_and_leaves_nothing, no_apparmor);
+	kt_add_test_needs(tc, profile_unloaded_after_prepare_fails_in_the_child, no_apparmor);
+	kt_add_test_needs(tc, unlisted_apparmor_names_are_left_to_the_kernel, no_apparmor);
 	suite_add_tcase(s, tc);
 	return kt_run(s);
 }

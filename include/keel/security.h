@@ -336,9 +336,16 @@ KEEL_PUBLIC int keel_security_set_sysctl(keel_security *sec, const char *key, co
 KEEL_PUBLIC int keel_security_set_seccomp(keel_security *sec, keel_seccomp *filter, keel_error **err);
 
 /**
- * Apply an AppArmor profile to the program at execve. The host must have
+ * Apply an AppArmor profile to the program at execve (the way
+ * aa_change_onexec() does): the container's init, and what is exec'd into
+ * the container with its settings, run confined by it. The host must have
  * AppArmor (see KEEL_FEATURE_APPARMOR); if it does not, the spawn fails
- * with KEEL_ERROR_UNSUPPORTED when the plan is prepared.
+ * with KEEL_ERROR_UNSUPPORTED when the plan is prepared. The profile must be
+ * loaded (apparmor_parser): where /sys/kernel/security/apparmor/profiles
+ * can be read, a name it does not list fails the spawn (and a container's
+ * create) before anything is made, with -ENOENT and KEEL_ERROR_NOT_FOUND
+ * ("apparmor profile web: no such profile is loaded ..."); otherwise the
+ * kernel's refusal comes back from the child with the same errno.
  * @param sec the handle
  * @param profile the profile name; copied; NULL removes it
  * @param[out] err receives an error on failure (may be NULL)

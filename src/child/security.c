@@ -197,20 +197,34 @@ static int apply_caps(const struct keel_security_plan *plan, struct keel_child_r
 	return 0;
 }
 
+/* Write the label to the first attr file that exists. An ENOENT from the
+ * write itself (not the open) is AppArmor's answer for a profile it does not
+ * have, which the parent's check can miss only in a race with an unload. */
 static int apply_lsm(const struct keel_security_plan *plan, struct keel_child_report *rep)
 {
-	int i, ret = -ENOENT;
+	const char *name;
+	int i, fd = -1, e = ENOENT;
+	ssize_t n;
 
 	if (!plan->lsm_value)
 		return 0;
-	for (i = 0; i < 2 && plan->lsm_path[i]; i++) {
-		ret = write_proc(plan->lsm_path[i], plan->lsm_value, plan->lsm_len);
-		if (ret != -ENOENT)
+	name = plan->lsm_value + plan->lsm_name_off;
+	for (i = 0; i < 2 && plan->lsm_path[i] && fd < 0; i++) {
+		fd = open(plan->lsm_path[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 && (e = errno) != ENOENT)
 			break;
 	}
-	if (ret < 0)
-		return keel_report_fail(rep, KEEL_ERROR_CHILD, -ret, plan->lsm_what, plan->lsm_value);
-	return 0;
+	if (fd < 0)
+		return keel_report_fail(rep, KEEL_ERROR_CHILD, e, plan->lsm_what, name);
+	n = write(fd, plan->lsm_value, plan->lsm_len);
+	e = n < 0 ? errno : EIO;
+	close(fd);
+	if ((size_t)n == plan->lsm_len)
+		return 0;
+	keel_report_fail(rep, KEEL_ERROR_CHILD, e, plan->lsm_what, name);
+	if (e == ENOENT && plan->lsm_name_off)
+		keel_report_append(rep, " (no such profile is loaded)");
+	return -e;
 }
 
 static int apply_seccomp(const struct keel_security_plan *plan, int *notify_fd, struct keel_child_report *rep)

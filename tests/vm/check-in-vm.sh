@@ -59,6 +59,7 @@ cat > "$pack/run-suites.sh" <<GUEST
 export KEEL_TEST_ROOTFS=$pack/tests/rootfs CK_TIMEOUT_MULTIPLIER=\${CK_TIMEOUT_MULTIPLIER:-4}
 export KEEL_TOP_BUILDDIR=$pack KEEL_TOP_SRCDIR=$pack
 echo "check-in-vm: guest kernel \$(uname -r), cgroup2 controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "check-in-vm: LSMs: \$(cat /sys/kernel/security/lsm 2>/dev/null || echo unknown), AppArmor enabled: \$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || echo no)"
 failed=
 for t in$list; do
 	echo "check-in-vm: ---- \$t"
@@ -81,10 +82,13 @@ for so in ${KEEL_VM_DLOPEN:-}; do
 done
 
 start=$(date +%s.%N)
-# the host tools the suites run: the uidmap helpers, and util-linux's
-# unshare and nsenter (busybox's lack options)
-VM_EXTRA_BINS=${VM_EXTRA_BINS:-$(for b in newuidmap newgidmap unshare nsenter; do command -v $b; done | tr '\n' ' ')} \
+# the host tools the suites run: the uidmap helpers, util-linux's unshare
+# and nsenter (busybox's lack options), and apparmor_parser, which loads
+# test-security's profiles (it needs only libc; without it those tests are
+# named skips in the VM too)
+VM_EXTRA_BINS=${VM_EXTRA_BINS:-$(for b in newuidmap newgidmap unshare nsenter apparmor_parser; do command -v $b; done | tr '\n' ' ')} \
 VM_EXTRA_LIBS="${VM_EXTRA_LIBS:-}$extra_libs" \
+VM_APPEND="apparmor=1 security=apparmor ${VM_APPEND:-}" \
 VM_MEM=${VM_MEM:-1024} VM_TIMEOUT=${VM_TIMEOUT:-900} \
 	bash "$here/run-in-vm.sh" "$pack" ./run-suites.sh
 rc=$?

@@ -40,6 +40,7 @@
 #     the root cgroup, so it may create and configure any child cgroup.
 #   * / is a bind mount (not the bare initramfs rootfs), so pivot_root works.
 #   * /proc /sys /dev /dev/pts /dev/shm /dev/mqueue /tmp /run are mounted,
+#     securityfs is at /sys/kernel/security (for AppArmor: see VM_APPEND),
 #     lo is up, modules overlay/veth/bridge/loop/brd/tun/dummy are loaded
 #     (brd gives /dev/ram0..15, handy for io.max tests), busybox provides the
 #     usual userland (sh, ip, mount, unshare, nsenter, setpriv, ...).
@@ -247,6 +248,8 @@ for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
   echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control || echo "run-in-vm: cannot enable $c" > /dev/console
 done
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# where an LSM shows its policy (AppArmor's profiles, what apparmor_parser loads into)
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 echo -1000 > /proc/self/oom_score_adj        # never OOM-kill init
 while read -r m; do insmod "/lib/modules/$m.ko" || echo "run-in-vm: insmod $m failed" > /dev/console; done < /.vm/modules
