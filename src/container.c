@@ -1156,10 +1156,6 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	ret = keel_cgroup_create(&c->cgroup, c->cgroup_path ? c->cgroup_path : path, c->cgroup_parent, err);
 	if (ret < 0)
 		return ret;
-	/* Marked first: a create killed from here on leaves a cgroup that a
-	 * force delete knows as ours (delete_if_damaged()). */
-	if ((ret = mark_cgroup(c, err)) < 0)
-		return ret;
 	if (c->has_memory_max && (ret = keel_cgroup_set_memory_max(c->cgroup, c->memory_max, err)) < 0)
 		return ret;
 	if (c->has_pids_max && (ret = keel_cgroup_set_pids_max(c->cgroup, c->pids_max, err)) < 0)
@@ -1547,7 +1543,7 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	 * the init waits (or runs). Each write rewrites the held state file
 	 * in place, in one pwrite() (state.c). */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 ||
+	    (ret = make_cgroup(c, err)) < 0 || (ret = mark_cgroup(c, err)) < 0 ||
 	    (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 || (ret = save_security(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
