@@ -189,7 +189,9 @@ static int apply_user(keel_oci *o, struct json_object *proc, const char *path, k
 	return keel_error_wrap(err, ret, "%s.additionalGids", up);
 }
 
-static int apply_console(keel_oci *o, struct json_object *proc, const char *path, keel_error **err)
+/* Also called by the load (keel_oci_console_size() answers from then on);
+ * a bad consoleSize is reported by keel_oci_configure(). */
+int oci_apply_console(keel_oci *o, struct json_object *proc, const char *path, keel_error **err)
 {
 	struct json_object *cs = oci_get(o, proc, "consoleSize");
 	uint64_t h = 0, w = 0;
@@ -276,7 +278,7 @@ int oci_apply_process(keel_oci *o, struct json_object *proc, const char *path, k
 	    (ret = oci_refuse(o, proc, path, "execCPUAffinity", NULL, err)) < 0)
 		return ret;
 	if ((ret = oci_get_bool(o, proc, path, "terminal", &tty, err)) < 0 ||
-	    (ret = keel_process_set_tty(p, tty, err)) < 0 || (ret = apply_console(o, proc, path, err)) < 0)
+	    (ret = keel_process_set_tty(p, tty, err)) < 0 || (ret = oci_apply_console(o, proc, path, err)) < 0)
 		return ret;
 	if ((ret = apply_args_cwd(o, proc, path, p, err)) < 0 || (ret = apply_env(o, proc, path, p, err)) < 0 ||
 	    (ret = apply_user(o, proc, path, p, err)) < 0)

@@ -91,6 +91,8 @@ int oci_apply_process(keel_oci *o, struct json_object *proc, const char *path, k
 		      keel_security *sec, keel_error **err);
 /* linux.seccomp onto a security (exec processes keep it). */
 int oci_apply_seccomp(keel_oci *o, keel_security *sec, keel_error **err);
+/* process.consoleSize into o->has_console, rows, cols (src/oci-config.c). */
+int oci_apply_console(keel_oci *o, struct json_object *proc, const char *path, keel_error **err);
 /* The hooks object into o->hooks. */
 int oci_parse_hooks(keel_oci *o, keel_error **err);
 

@@ -255,6 +255,9 @@ static int finish_load(keel_oci *o, keel_error **err)
 	if ((ret = check_version(o, err)) < 0 || (ret = oci_parse_hooks(o, err)) < 0)
 		return ret;
 	find_rootfs(o);
+	/* keel_oci_console_size() answers from the load on, as documented;
+	 * a bad consoleSize is keel_oci_configure()'s error to report. */
+	oci_apply_console(o, oci_get(o, o->doc, "process"), "process", NULL);
 	return 0;
 }
 
@@ -263,9 +266,6 @@ static int new_handle(keel_oci **out, const char *bundle, keel_error **err)
 	keel_oci *o;
 	int ret;
 
-	if (!out)
-		return keel_error_invalid(err, "oci: no place for the handle (out is NULL)");
-	*out = NULL;
 	if (!(o = calloc(1, sizeof(*o))))
 		return keel_error_sys(err, ENOMEM, "oci");
 	if (!(o->J = keel_json(err, "config.json"))) {
@@ -285,6 +285,9 @@ KEEL_PUBLIC int keel_oci_load(keel_oci **out, const char *bundle, keel_error **e
 	keel_oci *o = NULL;
 	int dirfd, ret;
 
+	if (!out)
+		return keel_error_invalid(err, "oci: no place for the handle (out is NULL)");
+	*out = NULL;
 	if ((ret = new_handle(&o, bundle, err)) < 0)
 		return ret;
 	dirfd = open(o->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -312,6 +315,9 @@ KEEL_PUBLIC int keel_oci_load_data(keel_oci **out, const char *bundle, const cha
 	keel_oci *o = NULL;
 	int ret;
 
+	if (!out)
+		return keel_error_invalid(err, "oci: no place for the handle (out is NULL)");
+	*out = NULL;
 	if (!json)
 		return keel_error_invalid(err, "config.json: no document given");
 	if ((ret = new_handle(&o, bundle, err)) < 0)

@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -2060,6 +2061,394 @@ static int has_word(const char *list, const char *word)
 /* Where the controllers exist (the VM suite), the limits are in the cgroup
  * files; where they do not (this hybrid host), create says which one is
  * missing and leaves nothing. */
+/* ------------------------------------------- configuration for the OCI -- */
+/* What keel/oci.h maps config.json onto, each checked on its own. */
+
+/* Run the container to its end with stdout on a pipe; what it wrote
+ * (static buffer) and its exit code. */
+static const char *run_to_end(keel_container *c, int *code)
+{
+	static char buf[8192];
+	keel_error *err = NULL;
+	size_t n = 0;
+	ssize_t k;
+	int out[2];
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(c), -1, out[1], 2, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	while (n < sizeof(buf) - 1 && (k = read(out[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	close(out[0]);
+	ck_assert_int_eq(keel_container_wait(c, 0, code, NULL, NULL), 1);
+	return buf;
+}
+
+static void assert_contains(const char *out, const char *want)
+{
+	ck_assert_msg(strstr(out, want) != NULL, "expected \"%s\" in:\n%s", want, out);
+}
+
+START_TEST(container_ns_joins_a_namespace_bound_to_a_path)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("cn");
+	keel_container *c = new_container(id, root, sleeper);
+	static const char *const waiter[] = { "/bin/sleep", "1000", NULL };
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	char path[4096], src[64];
+	int ready[2], fd, uts;
+	struct stat st;
+	pid_t holder;
+	char x;
+
+	ck_assert_ptr_null(keel_container_ns(NULL));
+	ck_assert_ptr_nonnull(keel_container_ns(c));
+	ck_assert_ptr_eq(keel_container_ns(c), keel_container_ns(c));
+	/* a network namespace bound to a file, as `ip netns add` and CNI
+	 * plugins leave them; the process that made it is gone */
+	ck_assert_int_eq(pipe(ready), 0);
+	holder = fork();
+	ck_assert_int_ge(holder, 0);
+	if (holder == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	kt_defer_kill(holder);
+	ck_assert_int_eq(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	snprintf(path, sizeof(path), "%s/netns", kt_tmpdir());
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)holder);
+	ck_assert_msg(mount(src, path, NULL, MS_BIND, NULL) == 0, "bind %s: %s", src, strerror(errno));
+	kt_defer_umount(path);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+
+	/* a namespace of another type is refused, and changes nothing */
+	uts = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(uts, 0);
+	ck_assert_int_eq(keel_ns_join_fd(keel_container_ns(c), KEEL_NS_NET, uts, &err), -EINVAL);
+	ck_assert_ptr_nonnull(err);
+	keel_error_free(err);
+	err = NULL;
+	close(uts);
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(keel_ns_join_fd(keel_container_ns(c), KEEL_NS_NET, fd, &err) == 0, "%s", keel_error_message(err));
+	close(fd); /* duplicated by the handle */
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_uint_eq(ns_inode(keel_container_pid(c), "net"), st.st_ino);
+	/* the other namespaces are still made */
+	ck_assert_uint_ne(ns_inode(keel_container_pid(c), "uts"), ns_inode(getpid(), "uts"));
+	ck_assert_uint_ne(ns_inode(keel_container_pid(c), "pid"), ns_inode(getpid(), "pid"));
+	/* an exec joins the same one */
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, waiter, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, -1, 2, NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	kt_defer_kill(keel_child_pid(child));
+	ck_assert_uint_eq(ns_inode(keel_child_pid(child), "net"), st.st_ino);
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, KEEL_KILL_ALL, NULL), 0);
+	ck_assert_int_eq(keel_child_wait(child, 0, NULL, NULL, NULL), 1);
+	ck_assert_int_eq(keel_container_wait(c, 0, NULL, NULL, NULL), 1);
+	keel_child_free(child);
+	keel_process_free(p);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+	/* the bound namespace outlives the container */
+	ck_assert_int_eq(stat(path, &st), 0);
+}
+END_TEST
+
+/* A cgroup directory of this test's own, under the cgroup2 root. */
+static const char *test_cgroup_parent(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", cg2_mount, kt_name("cgp"));
+	ck_assert_msg(mkdir(buf, 0755) == 0, "mkdir %s: %s", buf, strerror(errno));
+	kt_defer_rmdir_cgroup(buf);
+	return buf;
+}
+
+START_TEST(cgroup_path_and_values_are_the_cgroup_made)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("cc");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	char parent[2048], dir[4096], file[4096 + 64], want[64];
+	char *text;
+
+	if (!cg2_mount)
+		ck_assert_int_eq(keel_find_mount("cgroup2", &cg2_mount, NULL), 0);
+	test_cgroup_parent(parent, sizeof(parent));
+	ck_assert_int_eq(keel_container_set_cgroup_parent(c, parent, NULL), 0);
+	ck_assert_msg(keel_container_set_cgroup_path(c, "pod/ctr", &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "cgroup.max.descendants", "2", NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "cgroup.max.depth", "3", NULL), 0);
+	/* a key set again replaces its value */
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "cgroup.max.descendants", "5", NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	snprintf(dir, sizeof(dir), "%s/pod/ctr", parent);
+	ck_assert_str_eq(keel_cgroup_path(keel_container_cgroup(c)), dir);
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	text = kt_read(file);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(atoi(text), keel_container_pid(c));
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)keel_container_pid(c));
+	text = kt_read(file);
+	ck_assert_ptr_nonnull(text);
+	snprintf(want, sizeof(want), "/pod/ctr\n");
+	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	snprintf(file, sizeof(file), "%s/cgroup.max.descendants", dir);
+	ck_assert_str_eq(kt_read(file), "5\n");
+	snprintf(file, sizeof(file), "%s/cgroup.max.depth", dir);
+	ck_assert_str_eq(kt_read(file), "3\n");
+	/* neither can change once the cgroup is made */
+	ck_assert_int_eq(keel_container_set_cgroup_path(c, "other", &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "cgroup.max.depth", "1", &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_kill(c, SIGKILL, 0, NULL), 0);
+	ck_assert_int_eq(keel_container_wait(c, 0, NULL, NULL, NULL), 1);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	/* the container's cgroup goes, the directory made on the way stays */
+	ck_assert_msg(access(dir, F_OK) < 0, "%s is left", dir);
+	snprintf(dir, sizeof(dir), "%s/pod", parent);
+	ck_assert_int_eq(access(dir, F_OK), 0);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(bad_cgroup_paths_and_values_are_refused_and_leave_nothing)
+{
+	static const char *const bad_paths[] = { "", "/abs/olute", "a/../b", "..", "a\nb" };
+	static const char *const bad_keys[] = { "", "a/b", "/memory.max" };
+	const char *root = kt_tmpdir(), *id = kt_name("cb");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+	char parent[2048], dir[4096];
+	size_t i;
+
+	if (!cg2_mount)
+		ck_assert_int_eq(keel_find_mount("cgroup2", &cg2_mount, NULL), 0);
+	for (i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		ck_assert_msg(keel_container_set_cgroup_path(c, bad_paths[i], &err) == -EINVAL, "'%s' accepted",
+			      bad_paths[i]);
+		assert_contains(keel_error_message(err), "is not a relative path without '..'");
+		keel_error_free(err);
+		err = NULL;
+	}
+	for (i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		ck_assert_msg(keel_container_set_cgroup_value(c, bad_keys[i], "1", &err) == -EINVAL, "'%s' accepted",
+			      bad_keys[i]);
+		assert_contains(keel_error_message(err), "bad key");
+		keel_error_free(err);
+		err = NULL;
+	}
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, NULL, "1", NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "cgroup.max.depth", NULL, NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_cgroup_path(NULL, "x", NULL), -EINVAL);
+	ck_assert_int_eq(keel_container_set_cgroup_value(NULL, "x", "1", NULL), -EINVAL);
+	/* NULL is the default again */
+	ck_assert_int_eq(keel_container_set_cgroup_path(c, "x", NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_path(c, NULL, NULL), 0);
+
+	/* a value the kernel refuses fails the create, which leaves nothing */
+	test_cgroup_parent(parent, sizeof(parent));
+	ck_assert_int_eq(keel_container_set_cgroup_parent(c, parent, NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_path(c, "refused", NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "cgroup.max.depth", "lots", NULL), 0);
+	ck_assert_int_lt(keel_container_create(c, &err), 0);
+	assert_contains(keel_error_message(err), "cgroup.max.depth");
+	keel_error_free(err);
+	err = NULL;
+	snprintf(dir, sizeof(dir), "%s/refused", parent);
+	ck_assert_msg(access(dir, F_OK) < 0, "%s is left", dir);
+	assert_gone(id, root);
+	/* nor a cgroup whose interface file does not exist */
+	keel_container_free(c);
+	c = new_container(id, root, sleeper);
+	ck_assert_int_eq(keel_container_set_cgroup_parent(c, parent, NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_path(c, "refused", NULL), 0);
+	ck_assert_int_eq(keel_container_set_cgroup_value(c, "no.such.file", "1", NULL), 0);
+	ck_assert_int_lt(keel_container_create(c, &err), 0);
+	assert_contains(keel_error_message(err), "no.such.file");
+	keel_error_free(err);
+	ck_assert_msg(access(dir, F_OK) < 0, "%s is left", dir);
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(preserved_fds_are_open_in_the_container_and_no_more)
+{
+	static const char *const script[] = { "/bin/sh", "-c",
+					      "echo through-fd-3 >&3; "
+					      "[ -e /proc/self/fd/4 ] && echo fd4-open || echo fd4-closed", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("cf");
+	keel_container *c = new_container(id, root, script);
+	keel_error *err = NULL;
+	int three[2], out[2], saved[2], fd, ret, code = -1;
+	char buf[64] = "", text[64] = "";
+	ssize_t n, m;
+
+	ck_assert_int_eq(keel_process_set_preserve_fds(keel_container_process(c), 65537, &err), -EINVAL);
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_process_set_preserve_fds(NULL, 1, NULL), -EINVAL);
+	ck_assert_int_eq(keel_process_set_preserve_fds(keel_container_process(c), 1, NULL), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(c), -1, out[1], 2, NULL), 0);
+	/* the pipe for fd 3, itself out of the way of 3 and 4 */
+	ck_assert_int_eq(pipe2(three, O_CLOEXEC), 0);
+	for (fd = 0; fd < 2; fd++) {
+		int high = fcntl(three[fd], F_DUPFD_CLOEXEC, 100);
+
+		ck_assert_int_ge(high, 100);
+		close(three[fd]);
+		three[fd] = high;
+	}
+	/* fd 3 of this process is that pipe for the run, fd 4 too, without
+	 * close-on-exec (as a caller passes them), and 4 must not pass. What
+	 * was there (Check's own message file) is put back before the next
+	 * ck_assert, which writes to it. */
+	for (fd = 3; fd <= 4; fd++) {
+		saved[fd - 3] = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+		dup2(three[1], fd);
+	}
+	ret = keel_container_run(c, &err);
+	for (fd = 3; fd <= 4; fd++) {
+		if (saved[fd - 3] >= 0) {
+			dup2(saved[fd - 3], fd);
+			close(saved[fd - 3]);
+		} else {
+			close(fd);
+		}
+	}
+	close(three[1]);
+	close(out[1]);
+	ck_assert_msg(ret == 0, "%s", keel_error_message(err));
+	n = read(three[0], buf, sizeof(buf) - 1);
+	m = read(out[0], text, sizeof(text) - 1);
+	close(three[0]);
+	close(out[0]);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(buf, "through-fd-3\n");
+	ck_assert_int_gt(m, 0);
+	ck_assert_str_eq(text, "fd4-closed\n");
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+START_TEST(added_devices_are_nodes_with_their_numbers)
+{
+	static const char *const script[] = { "/bin/sh", "-c",
+					      "stat -c '%F %t:%T %a' /dev/kdev-null /dev/sub/kdev-zero; "
+					      "echo x > /dev/kdev-null && head -c 3 /dev/sub/kdev-zero | od -An -tx1", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("cd");
+	keel_container *c = new_container(id, root, script);
+	keel_rootfs *r = keel_container_rootfs(c);
+	keel_error *err = NULL;
+	const char *out;
+	int code = -1;
+
+	ck_assert_msg(keel_rootfs_add_device(r, "/dev/kdev-null", 1, 3, 0640, &err) == 0, "%s",
+		      keel_error_message(err));
+	ck_assert_int_eq(keel_rootfs_add_device(r, "/dev/sub/kdev-zero", 1, 5, 0600, NULL), 0);
+	out = run_to_end(c, &code);
+	ck_assert_int_eq(code, 0);
+	ck_assert_str_eq(out, "character special file 1:3 640\ncharacter special file 1:5 600\n 00 00 00\n");
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(c);
+	/* nothing of it on the host */
+	ck_assert_int_lt(access("/dev/kdev-null", F_OK), 0);
+}
+END_TEST
+
+START_TEST(bad_devices_are_refused)
+{
+	keel_rootfs *r = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_rootfs_new(&r, NULL), 0);
+	ck_assert_int_eq(keel_rootfs_add_device(NULL, "/dev/x", 1, 3, 0666, NULL), -EINVAL);
+	ck_assert_int_eq(keel_rootfs_add_device(r, NULL, 1, 3, 0666, &err), -EINVAL);
+	assert_contains(keel_error_message(err), "device path is NULL");
+	ck_assert_int_eq(keel_rootfs_add_device(r, "/dev/x", 1, 3, 04755, &err), -EINVAL);
+	assert_contains(keel_error_message(err), "device /dev/x: mode 4755 is more than permission bits");
+	ck_assert_int_eq(keel_rootfs_add_device(r, "dev/x", 1, 3, 0666, &err), -EINVAL);
+	assert_contains(keel_error_message(err), "dev/x");
+	keel_error_free(err);
+	ck_assert_int_eq(keel_rootfs_add_default_devices(NULL, NULL), -EINVAL);
+	keel_rootfs_free(r);
+}
+END_TEST
+
+START_TEST(default_devices_fill_a_dev_of_the_callers_making)
+{
+	static const char *const script[] = { "/bin/sh", "-c",
+					      "ls -A /dev | tr '\\n' ' '; echo; "
+					      "stat -c '%n %F %t:%T %a' /dev/null /dev/zero /dev/full /dev/random "
+					      "/dev/urandom /dev/tty 2>&1; for l in fd stdin stdout stderr ptmx; do "
+					      "readlink /dev/$l; done", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("cv");
+	keel_container *c = NULL;
+	keel_rootfs *r;
+	keel_error *err = NULL;
+	const char *out;
+	int code = -1, pass;
+
+	/* first without the call: the tmpfs /dev is empty; then with it */
+	for (pass = 0; pass < 2; pass++) {
+		track(id, root);
+		ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+		ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
+		r = keel_container_rootfs(c);
+		ck_assert_int_eq(keel_rootfs_add_mount(r, "proc", "proc", "/proc", 0, NULL, NULL), 0);
+		ck_assert_int_eq(keel_rootfs_add_mount(r, "tmpfs", "tmpfs", "/dev", 0, "mode=755", NULL), 0);
+		if (pass == 1)
+			ck_assert_msg(keel_rootfs_add_default_devices(r, &err) == 0, "%s", keel_error_message(err));
+		ck_assert_int_eq(keel_process_set_args(keel_container_process(c), script, NULL), 0);
+		out = run_to_end(c, &code);
+		if (pass == 0) {
+			ck_assert_msg(strncmp(out, "\n", 1) == 0, "/dev is not empty:\n%s", out);
+		} else {
+			ck_assert_int_eq(code, 0);
+			assert_contains(out, "/dev/null character special file 1:3 666\n"
+					     "/dev/zero character special file 1:5 666\n"
+					     "/dev/full character special file 1:7 666\n"
+					     "/dev/random character special file 1:8 666\n"
+					     "/dev/urandom character special file 1:9 666\n"
+					     "/dev/tty character special file 5:0 666\n"
+					     "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\n");
+		}
+		ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+		assert_gone(id, root);
+		keel_container_free(c);
+		c = NULL;
+	}
+}
+END_TEST
+
 START_TEST(limits_are_applied_or_refused_clearly)
 {
 	const char *root = kt_tmpdir(), *id = kt_name("lm");
@@ -2900,6 +3289,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, load_of_unknown_id_says_not_found);
 	tcase_add_test(tc, state_names_are_the_documented_words);
 	tcase_add_test(tc, log_bad_input_is_refused);
+	tcase_add_test(tc, bad_devices_are_refused);
 	suite_add_tcase(s, tc);
 
 	tc = kt_tcase("lifecycle", 60);
@@ -2924,6 +3314,12 @@ static Suite *container_suite(void)
 	kt_add_test_needs(tc, network_on_a_bridge_in_a_test_namespace_and_cleanup, kt_first_missing(no_overlay, no_links));
 	kt_add_test_needs(tc, rootless_container_as_nobody_in_a_delegated_cgroup, no_userns);
 	kt_add_test_needs(tc, limits_are_applied_or_refused_clearly, no_overlay);
+	kt_add_test_needs(tc, container_ns_joins_a_namespace_bound_to_a_path, no_overlay);
+	kt_add_test_needs(tc, cgroup_path_and_values_are_the_cgroup_made, no_overlay);
+	kt_add_test_needs(tc, bad_cgroup_paths_and_values_are_refused_and_leave_nothing, no_overlay);
+	kt_add_test_needs(tc, preserved_fds_are_open_in_the_container_and_no_more, no_overlay);
+	kt_add_test_needs(tc, added_devices_are_nodes_with_their_numbers, no_overlay);
+	kt_add_test_needs(tc, default_devices_fill_a_dev_of_the_callers_making, no_overlay);
 	kt_add_test_needs(tc, security_layers_and_a_kept_upper_dir, no_overlay);
 	kt_add_test_needs(tc, log_is_capped_rotated_and_outlives_its_creator, no_overlay);
 	suite_add_tcase(s, tc);

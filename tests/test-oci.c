@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -556,6 +559,443 @@ START_TEST(spec_and_features_parse_back)
 }
 END_TEST
 
+/* ------------------------------------------------------------ loading --- */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The number of fds this process has open: a failed load must not keep one. */
+static int open_fds(void)
+{
+	int n = 0;
+	FILE *f = popen("ls /proc/$PPID/fd | wc -l", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+START_TEST(bundle_is_loaded_from_a_relative_directory)
+{
+	char bundle[2048], file[4096], link[4096], cwd[4096], *json;
+	const char *tmp = kt_tmpdir(); /* a new one at each call */
+	keel_oci *oci = NULL;
+	keel_error *err = NULL;
+	struct run r = { 0 };
+	int code = -1;
+
+	/* root.path "rootfs" relative to the bundle, the bundle relative to
+	 * the cwd, as podman and containerd give them */
+	snprintf(bundle, sizeof(bundle), "%s/bundle", tmp);
+	ck_assert_int_eq(mkdir(bundle, 0700), 0);
+	snprintf(link, sizeof(link), "%s/rootfs", bundle);
+	ck_assert_int_eq(symlink(kt_rootfs(), link), 0);
+	ck_assert_int_gt(asprintf(&json, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"/bin/cat\",\"/etc/hostname\"],"
+				  "\"cwd\":\"/\"},\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"rel\","
+				  "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+				  "{\"destination\":\"/etc/hostname\",\"type\":\"bind\",\"source\":\"hostname\","
+				  "\"options\":[\"bind\",\"ro\"]}],"
+				  "\"linux\":{\"namespaces\":[" ALL_NS "]}}"),
+			 0);
+	snprintf(file, sizeof(file), "%s/config.json", bundle);
+	write_text(file, json);
+	snprintf(file, sizeof(file), "%s/hostname", bundle);
+	write_text(file, "from-the-bundle\n");
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(tmp), 0);
+	ck_assert_msg(keel_oci_load(&oci, "bundle", &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_str_eq(keel_oci_bundle(oci), bundle);
+	ck_assert_ptr_null(keel_oci_bundle(NULL));
+	/* the handle works as one from keel_oci_load_data(): run it */
+	snprintf(r.root, sizeof(r.root), "%s/state", tmp);
+	r.oci = oci;
+	{
+		const char *id = kt_name("ob");
+
+		track(id, r.root);
+		ck_assert_int_eq(keel_container_new(&r.c, id, r.root, NULL), 0);
+	}
+	ck_assert_msg(keel_oci_configure(r.oci, r.c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(pipe2(r.out, O_CLOEXEC), 0);
+	kt_defer_close(r.out[0]);
+	ck_assert_int_eq(keel_process_set_stdio(keel_container_process(r.c), -1, r.out[1], r.out[1], NULL), 0);
+	ck_assert_msg(keel_container_create(r.c, &err) == 0, "%s", keel_error_message(err));
+	close(r.out[1]);
+	ck_assert_str_eq(finish(&r, &code), "from-the-bundle\n");
+	ck_assert_int_eq(code, 0);
+	free(json);
+}
+END_TEST
+
+START_TEST(bad_bundles_are_clear_errors_and_keep_nothing)
+{
+	static const struct {
+		const char *content, *want;
+		int ret;
+	} cases[] = {
+		{ NULL, "config.json: No such file or directory", -ENOENT },
+		{ "{\"ociVersion\": \"1.2.0\", ", "config.json", -EINVAL },
+		{ "[1, 2]", "config.json: not a JSON object", -EINVAL },
+		{ "{\"ociVersion\":\"1.2.0\",\"hooks\":{\"poststop\":[{\"path\":\"true\"}]}}",
+		  "hooks.poststop[0].path: must be an absolute path", -EINVAL },
+		{ "", "config.json", -EFBIG }, /* made 5 MiB below */
+	};
+	char dir[2048], file[4096];
+	size_t i;
+	int before = open_fds();
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		keel_oci *oci = (keel_oci *)&oci; /* must become NULL */
+		keel_error *err = NULL;
+		int ret;
+
+		snprintf(dir, sizeof(dir), "%s/b%zu", kt_tmpdir(), i);
+		ck_assert_int_eq(mkdir(dir, 0700), 0);
+		snprintf(file, sizeof(file), "%s/config.json", dir);
+		if (cases[i].ret == -EFBIG) {
+			FILE *f = fopen(file, "w");
+
+			ck_assert_ptr_nonnull(f);
+			fputs("{\"ociVersion\":\"1.2.0\",\"annotations\":{\"a\":\"", f);
+			for (int k = 0; k < 5 << 20; k += 64)
+				fputs("0123456789012345678901234567890123456789012345678901234567890123", f);
+			fputs("\"}}", f);
+			ck_assert_int_eq(fclose(f), 0);
+		} else if (cases[i].content) {
+			write_text(file, cases[i].content);
+		}
+		ret = keel_oci_load(&oci, dir, &err);
+		ck_assert_msg(ret == cases[i].ret, "case %zu: %d, want %d (%s)", i, ret, cases[i].ret,
+			      keel_error_message(err));
+		ck_assert_ptr_null(oci);
+		ck_assert_msg(strstr(keel_error_message(err), cases[i].want), "case %zu: want \"%s\", got \"%s\"", i,
+			      cases[i].want, keel_error_message(err));
+		keel_error_free(err);
+	}
+	/* a bundle that is not there, and no handle to fill */
+	ck_assert_int_eq(keel_oci_load(NULL, kt_tmpdir(), NULL), -EINVAL);
+	{
+		keel_oci *oci = NULL;
+		keel_error *err = NULL;
+
+		snprintf(dir, sizeof(dir), "%s/no-such-bundle", kt_tmpdir());
+		ck_assert_int_eq(keel_oci_load(&oci, dir, &err), -ENOENT);
+		ck_assert_msg(strstr(keel_error_message(err), "no-such-bundle"), "%s", keel_error_message(err));
+		keel_error_free(err);
+	}
+	ck_assert_int_eq(open_fds(), before);
+}
+END_TEST
+
+/* --------------------------------------------------------- terminal --- */
+
+START_TEST(console_size_reaches_the_terminal)
+{
+	char *json = config("stty size", ",\"terminal\":true,\"consoleSize\":{\"height\":31,\"width\":101}", "", ALL_NS,
+			    "", "");
+	char *plain = config("true", "", "", ALL_NS, "", "");
+	keel_oci *oci = NULL;
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	const char *id = kt_name("ot");
+	char root[4096], *out;
+	struct winsize ws = { 0 };
+	unsigned rows = 0, cols = 0;
+	int master, code = -1;
+
+	/* no consoleSize, no handle: 0, and the outputs untouched */
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), plain, strlen(plain), NULL), 0);
+	rows = cols = 7;
+	ck_assert_int_eq(keel_oci_console_size(oci, &rows, &cols), 0);
+	ck_assert_uint_eq(rows, 7);
+	ck_assert_uint_eq(cols, 7);
+	keel_oci_free(oci);
+	ck_assert_int_eq(keel_oci_console_size(NULL, &rows, &cols), 0);
+	oci = NULL;
+
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), NULL), 0);
+	ck_assert_int_eq(keel_oci_console_size(oci, NULL, NULL), 1);
+	ck_assert_int_eq(keel_oci_console_size(oci, &rows, &cols), 1);
+	ck_assert_uint_eq(rows, 31);
+	ck_assert_uint_eq(cols, 101);
+	/* what keelrt does with it: the size of the container's terminal */
+	snprintf(root, sizeof(root), "%s/state", kt_tmpdir());
+	track(id, root);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+	ck_assert_msg(keel_oci_configure(oci, c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_msg(keel_container_create(c, &err) == 0, "%s", keel_error_message(err));
+	master = keel_container_tty_fd(c);
+	ck_assert_int_ge(master, 0);
+	ws.ws_row = (unsigned short)rows;
+	ws.ws_col = (unsigned short)cols;
+	ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &ws), 0);
+	ck_assert_msg(keel_container_start(c, &err) == 0, "%s", keel_error_message(err));
+	out = kt_read_tty(master);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	assert_has(out, "31 101");
+	ck_assert_int_eq(keel_container_delete(c, 0, NULL), 0);
+	keel_container_free(c);
+	keel_oci_free(oci);
+	free(json);
+	free(plain);
+}
+END_TEST
+
+START_TEST(bad_console_sizes_name_the_field)
+{
+	static const char *const bad[][2] = {
+		{ ",\"consoleSize\":{\"height\":-1,\"width\":80}", "process.consoleSize.height" },
+		{ ",\"consoleSize\":{\"height\":24,\"width\":\"wide\"}", "process.consoleSize.width" },
+		{ ",\"consoleSize\":[24,80]", "process.consoleSize" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *json = config("true", bad[i][0], "", ALL_NS, "", "");
+		keel_oci *oci = NULL;
+		keel_container *c = NULL;
+		keel_error *err = NULL;
+		int ret = keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), &err);
+
+		if (ret == 0) {
+			ck_assert_int_eq(keel_container_new(&c, kt_name("os"), kt_tmpdir(), NULL), 0);
+			ret = keel_oci_configure(oci, c, &err);
+		}
+		ck_assert_msg(ret == -EINVAL, "%s: %d", bad[i][0], ret);
+		ck_assert_msg(strstr(keel_error_message(err), bad[i][1]), "want \"%s\", got \"%s\"", bad[i][1],
+			      keel_error_message(err));
+		keel_error_free(err);
+		keel_container_free(c);
+		keel_oci_free(oci);
+		free(json);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------ exec process --- */
+
+/* Exec p in the running container with its stdout on a pipe; what it wrote. */
+static const char *exec_output(keel_container *c, keel_process *p, int *code)
+{
+	static char buf[4096];
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	int out[2];
+	size_t n = 0;
+	ssize_t k;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], out[1], NULL), 0);
+	ck_assert_msg(keel_container_exec(c, p, &child, &err) == 0, "%s", keel_error_message(err));
+	kt_defer_kill(keel_child_pid(child));
+	close(out[1]);
+	while (n < sizeof(buf) - 1 && (k = read(out[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	close(out[0]);
+	ck_assert_int_eq(keel_child_wait(child, 0, code, NULL, NULL), 1);
+	keel_child_free(child);
+	return buf;
+}
+
+START_TEST(exec_process_object_replaces_the_process)
+{
+	/* the container's own process: uid 0, FOO=init, a seccomp profile
+	 * that makes mkdir ENOSYS, which an exec keeps */
+	char *json = config("sleep 1000", ",\"env\":[\"PATH=/bin\",\"FOO=init\"]", "", ALL_NS,
+			    ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\","
+			    "\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}", "");
+	static const char obj[] = "{\"args\":[\"/bin/sh\",\"-c\",\"id -u; id -g; echo FOO=$FOO; pwd; "
+				  "grep CapBnd /proc/self/status; mkdir /tmp/x 2>&1; true\"],"
+				  "\"env\":[\"PATH=/bin\",\"FOO=exec\"],\"cwd\":\"/tmp\",\"user\":{\"uid\":123,\"gid\":456},"
+				  "\"capabilities\":{\"effective\":[\"CAP_KILL\"],\"permitted\":[\"CAP_KILL\"],"
+				  "\"bounding\":[\"CAP_KILL\"]}}";
+	struct run r = { 0 };
+	keel_process *p = NULL;
+	keel_security *sec = NULL;
+	keel_error *err = NULL;
+	const char *out;
+	int code = -1;
+
+	prepare(&r, json);
+	ck_assert_int_eq(keel_container_start(r.c, NULL), 0);
+	ck_assert_msg(keel_oci_process(r.oci, obj, strlen(obj), &p, &sec, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(sec);
+	out = exec_output(r.c, p, &code);
+	ck_assert_int_eq(code, 0);
+	assert_has(out, "123\n456\nFOO=exec\n/tmp\n");
+	assert_has(out, "CapBnd:\t0000000000000020"); /* uid 123: no effective ones after its exec */
+	assert_has(out, "Function not implemented");
+	keel_process_free(p);
+	p = NULL;
+	/* NULL: config.json's own process (its env), args replaced by the caller */
+	ck_assert_msg(keel_oci_process(r.oci, NULL, 0, &p, NULL, &err) == 0, "%s", keel_error_message(err));
+	{
+		static const char *const argv[] = { "/bin/sh", "-c", "echo FOO=$FOO; id -u", NULL };
+
+		ck_assert_int_eq(keel_process_set_args(p, argv, NULL), 0);
+	}
+	out = exec_output(r.c, p, &code);
+	ck_assert_str_eq(out, "FOO=init\n0\n");
+	keel_process_free(p);
+	ck_assert_int_eq(keel_container_kill(r.c, SIGKILL, 0, NULL), 0);
+	ck_assert_int_eq(keel_container_wait(r.c, 0, NULL, NULL, NULL), 1);
+	ck_assert_int_eq(keel_container_delete(r.c, 0, NULL), 0);
+	keel_container_free(r.c);
+	keel_oci_free(r.oci);
+	free(json);
+}
+END_TEST
+
+START_TEST(bad_exec_process_objects_name_the_field)
+{
+	static const char *const bad[][2] = {
+		{ "{\"args\":\"sh\"}", "process.args" },
+		{ "{\"args\":[\"sh\"],\"user\":{\"uid\":-5}}", "process.user.uid" },
+		{ "{\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_NOPE\",\"soft\":1,\"hard\":1}]}",
+		  "process.rlimits[0].type" },
+		{ "{\"args\":[\"sh\"],\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}}", "process.capabilities.bounding[0]" },
+		{ "not json", "process" },
+		{ "[]", "process" },
+	};
+	char *json = config("true", "", "", ALL_NS, "", "");
+	keel_oci *oci = NULL;
+	keel_process *p = (keel_process *)&p;
+	keel_error *err = NULL;
+	size_t i;
+
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), NULL), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = keel_oci_process(oci, bad[i][0], strlen(bad[i][0]), &p, NULL, &err);
+
+		ck_assert_msg(ret < 0, "%s: accepted", bad[i][0]);
+		ck_assert_ptr_null(p);
+		ck_assert_msg(strstr(keel_error_message(err), bad[i][1]), "%s: want \"%s\", got \"%s\"", bad[i][0],
+			      bad[i][1], keel_error_message(err));
+		keel_error_free(err);
+		err = NULL;
+	}
+	ck_assert_int_eq(keel_oci_process(NULL, "{}", 2, &p, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(keel_oci_process(oci, "{}", 2, NULL, NULL, NULL), -EINVAL);
+	keel_oci_free(oci);
+	/* a config.json without a process: nothing to exec */
+	oci = NULL;
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), "{\"ociVersion\":\"1.2.0\"}", 22, NULL), 0);
+	ck_assert_int_eq(keel_oci_process(oci, NULL, 0, &p, NULL, &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "process: missing in config.json"), "%s",
+		      keel_error_message(err));
+	keel_error_free(err);
+	keel_oci_free(oci);
+	free(json);
+}
+END_TEST
+
+/* ----------------------------------------------- hooks of a loaded one --- */
+
+START_TEST(hooks_of_a_container_loaded_elsewhere)
+{
+	char hooks[10240], *json, f_start[2048], f_post[2048], f_stop[2048], *got;
+	struct run r = { 0 };
+	keel_container *c = NULL;
+	keel_oci *oci = NULL;
+	keel_error *err = NULL;
+	struct stat st;
+	char id[64];
+	int code = -1;
+
+	snprintf(f_start, sizeof(f_start), "%s/start.json", kt_tmpdir());
+	snprintf(f_post, sizeof(f_post), "%s/poststart.json", kt_tmpdir());
+	snprintf(f_stop, sizeof(f_stop), "%s/poststop.json", kt_tmpdir());
+	snprintf(hooks, sizeof(hooks), ",\"hooks\":{"
+		 "\"startContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s\"]}],"
+		 "\"poststart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s\"]}],"
+		 "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > $OUT\"],\"env\":[\"OUT=%s\"]}]}",
+		 f_start, f_post, f_stop);
+	json = config("exit 3", "", "", ALL_NS, "", hooks);
+	/* `keelrt create`: this handle's hooks are not the ones that run */
+	prepare(&r, json);
+	ck_assert_int_lt(stat(f_start, &st), 0);
+	snprintf(id, sizeof(id), "%s", keel_container_id(r.c));
+	keel_container_free(r.c);
+	/* `keelrt start` and `delete`, in another handle */
+	ck_assert_int_eq(keel_container_load(&c, id, r.root, NULL), 0);
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), NULL), 0);
+	ck_assert_msg(keel_oci_set_hooks(oci, c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_msg(keel_container_start(c, &err) == 0, "%s", keel_error_message(err));
+	got = kt_read(f_start);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_msg(strstr(got, "\"status\":\"created\"") && strstr(got, keel_container_id(c)), "%s", got);
+	got = kt_read(f_post);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_msg(strstr(got, "\"status\":\"running\""), "%s", got);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, NULL, NULL), 1);
+	ck_assert_int_eq(code, 3);
+	ck_assert_int_lt(stat(f_stop, &st), 0);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
+	got = kt_read(f_stop);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_msg(strstr(got, "\"status\":\"stopped\""), "%s", got);
+	keel_container_free(c);
+	keel_oci_free(oci);
+	keel_oci_free(r.oci);
+	ck_assert_int_eq(keel_oci_set_hooks(NULL, NULL, &err), -EINVAL);
+	keel_error_free(err);
+	free(json);
+}
+END_TEST
+
+START_TEST(a_hook_past_its_timeout_is_killed_and_fails_create)
+{
+	char *json = config("true", "", "", ALL_NS, "",
+			    ",\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/sleep\",\"args\":[\"sleep\",\"100\"],"
+			    "\"timeout\":1}]}");
+	char *bad = config("true", "", "", ALL_NS, "",
+			   ",\"hooks\":{\"poststart\":[{\"path\":\"/bin/true\",\"timeout\":0}]}");
+	keel_container *c = NULL;
+	keel_oci *oci = NULL;
+	keel_error *err = NULL;
+	const char *id = kt_name("ok");
+	char root[2048], dir[4096];
+	struct stat st;
+	time_t t0;
+
+	snprintf(root, sizeof(root), "%s/state", kt_tmpdir());
+	track(id, root);
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), NULL), 0);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
+	ck_assert_int_eq(keel_oci_configure(oci, c, NULL), 0);
+	t0 = time(NULL);
+	ck_assert_int_lt(keel_container_create(c, &err), 0);
+	ck_assert_int_lt(time(NULL) - t0, 30);
+	ck_assert_msg(strstr(keel_error_message(err), "createRuntime hook /bin/sleep: killed after its timeout of 1 s"),
+		      "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_lt(stat(dir, &st), 0);
+	keel_container_free(c);
+	keel_oci_free(oci);
+	oci = NULL;
+	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), bad, strlen(bad), &err), -EINVAL);
+	ck_assert_ptr_null(oci);
+	ck_assert_msg(strstr(keel_error_message(err), "hooks.poststart[0].timeout: must be at least 1 second"), "%s",
+		      keel_error_message(err));
+	keel_error_free(err);
+	free(json);
+	free(bad);
+}
+END_TEST
+
 static Suite *oci_suite(void)
 {
 	Suite *s = suite_create("oci");
@@ -576,10 +1016,18 @@ static Suite *oci_suite(void)
 	tcase_add_test(tc, seccomp_profile_and_sysctl);
 	tcase_add_test(tc, hooks_get_the_state_on_stdin);
 	tcase_add_test(tc, failing_hook_fails_create_and_leaves_nothing);
+	tcase_add_test(tc, bundle_is_loaded_from_a_relative_directory);
+	tcase_add_test(tc, console_size_reaches_the_terminal);
+	tcase_add_test(tc, exec_process_object_replaces_the_process);
+	tcase_add_test(tc, hooks_of_a_container_loaded_elsewhere);
+	tcase_add_test(tc, a_hook_past_its_timeout_is_killed_and_fails_create);
 	suite_add_tcase(s, tc);
 	tc = kt_tcase("documents", 30);
 	tcase_add_loop_test(tc, refusals_name_the_json_path, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, unknown_fields_are_ignored_and_versions_checked);
+	tcase_add_test(tc, bad_bundles_are_clear_errors_and_keep_nothing);
+	tcase_add_test(tc, bad_console_sizes_name_the_field);
+	tcase_add_test(tc, bad_exec_process_objects_name_the_field);
 	tcase_add_test(tc, state_document_follows_the_lifecycle);
 	tcase_add_test(tc, spec_and_features_parse_back);
 	suite_add_tcase(s, tc);

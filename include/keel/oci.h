@@ -81,7 +81,8 @@ enum keel_oci_spec_flags {
 
 /**
  * Read and parse `<bundle>/config.json`.
- * @param[out] out receives the handle; the caller frees it with keel_oci_free()
+ * @param[out] out receives the handle (NULL on failure); the caller frees
+ *        it with keel_oci_free()
  * @param bundle the bundle directory (relative paths are made absolute)
  * @param[out] err receives an error on failure (may be NULL)
  * @return 0; -ENOENT (no config.json); -EINVAL (not JSON, not an object,
@@ -92,7 +93,8 @@ KEEL_PUBLIC int keel_oci_load(keel_oci **out, const char *bundle, keel_error **e
 
 /**
  * Parse a config.json given in memory, for a bundle directory.
- * @param[out] out receives the handle; the caller frees it with keel_oci_free()
+ * @param[out] out receives the handle (NULL on failure); the caller frees
+ *        it with keel_oci_free()
  * @param bundle the bundle directory that relative paths (root.path, bind
  *        sources) are taken from
  * @param json the document (no NUL needed)
@@ -145,7 +147,10 @@ KEEL_PUBLIC int keel_oci_configure(keel_oci *oci, keel_container *c, keel_error 
 KEEL_PUBLIC int keel_oci_set_hooks(keel_oci *oci, keel_container *c, keel_error **err);
 
 /**
- * The pseudo-terminal size process.consoleSize asks for.
+ * The pseudo-terminal size process.consoleSize asks for, known from the
+ * load on (keel_oci_configure() reports a bad one). A process object given
+ * to keel_oci_process() with a consoleSize of its own replaces it, for the
+ * terminal of that exec.
  * @param oci a handle
  * @param[out] rows receives the height (may be NULL)
  * @param[out] cols receives the width (may be NULL)

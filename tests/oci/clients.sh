@@ -15,11 +15,17 @@ set -u
 B=${KEEL_TOP_BUILDDIR:-$(pwd)}
 K="$B/cli/keelrt"
 ROOTFS=${KEEL_TEST_ROOTFS:-$B/tests/rootfs}
-[ "$(id -u)" = 0 ] || { echo "SKIP: oci-clients: needs root"; exit 77; }
-[ -x "$K" ] || { echo "SKIP: oci-clients: $K not built"; exit 77; }
+# Skips are "SKIP: check-oci-clients/<client>: <reason>" lines, which
+# .ci/summary collects from the log the make rule keeps (exit 77: all skipped).
+[ "$(id -u)" = 0 ] || { echo "SKIP: check-oci-clients/all: needs root"; exit 77; }
+[ -x "$K" ] || { echo "SKIP: check-oci-clients/all: $K not built"; exit 77; }
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/keelrt-clients.XXXXXX")
 N="keel$$"
 CG2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+# containerd 1.6 makes /run/containerd/{s,fifo} whatever its config says:
+# remove /run/containerd after only if it was not there before
+had_run_containerd=0
+[ -e /run/containerd ] && had_run_containerd=1
 fails=0 ran=0 cpid=
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
@@ -121,22 +127,57 @@ CONF
 	ran=$((ran + 1))
 }
 
+# Mounts under the scratch directory, deepest first.
+mounts_under_w() {
+	awk -v w="$W" 'index($5, w "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+# Processes of ours still running: a shim, conmon, containerd (each with
+# a path under the scratch directory on its command line). A case, not a
+# grep, which would find itself.
+procs_left() {
+	for p in /proc/[0-9]*; do
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")
+		case "$cmd" in *"$W"*) echo "${p#/proc/}";; esac
+	done
+}
+# What the clients must not leave once they have removed their containers.
+leftovers() {
+	i=0
+	while [ -n "$(procs_left)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	left=$(procs_left)
+	[ -z "$left" ] && ok "no process left" || fail "processes left: $(for p in $left; do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline"; echo; done)"
+	left=$(mounts_under_w)
+	[ -z "$left" ] && ok "no mount left" || fail "mounts left: $left"
+	[ ! -e "$CG2/$N" ] && ok "no cgroup $N left" || fail "cgroup $CG2/$N left"
+	[ -z "$(grep -l "$W" /run/keelrt/*/keelrt-bundle 2>/dev/null)" ] && ok "no keelrt state left" \
+		|| fail "keelrt state of our bundles left under /run/keelrt"
+	if [ $had_run_containerd = 0 ]; then
+		[ ! -e /run/containerd ] && ok "no /run/containerd left" || fail "/run/containerd left: $(ls -A /run/containerd)"
+	else
+		[ ! -e /run/containerd/s ] && [ ! -e /run/containerd/fifo ] && [ ! -e "/run/containerd/runc/$N" ] &&
+			ok "no /run/containerd/{s,fifo,runc/$N} left" || fail "/run/containerd/{s,fifo,runc/$N} left"
+	fi
+}
+
 cleanup() {
 	[ -n "${CONTAINERS_CONF:-}" ] && podman_cleanup
 	containerd_cleanup
-	rm -rf "$W"
+	# never rm -rf across a mount a client left (a bind of a host path)
+	for m in $(mounts_under_w); do umount -l "$m"; done
+	[ -z "$(mounts_under_w)" ] && rm -rf "$W"
 }
 trap cleanup EXIT
 
 if command -v podman >/dev/null && command -v conmon >/dev/null; then
 	podman_tests
 else
-	echo "SKIP: oci-clients/podman: podman or conmon is not installed"
+	echo "SKIP: check-oci-clients/podman: podman or conmon is not installed"
 fi
 if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
-	echo "SKIP: oci-clients/containerd: containerd or ctr is not installed"
+	echo "SKIP: check-oci-clients/containerd: containerd or ctr is not installed"
 elif ! command -v podman >/dev/null; then
-	echo "SKIP: oci-clients/containerd: the image archive is made with podman save, not installed"
+	echo "SKIP: check-oci-clients/containerd: the image archive is made with podman save, not installed"
 else
 	# the image containerd imports: the same rootfs, as an OCI archive
 	mkdir -p "$W/pod2" "$W/ctr"
@@ -146,5 +187,6 @@ else
 		&& containerd_tests || fail "containerd: make the image archive"
 	$P2 rmi -af >/dev/null 2>&1
 fi
+[ $ran -gt 0 ] && leftovers
 [ $ran = 0 ] && [ $fails = 0 ] && exit 77
 [ $fails = 0 ]
