@@ -34,6 +34,7 @@ struct keel_container {
 	char *cgroup_parent;
 	char *cgroup_path;          /* keel_container_set_cgroup_path(), or NULL */
 	char **cgroup_values;       /* "key", "value" pairs, NULL-terminated */
+	int no_cgroup;              /* keel_container_set_cgroup_mode(KEEL_CONTAINER_CGROUP_NONE) */
 	keel_ns *ns;                /* joins, id maps, time offsets (keel_container_ns()) */
 	int has_memory_max, has_pids_max, has_cpu_max;
 	uint64_t memory_max, pids_max, cpu_quota, cpu_period;

@@ -242,6 +242,8 @@ static void format_state(struct keel_strbuf *t, const struct keel_cstate *st)
 	for (l = st->layers; l && *l; l++)
 		put_str(t, "layer", *l);
 	put_str(t, "cgroup", st->cgroup);
+	if (st->no_cgroup)
+		put_ll(t, "no_cgroup", 1);
 	put_str(t, "net_host", st->net_host);
 	put_str(t, "host_veth", st->host_veth);
 	put_str(t, "bridge", st->bridge);
@@ -352,6 +354,7 @@ static const struct {
 	{ "term_signal", 0, 64 },
 	{ "namespaces", 0, 0xff },             /* KEEL_NS_ALL */
 	{ "keep_upper", 0, 1 },
+	{ "no_cgroup", 0, 1 },
 };
 
 static bool in_range(const char *key, long long n)
@@ -433,6 +436,8 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		st->ns_flags = (unsigned)n;
 	else if (!strcmp(key, "keep_upper"))
 		st->keep_upper = n != 0;
+	else if (!strcmp(key, "no_cgroup"))
+		st->no_cgroup = n != 0;
 	return 0;
 }
 
