@@ -22,7 +22,7 @@ static const char *prog = "keel-exec";
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s [-t] [-e KEY=VALUE] [-u UID[:GID]] ID -- CMD [ARG...]\n", prog);
+	fprintf(stderr, "usage: %s [-t] [-e KEY=VALUE] [-u UID[:GID]] ID -- CMD [ARG...]\n" KX_STATE_HELP, prog);
 	return EXIT_SETUP;
 }
 
@@ -103,6 +103,10 @@ int main(int argc, char **argv)
 	if ((ret = parse(argc, argv, p, &id, &tty)) != 0) {
 		keel_process_free(p);
 		return ret;
+	}
+	if (kx_check_state_root(prog) < 0) {
+		keel_process_free(p);
+		return EXIT_SETUP;
 	}
 	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 ||
 	    keel_container_exec(c, p, &child, &err) < 0) {

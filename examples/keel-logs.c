@@ -122,7 +122,7 @@ static int follow(const char *id, const char *path, off_t offset)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s [-f] [--tail N] ID\n", prog);
+	fprintf(stderr, "usage: %s [-f] [--tail N] ID\n" KX_STATE_HELP, prog);
 	return 2;
 }
 
@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 	}
 	if (i + 1 != argc)
 		return usage();
+	if (kx_check_state_root(prog) < 0)
+		return 1;
 	if (keel_container_load(&c, argv[i], kx_state_root(), &err) < 0 ||
 	    keel_container_log_path(c, 0, &path, &err) < 0 || keel_container_log_path(c, 1, &old, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, keel_error_message(err));
