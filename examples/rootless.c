@@ -138,7 +138,8 @@ static int delegated(const char *dir)
 }
 
 /* Our own cgroup2 directory (the 0:: line of /proc/self/cgroup under the
- * mount); 0, or -1 when there is none to find. */
+ * mount); 1 when it is the root of the hierarchy, 0 for any other, -1
+ * when there is none to find. */
 static int own_cgroup(char *buf, size_t size)
 {
 	char line[PATH_MAX], *mount = NULL;
@@ -153,7 +154,7 @@ static int own_cgroup(char *buf, size_t size)
 				continue;
 			line[strcspn(line, "\n")] = '\0';
 			snprintf(buf, size, "%s%s", mount, strcmp(line + 3, "/") ? line + 3 : "");
-			ret = 0;
+			ret = strcmp(line + 3, "/") == 0;
 		}
 		fclose(f);
 	}
@@ -164,13 +165,15 @@ static int own_cgroup(char *buf, size_t size)
 int kx_rootless_cgroup(keel_container *c, const char *prog, int want_limits, keel_error **err)
 {
 	char self[PATH_MAX], parent[PATH_MAX], *slash;
+	int where = own_cgroup(self, sizeof(self));
 
-	if (own_cgroup(self, sizeof(self)) == 0) {
+	if (where >= 0) {
 		snprintf(parent, sizeof(parent), "%s", self);
 		if ((slash = strrchr(parent, '/')))
 			*slash = '\0';
-		/* as root would: keel/<id> beside our own cgroup */
-		if (delegated(parent))
+		/* as root would: keel/<id> beside our own cgroup (or in the
+		 * root, when we are in it: the library's default parent) */
+		if (delegated(where ? self : parent))
 			return 0;
 		/* a delegated leaf: <id> inside it (no controllers for it
 		 * while we are in it too, see cgroups(7)) */
@@ -185,7 +188,8 @@ int kx_rootless_cgroup(keel_container *c, const char *prog, int want_limits, kee
 			"Delegate=yes or a chown by root)\n", prog, (unsigned)geteuid(), self);
 		return -1;
 	}
-	fprintf(stderr, "%s: note: no cgroup delegated to uid %u (this process's cgroup %s is not its own): "
-		"the container gets no cgroup, so limits are not available\n", prog, (unsigned)geteuid(), self);
+	fprintf(stderr, "%s: note: no cgroup delegated to uid %u (this process's cgroup %s, and the one "
+		"above it, are not that uid's): the container gets no cgroup, so limits are not available\n", prog,
+		(unsigned)geteuid(), self);
 	return keel_container_set_cgroup_mode(c, KEEL_CONTAINER_CGROUP_NONE, err);
 }
