@@ -34,6 +34,14 @@ int kx_check_state_root(const char *prog)
 	return -1;
 }
 
+int kx_help(int argc, char **argv, const char *prog, const char *usage)
+{
+	if (argc != 2 || (strcmp(argv[1], "-h") && strcmp(argv[1], "--help")))
+		return 0;
+	printf("usage: %s %s\n" KX_STATE_HELP, prog, usage);
+	return 1;
+}
+
 int kx_fail(const char *prog, keel_error *err)
 {
 	int code = EXIT_SETUP;

@@ -21,6 +21,10 @@ const char *kx_state_root(void);
  * print "prog: ..." saying what to set and return -1; else 0. */
 int kx_check_state_root(const char *prog);
 
+/* -h or --help as the only argument: print "usage: prog USAGE" and
+ * KX_STATE_HELP to stdout and return 1 (the tool exits 0); else 0. */
+int kx_help(int argc, char **argv, const char *prog, const char *usage);
+
 /* The tools' usage line about where state is, rootless included. */
 #define KX_STATE_HELP                                                                          \
 	"State: $KEEL_STATE_ROOT, else /run/keel as root, $XDG_RUNTIME_DIR/keel otherwise (rootless\n" \

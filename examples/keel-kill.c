@@ -23,6 +23,8 @@ int main(int argc, char **argv)
 	unsigned flags = 0;
 	int i = 1, sig = 9, ret = 0;
 
+	if (kx_help(argc, argv, prog, "[-a] ID [SIGNAL]"))
+		return 0;
 	if (i < argc && !strcmp(argv[i], "-a")) {
 		flags = KEEL_KILL_ALL;
 		i++;

@@ -75,7 +75,8 @@ int main(int argc, char **argv)
 	char **ids = NULL;
 	size_t n, i;
 
-	(void)argv;
+	if (kx_help(argc, argv, prog, ""))
+		return 0;
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s\n" KX_STATE_HELP, prog);
 		return 2;

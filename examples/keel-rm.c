@@ -23,6 +23,8 @@ int main(int argc, char **argv)
 	unsigned flags = 0;
 	int i = 1, ret = 0;
 
+	if (kx_help(argc, argv, prog, "[-f] ID..."))
+		return 0;
 	if (i < argc && !strcmp(argv[i], "-f")) {
 		flags = KEEL_DELETE_FORCE;
 		i++;

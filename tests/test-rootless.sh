@@ -191,6 +191,12 @@ expect 1 "keel-ps without \$XDG_RUNTIME_DIR" -- \
 	setpriv --reuid $U --regid $U --clear-groups env -u XDG_RUNTIME_DIR -u KEEL_STATE_ROOT "$ps"
 has err "set XDG_RUNTIME_DIR"
 
+# --- every tool's --help says where rootless state goes
+for tool in "$run" "$exec" "$ps" "$kill" "$rm" "$logs"; do
+	expect 0 "$(basename "$tool") --help" -- "$tool" --help
+	has out "XDG_RUNTIME_DIR/keel"
+done
+
 # --- a cgroup2 directory delegated to the user: the container's cgroup
 # goes in it, keel/<id> beside the user's own (a child shell of ours is
 # moved into its "sess", never this shell).
