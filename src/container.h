@@ -34,7 +34,6 @@ struct keel_container {
 	char *cgroup_parent;
 	char *cgroup_path;          /* keel_container_set_cgroup_path(), or NULL */
 	char **cgroup_values;       /* "key", "value" pairs, NULL-terminated */
-	int no_cgroup;              /* keel_container_set_cgroup_mode(KEEL_CONTAINER_CGROUP_NONE) */
 	keel_ns *ns;                /* joins, id maps, time offsets (keel_container_ns()) */
 	int has_memory_max, has_pids_max, has_cpu_max;
 	uint64_t memory_max, pids_max, cpu_quota, cpu_period;
@@ -62,6 +61,9 @@ struct keel_container {
 	int made_bridge;            /* this create made the bridge */
 	keel_netns *ctr_net;        /* the init's network namespace, made and wired before the clone */
 	struct keel_cstate st;      /* as last read or written */
+
+	/* configuration (1.1, last so that the ABI dump barely changes) */
+	int no_cgroup;              /* keel_container_set_cgroup_mode(KEEL_CONTAINER_CGROUP_NONE) */
 };
 
 #endif

@@ -30,11 +30,11 @@ struct keel_cstate {
 	char **layers;                 /* NULL-terminated, lowest first (may be NULL) */
 	size_t n_layers, cap_layers;   /* while the reader fills layers (0 otherwise) */
 	char *cgroup;                  /* absolute path of the container's cgroup */
-	int no_cgroup;                 /* made without one (KEEL_CONTAINER_CGROUP_NONE, 1.1) */
 	char *net_host;                /* netns path of the host veth, NULL: the caller's */
 	char *host_veth;               /* host end of the veth, NULL when none */
 	char *bridge;                  /* the bridge it is attached to */
 	int ports;                     /* nftables rules owned by the id may exist (net_host) */
+	int no_cgroup;                 /* made without one (KEEL_CONTAINER_CGROUP_NONE, 1.1) */
 };
 
 /* The largest state file read: far above any real one (500 layers, the
