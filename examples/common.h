@@ -1,10 +1,13 @@
 /*
  * Helpers shared by the example programs (keel-run, keel-exec, keel-ps,
- * keel-kill, keel-rm): the state root, exit codes in Docker's convention,
- * signal names, and relaying a pseudo-terminal.
+ * keel-kill, keel-rm, keel-update ...): the state root, exit codes in
+ * Docker's convention, signal names, sizes and CPU counts as options take
+ * them, and relaying a pseudo-terminal.
  */
 #ifndef KEEL_EXAMPLES_COMMON_H
 #define KEEL_EXAMPLES_COMMON_H
+
+#include <stdint.h>
 
 #include <keel.h>
 
@@ -49,6 +52,19 @@ int kx_parse_signal(const char *s);
 /* Copy between our stdin/stdout and a pty master until the master closes;
  * puts our terminal in raw mode meanwhile. */
 void kx_relay_tty(int master);
+
+/* A number as strtoull(s, &end, 10) reads it (plain digits by hand, so
+ * short-lived tools keep strtoull's code out of their pages): *end is where
+ * it stopped; errno is ERANGE on overflow. */
+uint64_t kx_to_u64(const char *s, const char **end);
+
+/* A size as --memory takes it: digits with an optional b, k, m or g
+ * (binary units); 0, or -1 for anything else, 0 or an overflow. */
+int kx_parse_size(const char *s, uint64_t *out);
+
+/* --cpus N.N as a quota of the 100000 us CPU period; 0 when it is not a
+ * number of CPUs from 0.01 to 1024. */
+uint64_t kx_parse_cpus(const char *s);
 
 /* Exit status of a process that ended with (exit_code, term_signal), as a shell reports it. */
 int kx_status(int exit_code, int term_signal);

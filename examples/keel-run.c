@@ -173,107 +173,6 @@ static int add_to(const char **list, int *n, const char *v)
 	return 0;
 }
 
-/*
- * Plain decimal digits, by hand: strtoull() and strtod() below are the
- * fallback for every other form they accept (leading blanks, a sign,
- * exponents, hex), so that the answer is always theirs. The fast path keeps
- * their code and libc's ctype tables out of a short-lived program's pages
- * (see "keel-run's peak RSS" in tests/bench/README.md). Returns the first
- * character after the digits, or NULL when there is no digit or the value
- * does not fit.
- */
-static const char *decimal(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *p;
-
-	for (p = s; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return NULL;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*out = v;
-	return p == s ? NULL : p;
-}
-
-/* A number as strtoull(s, &end, 10) reads it: *end is where it stopped;
- * errno is ERANGE on overflow. */
-static uint64_t to_u64(const char *s, const char **end)
-{
-	char *e;
-	uint64_t v;
-
-	*end = decimal(s, &v);
-	if (*end)
-		return v;
-	v = strtoull(s, &e, 10);
-	*end = e;
-	return v;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	const char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	errno = 0;
-	v = to_u64(s, &end);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'g': case 'G': shift = 30; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'b': case 'B': end++; break;
-	}
-	/* nothing after the unit, not 0, and no bit shifted out (17179869184g
-	 * must not become 0, which is no limit at all) */
-	if (*end || v == 0 || v > (UINT64_MAX >> shift))
-		return -1;
-	v <<= shift;
-	*out = v;
-	return 0;
-}
-
-/*
- * --cpus as strtod() reads it, then as a share of the CPU period (100000
- * us); 0 when it is not a number of CPUs from 0.01 to 1024. "N" and "N.D"
- * with at most 15 digits are read by hand: M / 10^k with M and 10^k exact
- * doubles is one correctly rounded division, which is the double strtod()
- * returns for that text.
- */
-static uint64_t cpu_quota(const char *s)
-{
-	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
-					 1e13, 1e14, 1e15 };
-	uint64_t m = 0;
-	const char *p, *dot = NULL;
-	int digits = 0;
-	char *end;
-	double cpus;
-
-	for (p = s; *p; p++) {
-		if (*p == '.' && !dot && digits) {
-			dot = p;
-			continue;
-		}
-		if (*p < '0' || *p > '9' || ++digits > 15)
-			break;
-		m = m * 10 + (uint64_t)(*p - '0');
-	}
-	if (!*p && digits && (!dot || p > dot + 1)) {
-		cpus = (double)m / pow10[dot ? p - dot - 1 : 0];
-	} else {
-		cpus = strtod(s, &end);
-		if (*end || end == s)
-			return 0;
-	}
-	if (cpus < 0.01 || cpus > 1024)
-		return 0;
-	return (uint64_t)(cpus * 100000);
-}
-
 enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
        O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DNS, O_DNS_SEARCH, O_ADD_HOST,
        O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER, O_IMAGE, O_STORE,
@@ -329,21 +228,21 @@ static int take_option(struct options *o, int opt, const char *arg)
 	case O_CAP_ADD: return add_to(o->cap_add, &o->n_cap_add, arg);
 	case O_CAP_DROP: return add_to(o->cap_drop, &o->n_cap_drop, arg);
 	case O_MEMORY:
-		if (parse_size(arg, &o->memory) < 0) {
+		if (kx_parse_size(arg, &o->memory) < 0) {
 			fprintf(stderr, "%s: --memory %s: not a size from 1 byte to 16 EiB (use 64m, 1g ...)\n", prog,
 				arg);
 			return -1;
 		}
 		break;
 	case O_PIDS:
-		o->pids = to_u64(arg, &end);
+		o->pids = kx_to_u64(arg, &end);
 		if (*end || end == arg || o->pids == 0) {
 			fprintf(stderr, "%s: --pids %s: not a positive number\n", prog, arg);
 			return -1;
 		}
 		break;
 	case O_CPUS:
-		o->cpu_quota = cpu_quota(arg);
+		o->cpu_quota = kx_parse_cpus(arg);
 		if (!o->cpu_quota) {
 			fprintf(stderr, "%s: --cpus %s: not a number of CPUs (0.01 to 1024)\n", prog, arg);
 			return -1;
@@ -536,7 +435,7 @@ static const char *absolute(const char *path)
 		return path;
 	buf = bufs[next++];
 	/* "cwd/path", cut to the buffer as snprintf would (not with it: see
-	 * decimal() above) */
+	 * kx_to_u64() in common.c) */
 	n = strlen(cwd);
 	memcpy(buf, cwd, n);
 	buf[n++] = '/';

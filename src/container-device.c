@@ -75,16 +75,18 @@ KEEL_PUBLIC int keel_container_set_device_filter(keel_container *c, int mode, ke
 	return 0;
 }
 
-/* After create: the running container's filter becomes rules, at once. */
+/* After create: the running container's filter becomes rules, at once,
+ * and is recorded in its state (keel_container_update()), so that a
+ * process that loads the container later knows the filter it has. */
 static int set_live_rules(keel_container *c, keel_device_rules *rules, keel_error **err)
 {
+	keel_resources *r = NULL;
 	int ret;
 
-	if (!c->cgroup)
-		return keel_error_sys(err, ENOENT, "container %s: set device rules: its cgroup %s is gone", c->id,
-				      c->st.cgroup ? c->st.cgroup : "");
-	ret = keel_cgroup_set_devices(c->cgroup, rules, err);
-	return ret < 0 ? keel_error_wrap(err, ret, "container %s", c->id) : 0;
+	if ((ret = keel_resources_new(&r, err)) == 0 && (ret = keel_resources_set_device_rules(r, rules, err)) == 0)
+		ret = keel_container_update(c, r, err);
+	keel_resources_free(r);
+	return ret;
 }
 
 KEEL_PUBLIC int keel_container_set_device_rules(keel_container *c, keel_device_rules *rules, keel_error **err)

@@ -65,6 +65,7 @@
 #include "net-nft.h"
 #include "ns.h"
 #include "process.h"
+#include "resources.h"
 #include "security.h"
 #include "spawn-internal.h"
 #include "state.h"
@@ -1206,6 +1207,10 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	ret = keel_cgroup_create(&c->cgroup, c->cgroup_path ? c->cgroup_path : path, c->cgroup_parent, err);
 	if (ret < 0)
 		return ret;
+	/* Marked first: a create killed from here on leaves a cgroup that a
+	 * force delete knows as ours (delete_if_damaged()). */
+	if ((ret = mark_cgroup(c, err)) < 0)
+		return ret;
 	if (c->has_memory_max && (ret = keel_cgroup_set_memory_max(c->cgroup, c->memory_max, err)) < 0)
 		return ret;
 	if (c->has_pids_max && (ret = keel_cgroup_set_pids_max(c->cgroup, c->pids_max, err)) < 0)
@@ -1594,7 +1599,7 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	 * the init waits (or runs). Each write rewrites the held state file
 	 * in place, in one pwrite() (state.c). */
 	if ((ret = keel_state_hold_lock(&c->hold, c->dir, 1, err)) < 0 || (ret = fill_initial_state(c, err)) < 0 ||
-	    (ret = make_cgroup(c, err)) < 0 || (!c->no_cgroup && (ret = mark_cgroup(c, err)) < 0) ||
+	    (ret = make_cgroup(c, err)) < 0 ||
 	    (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 || (ret = save_security(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
@@ -2209,6 +2214,23 @@ static int remove_state_dir(keel_container *c, keel_error **err)
 	return keel_rm_rf(c->dir, err);
 }
 
+/* A create killed between the mkdir of keel/<id> and its mark leaves a
+ * cgroup nobody can vouch for. It cannot hold our init (the init is
+ * cloned into a marked cgroup only), so it is removed only if empty:
+ * rmdir(2) of a cgroup refuses one with processes or children, so a
+ * stranger's cgroup of that name that is in use stays as it is. */
+static void remove_unmarked_default_cgroup(keel_container *c)
+{
+	char name[128];
+	keel_cgroup *cg = NULL;
+
+	keel_str_join_buf(name, sizeof(name), "keel/", c->id, NULL);
+	if (keel_cgroup_open(&cg, name, NULL, NULL) < 0)
+		return;
+	rmdir(keel_cgroup_path(cg));
+	keel_cgroup_free(cg);
+}
+
 /*
  * A container whose state file is missing, empty or corrupt (a create
  * killed before its first write, a full disk, a stranger's edit) cannot
@@ -2239,6 +2261,8 @@ static int delete_if_damaged(keel_container *c, keel_error **err)
 	keel_cstate_clear(&c->st);
 	if (!c->cgroup)
 		open_recorded_cgroup(c); /* st.cgroup is NULL: the marked default */
+	if (!c->cgroup)
+		remove_unmarked_default_cgroup(c);
 	ret = 0;
 	if (c->cgroup && (ret = keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, err)) == 0) {
 		keel_cgroup_free(c->cgroup);
@@ -2376,4 +2400,174 @@ KEEL_PUBLIC int keel_container_upper_usage(keel_container *c, uint64_t *bytes, k
 		return 0;
 	}
 	return keel_error_wrap(err, ret, "container %s", c->id);
+}
+
+/* ------------------------------------------------------------- update -- */
+
+/* "file value", as the state records an entry (malloc'd). */
+static char *entry_line(const struct keel_resource_entry *e)
+{
+	return keel_str_join(e->file, " ", e->value, NULL);
+}
+
+/* Put line into the recorded resources: over the entry it names, or at
+ * the end. Takes line over. */
+static int record_line(struct keel_cstate *st, char *line)
+{
+	char **l;
+	int ret;
+
+	for (l = st->resources; l && *l; l++) {
+		if (keel_resources_same_line(*l, line)) {
+			free(*l);
+			*l = line;
+			return 0;
+		}
+	}
+	ret = keel_cstrv_push(&st->resources, line);
+	free(line);
+	return ret;
+}
+
+/* The rules as the state records them: "allow c 1:3 rwm" ... */
+static int record_rules(struct keel_cstate *st, const keel_device_rules *rules)
+{
+	size_t n = 0, i;
+	const struct keel_device_rule *rule = keel_device_rules_get(rules, &n);
+	char **v = calloc(1, sizeof(char *)), text[64];
+
+	for (i = 0; v && i < n; i++) {
+		keel_resources_rule_text(&rule[i], text, sizeof(text));
+		if (keel_cstrv_push(&v, text) < 0) {
+			keel_strv_free(v);
+			v = NULL;
+		}
+	}
+	if (!v)
+		return -ENOMEM;
+	keel_strv_free(st->device_rules);
+	st->device_rules = v;
+	st->has_device_rules = 1;
+	return 0;
+}
+
+/* Merge what stays applied of r into c->st and write it. */
+static int record_update(keel_container *c, const keel_resources *r, const int *applied, int devices,
+			 keel_error **err)
+{
+	size_t i;
+	char *line;
+
+	for (i = 0; i < r->n; i++) {
+		if (!applied[i])
+			continue;
+		if (!(line = entry_line(&r->e[i])) || record_line(&c->st, line) < 0)
+			return keel_error_sys(err, ENOMEM, "container %s: record the update", c->id);
+	}
+	if (devices && record_rules(&c->st, r->rules) < 0)
+		return keel_error_sys(err, ENOMEM, "container %s: record the update", c->id);
+	return save(c, err);
+}
+
+KEEL_PUBLIC int keel_container_update(keel_container *c, const keel_resources *r, keel_error **err)
+{
+	int *applied = NULL, devices = 0, ret, any = 0;
+	char what[128];
+	size_t i;
+
+	if (!c || !r)
+		return keel_error_invalid(err, "container update: %s is NULL", c ? "resources" : "container");
+	if ((ret = begin(c, err)) < 0)
+		return ret;
+	if (c->st.status != KEEL_STATE_CREATED && c->st.status != KEEL_STATE_RUNNING &&
+	    c->st.status != KEEL_STATE_PAUSED) {
+		ret = state_error(c, err, 0, "update", "only a created, running or paused container can be updated; "
+				  "nothing was changed");
+		goto out;
+	}
+	if (!c->cgroup) {
+		if (c->st.no_cgroup)
+			ret = keel_error_sys(err, ENOENT, "container %s: update: it was made without a cgroup "
+					     "(KEEL_CONTAINER_CGROUP_NONE), so it has no limits to change", c->id);
+		else
+			ret = keel_error_sys(err, ENOENT, "container %s: update: its cgroup %s is gone", c->id,
+					     c->st.cgroup ? c->st.cgroup : "");
+		goto out;
+	}
+	if (!(applied = calloc(r->n + 1, sizeof(int)))) {
+		ret = keel_error_sys(err, ENOMEM, "container %s: update", c->id);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "container %s: update", c->id);
+	ret = keel_resources_apply(r, c->cgroup, what, applied, &devices, err);
+	for (i = 0; i < r->n; i++)
+		any |= applied[i];
+	/* What stays applied is recorded, also after a refused write: the
+	 * state must say what the kernel has. */
+	if (any || devices) {
+		int saved = record_update(c, r, applied, devices, ret < 0 ? NULL : err);
+
+		if (ret == 0)
+			ret = saved;
+	}
+out:
+	free(applied);
+	end(c);
+	return ret;
+}
+
+/* A recorded "file value" line into r. */
+static int put_line(keel_resources *r, const char *line, keel_error **err)
+{
+	size_t n = strcspn(line, " ");
+	char *file = strndup(line, n);
+	int ret;
+
+	if (!file)
+		return keel_error_sys(err, ENOMEM, "resources");
+	ret = keel_resources_put(r, file, line + n + (line[n] == ' '), err);
+	free(file);
+	return ret;
+}
+
+static int put_rules(keel_resources *r, char *const *lines, keel_error **err)
+{
+	struct keel_device_rule rule;
+	int ret;
+
+	if ((ret = keel_device_rules_new(&r->rules, err)) < 0)
+		return ret;
+	for (; lines && *lines; lines++) {
+		if (keel_resources_rule_parse(*lines, &rule) < 0)
+			return keel_error_sys(err, EIO, "recorded device rule '%s' does not parse", *lines);
+		if ((ret = keel_device_rules_add(r->rules, rule.allow, rule.type, rule.major, rule.minor, rule.access,
+						 err)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_resources(keel_container *c, keel_resources **out, keel_error **err)
+{
+	keel_resources *r = NULL;
+	char **l;
+	int ret;
+
+	if (!out)
+		return keel_error_invalid(err, "container resources: out is NULL");
+	*out = NULL;
+	if ((ret = begin(c, err)) < 0)
+		return ret;
+	ret = keel_resources_new(&r, err);
+	for (l = c->st.resources; ret == 0 && l && *l; l++)
+		ret = put_line(r, *l, err);
+	if (ret == 0 && c->st.has_device_rules)
+		ret = put_rules(r, c->st.device_rules, err);
+	end(c);
+	if (ret < 0) {
+		keel_resources_free(r);
+		return keel_error_wrap(err, ret, "container %s: resources", c->id);
+	}
+	*out = r;
+	return 0;
 }

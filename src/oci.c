@@ -748,21 +748,24 @@ out:
 
 /* ------------------------------------------------------------- update --- */
 
+/* Each field becomes an entry of one keel_resources, so the update is
+ * checked whole before a file is written, and recorded in the state
+ * (keel_container_update()). */
 static int set_live_value(void *target, const char *key, const char *value, keel_error **err)
 {
-	return keel_cgroup_set_raw(target, key, value, err);
+	return keel_resources_set_value(target, key, value, err);
 }
 
 KEEL_PUBLIC int keel_oci_update(keel_container *c, const char *json, size_t len, keel_error **err)
 {
 	struct json_object *doc = NULL;
+	keel_resources *res = NULL;
 	keel_oci tmp = { 0 };
-	keel_cgroup *cg = keel_container_cgroup(c);
 	int ret;
 
 	if (!c || !json)
 		return keel_error_invalid(err, "oci update: NULL argument");
-	if (!cg)
+	if (!keel_container_cgroup(c))
 		return keel_error_sys(err, ENOENT, "container %s: update: it has no cgroup", keel_container_id(c));
 	if (!(tmp.J = keel_json(err, "resources")))
 		return -ENOTSUP;
@@ -770,7 +773,15 @@ KEEL_PUBLIC int keel_oci_update(keel_container *c, const char *json, size_t len,
 		return ret;
 	ret = oci_refuse(&tmp, doc, "resources", "devices", " by update (only at create)", err);
 	if (ret == 0)
-		ret = oci_apply_resources(&tmp, doc, "resources", 0, set_live_value, cg, err);
+		ret = keel_resources_new(&res, err);
+	if (ret == 0)
+		ret = oci_apply_resources(&tmp, doc, "resources", 0, set_live_value, res, err);
 	tmp.J->json_object_put(doc);
-	return keel_error_wrap(err, ret, "container %s: update", keel_container_id(c));
+	/* its messages name the container already */
+	if (ret == 0)
+		ret = keel_container_update(c, res, err);
+	else
+		keel_error_wrap(err, ret, "container %s: update", keel_container_id(c));
+	keel_resources_free(res);
+	return ret;
 }

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "resources.h"
 #include "state.h"
 #include "util/child.h"
 #include "util/fs.h"
@@ -55,6 +56,8 @@ void keel_cstate_clear(struct keel_cstate *st)
 	for (l = st->layers; l && *l; l++)
 		free(*l);
 	free(st->layers);
+	keel_strv_free(st->resources);
+	keel_strv_free(st->device_rules);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -198,6 +201,15 @@ static int check_held(int fd, const char *what, const char *path, int want_dir, 
 
 /* ---------------------------------------------------------- state file -- */
 
+static size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
 /* The state file's text, built in memory by plain appends: stdio's
  * formatting would pull libc's printf machinery and tables into every
  * process that starts a container, for a few decimals (util/str.h). */
@@ -249,6 +261,13 @@ static void format_state(struct keel_strbuf *t, const struct keel_cstate *st)
 	put_str(t, "bridge", st->bridge);
 	if (st->ports)
 		put_ll(t, "ports", st->ports);
+	for (l = st->resources; l && *l; l++)
+		put_str(t, "resource", *l);
+	if (st->has_device_rules) {
+		put_ll(t, "device_rules", (long long)strv_len(st->device_rules));
+		for (l = st->device_rules; l && *l; l++)
+			put_str(t, "device_rule", *l);
+	}
 }
 
 /*
@@ -355,6 +374,7 @@ static const struct {
 	{ "namespaces", 0, 0xff },             /* KEEL_NS_ALL */
 	{ "keep_upper", 0, 1 },
 	{ "no_cgroup", 0, 1 },
+	{ "device_rules", 0, 4096 },           /* far more than a filter needs */
 };
 
 static bool in_range(const char *key, long long n)
@@ -412,6 +432,18 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 	}
 	if (!strcmp(key, "layer"))
 		return push_layer(st, v);
+	/* What an update recorded: only well-formed lines, and the rules only
+	 * after the count that announces them. */
+	if (!strcmp(key, "resource"))
+		return keel_resources_line_ok(v) ? keel_cstrv_push(&st->resources, v) : -1;
+	if (!strcmp(key, "device_rule")) {
+		struct keel_device_rule rule;
+
+		if (!st->has_device_rules || (long)strv_len(st->device_rules) >= st->n_device_rules ||
+		    keel_resources_rule_parse(v, &rule) < 0)
+			return -1;
+		return keel_cstrv_push(&st->device_rules, v);
+	}
 	if (parse_ll(v, &n) < 0)
 		return strcmp(key, "status") && strcmp(key, "pid") ? 0 : -1; /* unknown: ignore */
 	if (!in_range(key, n))
@@ -438,6 +470,12 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		st->keep_upper = n != 0;
 	else if (!strcmp(key, "no_cgroup"))
 		st->no_cgroup = n != 0;
+	else if (!strcmp(key, "device_rules")) {
+		if (st->has_device_rules)
+			return -1; /* announced twice */
+		st->has_device_rules = 1;
+		st->n_device_rules = (long)n;
+	}
 	return 0;
 }
 
@@ -464,6 +502,11 @@ static int parse_state(char *buf, struct keel_cstate *st, const char *dir, keel_
 	if (st->status < 1 || st->status > 5) {
 		keel_cstate_clear(st);
 		return keel_error_sys(err, EIO, "read state %s/state: no valid status", dir);
+	}
+	if (st->has_device_rules && (long)strv_len(st->device_rules) != st->n_device_rules) {
+		keel_cstate_clear(st);
+		return keel_error_sys(err, EIO, "read state %s/state: device_rules=%ld announces more device_rule "
+				      "lines than follow", dir, st->n_device_rules);
 	}
 	return 0;
 bad:

@@ -34,6 +34,12 @@ struct keel_cstate {
 	char *host_veth;               /* host end of the veth, NULL when none */
 	char *bridge;                  /* the bridge it is attached to */
 	int ports;                     /* nftables rules owned by the id may exist (net_host) */
+	/* What keel_container_update() applied (src/resources.h has the forms):
+	 * "<file> <value>" lines, merged by identity, in the order written. */
+	char **resources;              /* NULL-terminated, or NULL */
+	int has_device_rules;          /* an update replaced the device filter with: */
+	char **device_rules;           /* "allow c 1:3 rwm" ... (NULL: an empty list) */
+	long n_device_rules;           /* while the reader fills device_rules: as announced */
 	int no_cgroup;                 /* made without one (KEEL_CONTAINER_CGROUP_NONE, 1.1) */
 };
 

@@ -2663,6 +2663,46 @@ START_TEST(a_container_with_an_unreadable_state_can_be_force_deleted)
 }
 END_TEST
 
+/* A create killed between the mkdir of its cgroup and the mark on it (or
+ * before the state file's first write) leaves an empty cgroup keel/<id>
+ * that carries no mark: a force delete removes it, as the stress suite's
+ * kill -9 runs found it did not. One of that name that is in use (here:
+ * it has a child) is nobody's to remove: it stays. */
+START_TEST(a_force_delete_removes_an_empty_unmarked_cgroup_a_killed_create_left)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("um"), *busy = kt_name("ub");
+	char dir[4200], cg[4200], child[4300];
+	keel_container *c;
+	keel_error *err = NULL;
+
+	track(id, root); /* and its cgroup goes, whatever happens */
+	track(busy, root);
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(cg, sizeof(cg), "%s/keel", cg2_mount);
+	ck_assert(mkdir(cg, 0755) == 0 || errno == EEXIST);
+	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2_mount, id);
+	ck_assert_int_eq(mkdir(cg, 0755), 0);
+	ck_assert_msg(keel_container_load(&c, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_msg(keel_container_delete(c, KEEL_DELETE_FORCE, &err) == 0, "%s", keel_error_message(err));
+	keel_container_free(c);
+	assert_gone(id, root);
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, busy);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2_mount, busy);
+	snprintf(child, sizeof(child), "%s/inner", cg);
+	ck_assert_int_eq(mkdir(cg, 0755), 0);
+	ck_assert_int_eq(mkdir(child, 0755), 0);
+	ck_assert_int_eq(keel_container_load(&c, busy, root, NULL), 0);
+	ck_assert_int_eq(keel_container_delete(c, KEEL_DELETE_FORCE, NULL), 0);
+	keel_container_free(c);
+	ck_assert_msg(access(child, F_OK) == 0, "a cgroup in use under keel/%s was removed", busy);
+	ck_assert_int_eq(rmdir(child), 0);
+	ck_assert_int_eq(rmdir(cg), 0);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_errors_not_crashes)
 {
 	const char *root = kt_tmpdir(), *id = kt_name("ba");
@@ -3047,6 +3087,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, a_state_root_others_can_change_is_refused);
 	tcase_add_test(tc, a_container_directory_or_state_file_others_can_change_is_refused);
 	tcase_add_test(tc, a_container_with_an_unreadable_state_can_be_force_deleted);
+	tcase_add_test(tc, a_force_delete_removes_an_empty_unmarked_cgroup_a_killed_create_left);
 	tcase_add_test(tc, bad_arguments_are_errors_not_crashes);
 	suite_add_tcase(s, tc);
 

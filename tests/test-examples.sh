@@ -263,6 +263,65 @@ expect 1 "keel-logs of a removed container" -- "$logs" "$id"
 has err "not found"
 gone "$id"
 
+# --- keel-update: limits of a running container change at once and are
+# recorded in its state; a device rule is proven by opening a node
+update=$b/examples/keel-update
+id=$(name)
+expect 0 "keel-run -d of a container to update" -- "$run" -d --name "$id" --layer "$rootfs" -- sleep 1000
+"$exec" "$id" -- mknod /tmp/tun c 10 200 >/dev/null 2>&1
+expect 1 "open of c 10:200 before the update is refused" -- "$exec" "$id" -- sh -c ': < /tmp/tun'
+has err "Operation not permitted"
+expect 0 "keel-update --device-cgroup-rule" -- "$update" --device-cgroup-rule 'c 10:200 rwm' "$id"
+has out "$id"
+"$exec" "$id" -- sh -c ': < /tmp/tun' >"$tmp/out" 2>"$tmp/err"
+if grep -q "Operation not permitted" "$tmp/err"; then not_ok "c 10:200 still refused after the update"
+else ok "c 10:200 is no longer refused by the filter ($(cat "$tmp/err"))"; fi
+if grep -qxF "device_rule=allow c 10:200 rwm" "$KEEL_STATE_ROOT/$id/state"; then ok "the rule is in the state"
+else not_ok "the rule is not in the state"; sed 's/^/  state: /' "$KEEL_STATE_ROOT/$id/state"; fi
+expect 0 "a second rule keeps the first" -- "$update" --device-cgroup-rule 'c 10:229 rwm' "$id"
+if grep -qxF "device_rule=allow c 10:200 rwm" "$KEEL_STATE_ROOT/$id/state" &&
+   grep -qxF "device_rule=allow c 10:229 rwm" "$KEEL_STATE_ROOT/$id/state"; then ok "both rules are recorded"
+else not_ok "the rules recorded: $(grep device_rule "$KEEL_STATE_ROOT/$id/state")"; fi
+cp "$KEEL_STATE_ROOT/$id/state" "$tmp/state.before"
+for bad in "--pids 0" "--pids x" "--memory 0" "--cpus 0" "--cpu-weight x" "--memory-swap 1g"; do
+	expect 2 "keel-update $bad is refused" -- "$update" $bad "$id"
+	has err "${bad%% *}"
+done
+expect 1 "keel-update --cpu-weight 0 is refused by the library" -- "$update" --cpu-weight 0 "$id"
+has err "cpu.weight"
+expect 1 "keel-update --cpuset-cpus of no list" -- "$update" --cpuset-cpus 0-a "$id"
+has err "not a list"
+expect 1 "keel-update of a malformed rule" -- "$update" --device-cgroup-rule 'c 10 rwm' "$id"
+has err "expected TYPE MAJOR:MINOR ACCESS"
+if grep -qw memory "$cg2/cgroup.controllers"; then
+	expect 0 "keel-update --memory where the controller exists" -- "$update" --memory 64m --pids 20 "$id"
+	if [ "$(cat "$cg2/keel/$id/memory.max")" = 67108864 ]; then ok "memory.max is 64m"
+	else not_ok "memory.max is $(cat "$cg2/keel/$id/memory.max")"; fi
+	if grep -qxF "resource=memory.max 67108864" "$KEEL_STATE_ROOT/$id/state"; then ok "memory.max is recorded"
+	else not_ok "memory.max is not recorded"; fi
+	cp "$KEEL_STATE_ROOT/$id/state" "$tmp/state.before"
+	expect 1 "keel-update --cpuset-cpus of a missing CPU" -- "$update" --pids 30 --cpuset-cpus 4000 "$id"
+	has err "nothing was changed"
+	if [ "$(cat "$cg2/keel/$id/pids.max")" = 20 ]; then ok "pids.max is put back"
+	else not_ok "pids.max is $(cat "$cg2/keel/$id/pids.max")"; fi
+else
+	expect 1 "keel-update --memory without the memory controller" -- "$update" --pids 20 --memory 64m "$id"
+	has err "controller memory is not available"
+	has err "nothing was changed"
+fi
+if cmp -s "$tmp/state.before" "$KEEL_STATE_ROOT/$id/state"; then ok "refused updates left the state as it was"
+else not_ok "a refused update changed the state"; diff "$tmp/state.before" "$KEEL_STATE_ROOT/$id/state"; fi
+expect 0 "keel-kill of the updated container" -- "$kill" "$id"
+i=0
+until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+expect 1 "keel-update of a stopped container" -- "$update" --pids 20 "$id"
+has err "only a created, running or paused container can be updated"
+expect 0 "keel-rm of the updated container" -- "$rm" "$id"
+expect 1 "keel-update of a removed container" -- "$update" --pids 20 "$id"
+has err "not found"
+expect 2 "keel-update without an id" -- "$update" --pids 20
+gone "$id"
+
 # --- an installed keel-run (a copy outside the build tree) has no default
 # image: it says what to give and leaves nothing; $KEEL_ROOTFS or --rootfs
 # is enough.

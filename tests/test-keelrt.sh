@@ -74,6 +74,7 @@ expect "paused" '"status":"paused"' "$("$K" --root "$R" state "$ID")"
 echo '{"unified":{"cgroup.max.depth":"3"}}' > "$W/res.json"
 "$K" --root "$R" update -r "$W/res.json" "$ID" || fail "update -r"
 expect "update reached the cgroup" "3" "$(cat "$CG2/keel/$ID/cgroup.max.depth" 2>&1)"
+expect "update is recorded in the state" "resource=cgroup.max.depth 3" "$(grep '^resource=' "$R/$ID/state")"
 expect "delete of a running container" "that is not stopped" "$("$K" --root "$R" delete "$ID" 2>&1)"
 "$K" --root "$R" kill --all "$ID" KILL || fail "kill --all"
 for i in 1 2 3 4 5 6 7 8 9 10; do

@@ -438,7 +438,8 @@ KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *
 /**
  * memory.max of the container, applied when its cgroup is made at create.
  * On a host without the memory controller create then fails with the
- * cgroup's "controller memory is not available" error.
+ * cgroup's "controller memory is not available" error. To change the
+ * limits of a container that exists, use keel_container_update().
  * @param c a handle
  * @param bytes the limit in bytes (at least 4096)
  * @param[out] err receives an error on failure (may be NULL)
@@ -977,14 +978,17 @@ KEEL_PUBLIC int keel_container_set_device_filter(keel_container *c, int mode, ke
  * After create (from the creating process or one that loaded the
  * container) the call changes the filter of the running container at
  * once: @p rules becomes its whole filter (the added devices are allowed
- * only if @p rules allows them), attached before the old one is detached.
+ * only if @p rules allows them), attached before the old one is detached,
+ * and recorded in its state: this is keel_container_update() with
+ * keel_resources_set_device_rules(), so the container must be created,
+ * running or paused.
  * @param c a handle
  * @param rules the rules (borrowed: only used during the call)
  * @param[out] err receives an error on failure (may be NULL)
  * @return 0; -EINVAL for NULL; the errno of the load before create
- *         (-EPERM without CAP_BPF or CAP_SYS_ADMIN); -ENOENT when the
- *         container's cgroup is gone; the errno of keel_cgroup_set_devices()
- *         after create
+ *         (-EPERM without CAP_BPF or CAP_SYS_ADMIN); after create the
+ *         errors of keel_container_update() (-ENOENT when the container's
+ *         cgroup is gone, KEEL_ERROR_STATE when it has exited)
  * @since 1.1
  */
 KEEL_PUBLIC int keel_container_set_device_rules(keel_container *c, keel_device_rules *rules,
@@ -1026,6 +1030,268 @@ KEEL_PUBLIC int keel_container_add_device(keel_container *c, const char *host_pa
  * @since 1.1
  */
 KEEL_PUBLIC int keel_container_add_device_rule(keel_container *c, const char *rule, keel_error **err);
+
+/* ------------------------------------------------------------ resources -- */
+
+/**
+ * A set of resource changes for a created, running or paused container
+ * (keel_container_update()), like `docker update`. Opaque; made by
+ * keel_resources_new(), released by keel_resources_free(). Only what was
+ * set is changed; everything else stays as it is. Each setter checks its
+ * value at once (the message names the cgroup file and the value); setting
+ * the same file (and, for io.max and io.weight, the same device and limit)
+ * again replaces the earlier value. Not thread-safe.
+ *
+ * Limits in bytes or counts take KEEL_CGROUP_MAX for "no limit" (the
+ * kernel's "max"); any other value above INT64_MAX (a negative number
+ * cast to uint64_t) is refused.
+ *
+ * @code
+ * keel_resources *r = NULL;
+ * keel_resources_new(&r, &err);
+ * keel_resources_set_memory_max(r, 256 << 20, &err);
+ * keel_resources_set_cpu_max(r, 50000, 100000, &err);      // half a CPU
+ * keel_resources_set_pids_max(r, 200, &err);
+ * keel_container_update(c, r, &err);    // written, and recorded in the state
+ * keel_resources_free(r);
+ * @endcode
+ * @since 1.1
+ */
+typedef struct keel_resources keel_resources;
+
+/**
+ * Make an empty set of changes.
+ * @param[out] out receives the set; the caller frees it with keel_resources_free()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL if @p out is NULL; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_new(keel_resources **out, keel_error **err);
+
+/**
+ * Free a set of changes (and its copy of device rules).
+ * @param r a set, or NULL (ignored)
+ * @since 1.1
+ */
+KEEL_PUBLIC void keel_resources_free(keel_resources *r);
+
+/**
+ * memory.max: the hard limit; above it the kernel reclaims, then OOM-kills.
+ * @param r a set
+ * @param bytes at least 4096, or KEEL_CGROUP_MAX
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (out of range, NULL); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_memory_max(keel_resources *r, uint64_t bytes, keel_error **err);
+
+/**
+ * memory.high: the throttling threshold (see keel_cgroup_set_memory_high()).
+ * @param r a set
+ * @param bytes at least 4096, or KEEL_CGROUP_MAX
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return as keel_resources_set_memory_max()
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_memory_high(keel_resources *r, uint64_t bytes, keel_error **err);
+
+/**
+ * memory.swap.max: the swap the container may use, on top of its memory
+ * (cgroup v2 counts swap alone, unlike Docker's --memory-swap, which is
+ * memory plus swap).
+ * @param r a set
+ * @param bytes 0 (no swap) or more, or KEEL_CGROUP_MAX
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return as keel_resources_set_memory_max()
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_memory_swap_max(keel_resources *r, uint64_t bytes, keel_error **err);
+
+/**
+ * cpu.weight: the container's share of CPU time under contention.
+ * @param r a set
+ * @param weight 1 to 10000 (the kernel's default is 100)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL out of range; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_cpu_weight(keel_resources *r, uint64_t weight, keel_error **err);
+
+/**
+ * cpu.max: @p quota_us of CPU time every @p period_us (50000 of 100000
+ * is half a CPU).
+ * @param r a set
+ * @param quota_us at least 1000, or KEEL_CGROUP_MAX for no quota
+ * @param period_us 1000 to 1000000
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL out of range; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_cpu_max(keel_resources *r, uint64_t quota_us, uint64_t period_us,
+					   keel_error **err);
+
+/**
+ * pids.max: the most processes (and threads) at once.
+ * @param r a set
+ * @param max at least 1, or KEEL_CGROUP_MAX
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL out of range; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_pids_max(keel_resources *r, uint64_t max, keel_error **err);
+
+/**
+ * io.weight of one block device, or the default weight with major and
+ * minor 0 (see keel_cgroup_set_io_weight() for what a device needs).
+ * @param r a set
+ * @param major the device's major number (0 with @p minor 0: the default)
+ * @param minor its minor number
+ * @param weight 1 to 10000
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL out of range; -ENODEV when this host has no block
+ *         device @p major:@p minor (/sys/dev/block); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_io_weight(keel_resources *r, unsigned major, unsigned minor,
+					     uint64_t weight, keel_error **err);
+
+/**
+ * One io.max limit of one block device; its other limits stay.
+ * @param r a set
+ * @param major the device's major number
+ * @param minor its minor number
+ * @param which the limit (KEEL_CGROUP_IO_RBPS ...)
+ * @param value at least 1, or KEEL_CGROUP_MAX to lift it
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (unknown @p which, 0, out of range); -ENODEV when
+ *         there is no such block device; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_io_max(keel_resources *r, unsigned major, unsigned minor,
+					  keel_cgroup_io_limit which, uint64_t value, keel_error **err);
+
+/**
+ * cpuset.cpus: the CPUs the container may run on.
+ * @param r a set
+ * @param cpus a list such as "0-2,4" (copied)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL when it is empty or not such a list; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_cpuset_cpus(keel_resources *r, const char *cpus, keel_error **err);
+
+/**
+ * cpuset.mems: the memory nodes the container may allocate from.
+ * @param r a set
+ * @param mems a list such as "0" or "0-1" (copied)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return as keel_resources_set_cpuset_cpus()
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_cpuset_mems(keel_resources *r, const char *mems, keel_error **err);
+
+/**
+ * Any other file of a resource controller ("memory.low", "cpu.idle",
+ * "hugetlb.2MB.max", "io.max" in the kernel's own syntax ...), for what
+ * has no typed setter. The value is written as given; the kernel checks
+ * it at update.
+ * @param r a set
+ * @param file "<controller>.<name>" of a controller among cpu, cpuset,
+ *        io, memory, pids, hugetlb, rdma, misc, or one of the core limits
+ *        cgroup.max.depth and cgroup.max.descendants (never another
+ *        cgroup.* file: cgroup.procs, cgroup.kill ... are no resources)
+ * @param value what to write: not empty, no newline (copied)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for another file name or a bad value; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_value(keel_resources *r, const char *file, const char *value,
+					 keel_error **err);
+
+/**
+ * Replace the container's whole device filter with @p rules (as
+ * keel_container_set_device_rules() after create): the new program is
+ * attached before the old one is detached, so the container is never
+ * without a filter. The rules are copied (with their loaded program).
+ * @param r a set
+ * @param rules the new filter (borrowed: only used during the call)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for NULL; -ENOMEM; -EMFILE
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_set_device_rules(keel_resources *r, const keel_device_rules *rules,
+						keel_error **err);
+
+/**
+ * Read the @p i th cgroup file of a set, in the order they are written:
+ * for a set made by keel_container_resources(), what the container's
+ * updates recorded.
+ * @param r a set
+ * @param i 0, 1, ...
+ * @param[out] file receives the file name ("memory.max"); borrowed from
+ *        @p r, valid until @p r changes or is freed
+ * @param[out] value receives what is (or was) written to it ("268435456",
+ *        "max 100000", "8:0 rbps=1048576"); borrowed likewise
+ * @return 0; -ENOENT when @p i is past the last one; -EINVAL for NULL
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_get(const keel_resources *r, size_t i, const char **file, const char **value);
+
+/**
+ * The device filter of a set.
+ * @param r a set
+ * @param[out] rules receives a copy of the rules; the caller frees it with
+ *        keel_device_rules_free()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -ENOENT when the set replaces no device filter; -EINVAL; -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_resources_get_device_rules(const keel_resources *r, keel_device_rules **rules,
+						keel_error **err);
+
+/**
+ * Change the resources of a created, running or paused container, from
+ * the process that created it or any that loaded it, and record the
+ * change in its state, so that a later keel_container_load() (keel-ps,
+ * another process, a restart of the caller) finds it through
+ * keel_container_resources().
+ *
+ * As atomic as the kernel allows: first everything is checked (the
+ * container's state, that every file exists in its cgroup, enabling a
+ * controller that is available but not yet enabled for it, and the
+ * device program loaded), and the current value of each file is read;
+ * only then are the files written, in the order they were set, and the
+ * device filter replaced last. When a write is refused, the files already
+ * written are put back as they were (in reverse order), and the error
+ * names the file and the value refused. Only what stayed applied (a put
+ * back that failed too, said in the message) is recorded.
+ * @param c a container handle (created here or loaded)
+ * @param r the changes (borrowed: only used during the call)
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for NULL; KEEL_ERROR_STATE (errno EINVAL) for a
+ *         container that is not created, running or paused (one that has
+ *         exited: nothing is changed); -ENOENT when its cgroup is gone or
+ *         a controller is not available (KEEL_ERROR_UNSUPPORTED; nothing is
+ *         changed); the errno of a refused write (then nothing, or only
+ *         what could not be put back, is changed); the errors of
+ *         keel_cgroup_set_devices()
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_update(keel_container *c, const keel_resources *r, keel_error **err);
+
+/**
+ * What the container's updates recorded in its state, merged (a later
+ * update of a file replaces an earlier one's value). Limits given before
+ * create (keel_container_set_memory_max() ...) are not in it.
+ * @param c a container handle (created here or loaded)
+ * @param[out] out receives a set (empty when nothing was updated); the
+ *        caller frees it with keel_resources_free()
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for NULL or before create; the errors of
+ *         keel_container_state(); -ENOMEM
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_resources(keel_container *c, keel_resources **out, keel_error **err);
 
 KEEL_END_DECLS
 

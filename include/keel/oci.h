@@ -194,16 +194,19 @@ KEEL_PUBLIC int keel_oci_state(keel_container *c, const keel_oci *oci, char **js
 /**
  * Change the resources of a created, running or paused container, as
  * `runc update -r FILE` does: a linux.resources object (memory, cpu,
- * pids, blockIO, hugepageLimits, unified) written onto the container's
- * cgroup v2 files at once, field by field in the order of create. Device
- * rules cannot be changed (-ENOTSUP).
+ * pids, blockIO, hugepageLimits, unified) turned into one
+ * keel_resources, field by field in the order of create, and applied with
+ * keel_container_update(): checked whole before a file is written, put
+ * back when a write is refused, and recorded in the container's state.
+ * Device rules cannot be changed here (-ENOTSUP; keel_container_update()
+ * with keel_resources_set_device_rules() can).
  * @param c a container handle (created here or loaded)
  * @param json the resources object
  * @param len its length in bytes
  * @param[out] err receives an error on failure (may be NULL), naming the
  *        field and the cgroup file
  * @return 0; -EINVAL (bad JSON or value); -ENOTSUP; -ENOENT (no cgroup);
- *         the errno of a refused write (fields before it were written)
+ *         the errors of keel_container_update()
  * @since 1.1
  */
 KEEL_PUBLIC int keel_oci_update(keel_container *c, const char *json, size_t len, keel_error **err);
