@@ -1216,6 +1216,7 @@ START_TEST(a_container_without_a_cgroup_runs_and_is_found_by_a_loader)
 	static const char *const cat[] = { "/bin/cat", "/etc/image-release", NULL };
 	const char *root = kt_tmpdir(), *id = kt_name("nc");
 	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	keel_resources *res = NULL;
 	keel_process *p = NULL;
 	keel_child *child = NULL;
 	keel_error *err = NULL;
@@ -1274,6 +1275,14 @@ START_TEST(a_container_without_a_cgroup_runs_and_is_found_by_a_loader)
 	ck_assert_int_eq(keel_container_pause(other, &err), -ENOENT);
 	keel_error_free(err);
 	err = NULL;
+	/* nor an update: no limits to change, and said so */
+	ck_assert_int_eq(keel_resources_new(&res, NULL), 0);
+	ck_assert_int_eq(keel_resources_set_pids_max(res, 10, NULL), 0);
+	ck_assert_int_eq(keel_container_update(other, res, &err), -ENOENT);
+	ck_assert_msg(strstr(keel_error_message(err), "made without a cgroup"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	keel_resources_free(res);
 	ck_assert_msg(keel_container_kill(other, SIGKILL, KEEL_KILL_ALL, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
 	ck_assert_int_eq(sig, SIGKILL);
