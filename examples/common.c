@@ -22,6 +22,26 @@ const char *kx_state_root(void)
 	return r && *r ? r : NULL;
 }
 
+int kx_check_state_root(const char *prog)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (kx_state_root() || geteuid() == 0 || (xdg && xdg[0] == '/'))
+		return 0;
+	fprintf(stderr, "%s: not root and $XDG_RUNTIME_DIR is not set, so there is no place for container "
+		"state: set XDG_RUNTIME_DIR to a directory of yours (a login makes /run/user/%u) or "
+		"KEEL_STATE_ROOT to the state directory\n", prog, (unsigned)geteuid());
+	return -1;
+}
+
+int kx_help(int argc, char **argv, const char *prog, const char *usage)
+{
+	if (argc != 2 || (strcmp(argv[1], "-h") && strcmp(argv[1], "--help")))
+		return 0;
+	printf("usage: %s %s\n" KX_STATE_HELP, prog, usage);
+	return 1;
+}
+
 int kx_fail(const char *prog, keel_error *err)
 {
 	int code = EXIT_SETUP;

@@ -19,6 +19,20 @@
 /* The state root: $KEEL_STATE_ROOT, or NULL for the library's default. */
 const char *kx_state_root(void);
 
+/* Can the state root be found? Not root, the library's default is
+ * $XDG_RUNTIME_DIR/keel: without $KEEL_STATE_ROOT or $XDG_RUNTIME_DIR,
+ * print "prog: ..." saying what to set and return -1; else 0. */
+int kx_check_state_root(const char *prog);
+
+/* -h or --help as the only argument: print "usage: prog USAGE" and
+ * KX_STATE_HELP to stdout and return 1 (the tool exits 0); else 0. */
+int kx_help(int argc, char **argv, const char *prog, const char *usage);
+
+/* The tools' usage line about where state is, rootless included. */
+#define KX_STATE_HELP                                                                          \
+	"State: $KEEL_STATE_ROOT, else /run/keel as root, $XDG_RUNTIME_DIR/keel otherwise (rootless\n" \
+	"containers of keel-run, in a user namespace: see keel-run --help).\n"
+
 /* Print "prog: message" for err (plus a hint for exec format errors), free
  * it, and return the exit code that fits: 127 for a command not found, 126
  * for one that cannot run, 125 for anything else. */

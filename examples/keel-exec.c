@@ -19,10 +19,11 @@
 #include "common.h"
 
 static const char *prog = "keel-exec";
+static const char *usage_line = "[-t] [-e KEY=VALUE] [-u UID[:GID]] ID -- CMD [ARG...]";
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s [-t] [-e KEY=VALUE] [-u UID[:GID]] ID -- CMD [ARG...]\n", prog);
+	fprintf(stderr, "usage: %s %s\n" KX_STATE_HELP, prog, usage_line);
 	return EXIT_SETUP;
 }
 
@@ -93,6 +94,8 @@ int main(int argc, char **argv)
 	const char *id = NULL;
 	int tty = 0, code = -1, sig = 0, ret;
 
+	if (kx_help(argc, argv, prog, usage_line))
+		return 0;
 	if (keel_process_new(&p, &err) < 0 || keel_process_clearenv(p, &err) < 0 ||
 	    keel_process_setenv(p, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", &err) < 0 ||
 	    keel_process_set_cwd(p, "/", &err) < 0) {
@@ -103,6 +106,10 @@ int main(int argc, char **argv)
 	if ((ret = parse(argc, argv, p, &id, &tty)) != 0) {
 		keel_process_free(p);
 		return ret;
+	}
+	if (kx_check_state_root(prog) < 0) {
+		keel_process_free(p);
+		return EXIT_SETUP;
 	}
 	if (keel_container_load(&c, id, kx_state_root(), &err) < 0 ||
 	    keel_container_exec(c, p, &child, &err) < 0) {

@@ -120,9 +120,11 @@ static int follow(const char *id, const char *path, off_t offset)
 	return 0;
 }
 
+static const char *usage_line = "[-f] [--tail N] ID";
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s [-f] [--tail N] ID\n", prog);
+	fprintf(stderr, "usage: %s %s\n" KX_STATE_HELP, prog, usage_line);
 	return 2;
 }
 
@@ -137,6 +139,8 @@ int main(int argc, char **argv)
 	off_t end = 0;
 	size_t from;
 
+	if (kx_help(argc, argv, prog, usage_line))
+		return 0;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow")) {
 			f = 1;
@@ -153,6 +157,8 @@ int main(int argc, char **argv)
 	}
 	if (i + 1 != argc)
 		return usage();
+	if (kx_check_state_root(prog) < 0)
+		return 1;
 	if (keel_container_load(&c, argv[i], kx_state_root(), &err) < 0 ||
 	    keel_container_log_path(c, 0, &path, &err) < 0 || keel_container_log_path(c, 1, &old, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, keel_error_message(err));

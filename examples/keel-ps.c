@@ -75,11 +75,14 @@ int main(int argc, char **argv)
 	char **ids = NULL;
 	size_t n, i;
 
-	(void)argv;
+	if (kx_help(argc, argv, prog, ""))
+		return 0;
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s   (state root: $KEEL_STATE_ROOT or the default)\n", prog);
+		fprintf(stderr, "usage: %s\n" KX_STATE_HELP, prog);
 		return 2;
 	}
+	if (kx_check_state_root(prog) < 0)
+		return 1;
 	if (keel_container_list(kx_state_root(), &ids, &n, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, keel_error_message(err));
 		keel_error_free(err);

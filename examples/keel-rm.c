@@ -23,14 +23,18 @@ int main(int argc, char **argv)
 	unsigned flags = 0;
 	int i = 1, ret = 0;
 
+	if (kx_help(argc, argv, prog, "[-f] ID..."))
+		return 0;
 	if (i < argc && !strcmp(argv[i], "-f")) {
 		flags = KEEL_DELETE_FORCE;
 		i++;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: %s [-f] ID...\n", prog);
+		fprintf(stderr, "usage: %s [-f] ID...\n" KX_STATE_HELP, prog);
 		return 2;
 	}
+	if (kx_check_state_root(prog) < 0)
+		return 1;
 	for (; i < argc; i++) {
 		c = NULL;
 		if (keel_container_load(&c, argv[i], kx_state_root(), &err) < 0 ||

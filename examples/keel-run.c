@@ -42,6 +42,8 @@
  *                         or the directories in $KEEL_CDI_DIRS, colon-separated)
  *   --device-cgroup-rule 'c 10:200 rwm'   keel_container_add_device_rule()
  *   --no-device-filter    keel_container_set_device_filter(KEEL_DEVICES_UNFILTERED)
+ *   --userns, --no-userns keel_container_set_namespaces(... | KEEL_NS_USER) + keel_ns_add_uid_map()
+ *                         (by default when not root; see rootless.c, and "Rootless" in the README)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,6 +61,7 @@
 #include <keel.h>
 
 #include "common.h"
+#include "rootless.h"
 
 /* The build tree's busybox rootfs is the default image only for a
  * keel-run that runs from that build tree (make check, the demo): an
@@ -68,6 +71,8 @@
 #endif
 
 #define MAX_LIST 64
+
+enum { USERNS_AUTO, USERNS_ON, USERNS_OFF };
 
 struct options {
 	const char *rootfs, *name, *hostname, *net, *seccomp, *user, *image, *store;
@@ -80,6 +85,7 @@ struct options {
 	int masquerade, no_device_filter;
 	uint64_t memory, pids, cpu_quota;
 	int read_only, tty, detach, rm;
+	int userns; /* USERNS_AUTO (when not root), USERNS_ON (--userns), USERNS_OFF (--no-userns) */
 	char *const *argv;
 };
 
@@ -147,7 +153,14 @@ static void usage(FILE *f)
 		"  --device VENDOR/CLASS=NAME        a CDI device (specs in /etc/cdi, /var/run/cdi, $KEEL_CDI_DIRS)\n"
 		"  --device-cgroup-rule 'c 10:200 rwm'  allow more devices (no node is made)\n"
 		"  --no-device-filter  no device filter (for rootless use; any reachable node opens)\n"
-		"State goes to $KEEL_STATE_ROOT, or /run/keel.\n", prog, prog);
+		"  --userns            a user namespace: the caller is root inside, its /etc/subuid and\n"
+		"                      /etc/subgid range follows (the default when not root)\n"
+		"  --no-userns         no user namespace (root only; the default for root)\n"
+		"Not root, keel-run is rootless as podman run: a user namespace, state in\n"
+		"$XDG_RUNTIME_DIR/keel, the cgroup under a cgroup2 directory delegated to the user or none\n"
+		"(then no --memory, --pids, --cpus), no device filter, and no --net, -p, --masquerade,\n"
+		"--device or --device-cgroup-rule.\n"
+		"State goes to $KEEL_STATE_ROOT, or /run/keel (root), or $XDG_RUNTIME_DIR/keel.\n", prog, prog);
 }
 
 static int add_to(const char **list, int *n, const char *v)
@@ -162,7 +175,8 @@ static int add_to(const char **list, int *n, const char *v)
 
 enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
        O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DNS, O_DNS_SEARCH, O_ADD_HOST,
-       O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER, O_IMAGE, O_STORE };
+       O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER, O_IMAGE, O_STORE,
+       O_USERNS, O_NO_USERNS };
 
 static const struct option longopts[] = {
 	{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
@@ -175,6 +189,7 @@ static const struct option longopts[] = {
 	{ "device", 1, 0, O_DEVICE }, { "device-cgroup-rule", 1, 0, O_DEVICE_RULE },
 	{ "no-device-filter", 0, 0, O_NO_DEVICE_FILTER },
 	{ "image", 1, 0, O_IMAGE }, { "store", 1, 0, O_STORE },
+	{ "userns", 0, 0, O_USERNS }, { "no-userns", 0, 0, O_NO_USERNS },
 	{ 0, 0, 0, 0 }
 };
 #define SHORTOPTS "+v:e:p:tdh"
@@ -197,6 +212,8 @@ static int take_option(struct options *o, int opt, const char *arg)
 	case O_READ_ONLY: o->read_only = 1; break;
 	case O_RM: o->rm = 1; break;
 	case O_NO_DEVICE_FILTER: o->no_device_filter = 1; break;
+	case O_USERNS: o->userns = USERNS_ON; break;
+	case O_NO_USERNS: o->userns = USERNS_OFF; break;
 	case O_DEVICE: return add_to(o->devices, &o->n_devices, arg);
 	case O_DEVICE_RULE: return add_to(o->device_rules, &o->n_device_rules, arg);
 	case 't': o->tty = 1; break;
@@ -334,6 +351,27 @@ static int image_known(const struct options *o, const char *ref)
 	return ok;
 }
 
+/* Not root: what only root can do gets a clear refusal here, instead of
+ * the EPERM of a netlink or mknod call deep in create. */
+static int refuse_privileged(const struct options *o)
+{
+	const char *opt = o->net ? "--net" : o->n_ports ? "-p" : o->masquerade ? "--masquerade"
+			: o->n_devices ? "--device" : o->n_device_rules ? "--device-cgroup-rule" : NULL;
+
+	if (o->userns == USERNS_OFF) {
+		fprintf(stderr, "%s: --no-userns needs root: without root, a container needs a user namespace\n", prog);
+		return -1;
+	}
+	if (!opt)
+		return 0;
+	fprintf(stderr, "%s: %s needs root (not available rootless: %s)\n", prog, opt,
+		o->net || o->n_ports || o->masquerade
+			? "a rootless container has only lo, since wiring a host bridge, veth and nftables needs "
+			  "CAP_NET_ADMIN on the host"
+			: "device nodes and device filters (BPF programs) need CAP_MKNOD and CAP_BPF on the host");
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int first = parse_common(argc, argv, o);
@@ -377,6 +415,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "%s: --seccomp %s: use default or none\n", prog, o->seccomp);
 		return -1;
 	}
+	if (geteuid() != 0 && refuse_privileged(o) < 0)
+		return -1;
 	o->argv = argv + first;
 	return 0;
 }
@@ -636,13 +676,33 @@ static int configure_devices(keel_container *c, const struct options *o, keel_er
 	return ret;
 }
 
+/*
+ * The user namespace (not root, or --userns) and, not root, the cgroup
+ * and device filter a rootless container can have: see rootless.c.
+ */
+static int configure_userns(keel_container *c, const struct options *o, keel_error **err)
+{
+	int ret;
+
+	if (o->userns == USERNS_OFF || (o->userns == USERNS_AUTO && geteuid() == 0))
+		return 0;
+	if ((ret = kx_userns_configure(c, prog, err)) < 0 || geteuid() == 0)
+		return ret;
+	/* BPF device programs need CAP_BPF on the host: rootless has none. */
+	if ((ret = keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED, err)) < 0)
+		return ret;
+	if (kx_rootless_cgroup(c, prog, o->memory || o->pids || o->cpu_quota, err) < 0)
+		return -EPERM;
+	return 0;
+}
+
 static int configure(keel_container *c, const struct options *o, keel_error **err)
 {
 	char bridge[32], gw[INET_ADDRSTRLEN];
 	const char *addr;
 	int ret;
 
-	if ((ret = configure_rootfs(c, o, err)) < 0 || (ret = configure_process(c, o, err)) < 0 ||
+	if ((ret = configure_userns(c, o, err)) < 0 || (ret = configure_rootfs(c, o, err)) < 0 || (ret = configure_process(c, o, err)) < 0 ||
 	    (ret = configure_security(c, o, err)) < 0 || (ret = configure_devices(c, o, err)) < 0)
 		return ret;
 	if ((ret = keel_container_set_hostname(c, o->hostname ? o->hostname : keel_container_id(c), err)) < 0)
@@ -777,7 +837,9 @@ static int run_detached(const struct options *o, const char *id)
 	}
 	close(fds[0]);
 	buf[len] = '\0';
-	if (!strncmp(buf, "ok\n", 3)) {
+	/* notes (rootless.c) may come before the "ok": they are passed on */
+	if (len >= 3 && !strcmp(buf + len - 3, "ok\n") && (len == 3 || buf[len - 4] == '\n')) {
+		fwrite(buf, 1, len - 3, stderr);
 		printf("%s\n", id);
 		return 0;
 	}
@@ -795,7 +857,7 @@ int main(int argc, char **argv)
 	const char *id = NULL;
 	size_t i;
 
-	if (parse_options(argc, argv, &o) < 0)
+	if (parse_options(argc, argv, &o) < 0 || kx_check_state_root(prog) < 0)
 		return EXIT_SETUP;
 	id = o.name;
 	if (!id) { /* like Docker: a random hex id */

@@ -330,8 +330,25 @@ static int open_recorded_cgroup(keel_container *c)
 	return c->cgroup ? 0 : -ENOENT;
 }
 
+/* A container made without a cgroup (KEEL_CONTAINER_CGROUP_NONE): its
+ * pid and start time were checked; with its own pid namespace, the pid
+ * must also be in another one than ours (not some process of the host). */
+static int pid_in_own_pidns(const keel_container *c, pid_t pid)
+{
+	char path[64], num[KEEL_STR_DEC_SIZE];
+	struct stat mine, theirs;
+
+	if (!(c->st.ns_flags & KEEL_NS_PID))
+		return 1;
+	keel_str_join_buf(path, sizeof(path), "/proc/", keel_str_from_ll(pid, num), "/ns/pid", NULL);
+	if (stat(path, &theirs) < 0 || stat("/proc/self/ns/pid", &mine) < 0)
+		return 0;
+	return theirs.st_ino != mine.st_ino || theirs.st_dev != mine.st_dev;
+}
+
 /* Is pid in the container's cgroup, or one below it (/proc/PID/cgroup's
- * cgroup2 line)? Without a cgroup we could verify, no pid is trusted. */
+ * cgroup2 line)? Without a cgroup we could verify, no pid is trusted,
+ * unless the container was made without one. */
 static int pid_in_cgroup(const keel_container *c, pid_t pid)
 {
 	char path[64], num[KEEL_STR_DEC_SIZE], *buf = NULL, *line, *cur;
@@ -339,6 +356,8 @@ static int pid_in_cgroup(const keel_container *c, pid_t pid)
 	size_t len;
 	int in = 0;
 
+	if (c->st.no_cgroup)
+		return pid_in_own_pidns(c, pid);
 	if (!name)
 		return 0;
 	len = strlen(name);
@@ -418,7 +437,8 @@ KEEL_PUBLIC int keel_container_load(keel_container **out, const char *id, const 
 	/* A cgroup that is gone already (a half-deleted container), or one
 	 * this library would not have made for this id, is no reason to
 	 * refuse the load: delete must still be possible. */
-	open_recorded_cgroup(c);
+	if (!c->st.no_cgroup)
+		open_recorded_cgroup(c);
 	c->ns_flags = c->st.ns_flags;
 	/* Nor is unreadable security: only an exec needs it (and refuses). */
 	c->security_bad = load_security(c, NULL) < 0;
@@ -585,6 +605,18 @@ static int set_pair(char ***pairs, const char *key, const char *value)
 		}
 	if (keel_cstrv_push(pairs, key) < 0 || keel_cstrv_push(pairs, value) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+KEEL_PUBLIC int keel_container_set_cgroup_mode(keel_container *c, int mode, keel_error **err)
+{
+	int ret = only_before_create(c, "set cgroup mode", err);
+
+	if (ret < 0)
+		return ret;
+	if (mode != KEEL_CONTAINER_CGROUP_OWN && mode != KEEL_CONTAINER_CGROUP_NONE)
+		return keel_error_invalid(err, "container %s: set cgroup mode: unknown mode %d", c->id, mode);
+	c->no_cgroup = mode == KEEL_CONTAINER_CGROUP_NONE;
 	return 0;
 }
 
@@ -1145,10 +1177,29 @@ static int needs_parent_hook(const keel_container *c)
 	       c->hooks[KEEL_HOOK_START_CONTAINER].fn || keel_container_devices_has_hooks(c) /* issue 16 */;
 }
 
+/* KEEL_CONTAINER_CGROUP_NONE: nothing to make, so nothing may need it;
+ * the device nodes are still added (the filter part refuses by itself
+ * unless the container is unfiltered). */
+static int no_cgroup_setup(keel_container *c, keel_error **err)
+{
+	const char *what = c->has_memory_max ? "a memory limit" : c->has_pids_max ? "a pids limit"
+			 : c->has_cpu_max ? "a cpu limit" : c->cgroup_values ? "a cgroup value"
+			 : c->cgroup_parent ? "a cgroup parent" : c->cgroup_path ? "a cgroup path" : NULL;
+
+	if (what)
+		return keel_error_invalid(err, "container %s: create: %s needs a cgroup, and the cgroup mode "
+					  "is KEEL_CONTAINER_CGROUP_NONE", c->id, what);
+	c->st.no_cgroup = 1;
+	return keel_container_devices_setup(c, err);
+}
+
 static int make_cgroup(keel_container *c, keel_error **err)
 {
 	char path[128], **v;
 	int ret;
+
+	if (c->no_cgroup)
+		return no_cgroup_setup(c, err);
 
 	/* Under the default parent: keel/<id>, as docker/<id>. Under one the
 	 * caller chose: <id> directly. */
@@ -1237,7 +1288,8 @@ static int spawn_init(keel_container *c, int with_fifo, keel_error **err)
 		goto out;
 	keel_spawn_attr_set_ns(attr, c->ns);
 	keel_spawn_attr_set_rootfs(attr, c->rootfs);
-	keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
+	if (c->cgroup)
+		keel_spawn_attr_set_cgroup_fd(attr, keel_cgroup_fd(c->cgroup));
 	/* Only when there is parent work between the clone and the exec:
 	 * without a hook, spawn may clone a child that shares our memory,
 	 * which costs no page-table copy (src/util/vfork.h). */
@@ -2430,8 +2482,12 @@ KEEL_PUBLIC int keel_container_update(keel_container *c, const keel_resources *r
 		goto out;
 	}
 	if (!c->cgroup) {
-		ret = keel_error_sys(err, ENOENT, "container %s: update: its cgroup %s is gone", c->id,
-				     c->st.cgroup ? c->st.cgroup : "");
+		if (c->st.no_cgroup)
+			ret = keel_error_sys(err, ENOENT, "container %s: update: it was made without a cgroup "
+					     "(KEEL_CONTAINER_CGROUP_NONE), so it has no limits to change", c->id);
+		else
+			ret = keel_error_sys(err, ENOENT, "container %s: update: its cgroup %s is gone", c->id,
+					     c->st.cgroup ? c->st.cgroup : "");
 		goto out;
 	}
 	if (!(applied = calloc(r->n + 1, sizeof(int)))) {

@@ -61,6 +61,9 @@ struct keel_container {
 	int made_bridge;            /* this create made the bridge */
 	keel_netns *ctr_net;        /* the init's network namespace, made and wired before the clone */
 	struct keel_cstate st;      /* as last read or written */
+
+	/* configuration (1.1, last so that the ABI dump barely changes) */
+	int no_cgroup;              /* keel_container_set_cgroup_mode(KEEL_CONTAINER_CGROUP_NONE) */
 };
 
 #endif

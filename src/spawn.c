@@ -585,6 +585,11 @@ static int clone_error(struct plan *pl, int e, keel_error **err)
 	describe_ns(pl->clone_ns, what, sizeof(what));
 	if (e == EBUSY || (e == EOPNOTSUPP && pl->cgroup_fd >= 0))
 		return keel_error_sys(err, e, "spawn %s: clone into cgroup", pl->argv[0]);
+	/* CLONE_INTO_CGROUP is a migration: cgroups(7)'s permission rule */
+	if (e == EACCES && pl->cgroup_fd >= 0)
+		return keel_error_sys(err, e, "spawn %s: clone into cgroup (moving a process needs write access to "
+				      "cgroup.procs of the closest cgroup above both the caller's and the target)",
+				      pl->argv[0]);
 	return keel_error_sys(err, e, "spawn %s: clone%s", pl->argv[0], what);
 }
 

@@ -254,6 +254,8 @@ static void format_state(struct keel_strbuf *t, const struct keel_cstate *st)
 	for (l = st->layers; l && *l; l++)
 		put_str(t, "layer", *l);
 	put_str(t, "cgroup", st->cgroup);
+	if (st->no_cgroup)
+		put_ll(t, "no_cgroup", 1);
 	put_str(t, "net_host", st->net_host);
 	put_str(t, "host_veth", st->host_veth);
 	put_str(t, "bridge", st->bridge);
@@ -371,6 +373,7 @@ static const struct {
 	{ "term_signal", 0, 64 },
 	{ "namespaces", 0, 0xff },             /* KEEL_NS_ALL */
 	{ "keep_upper", 0, 1 },
+	{ "no_cgroup", 0, 1 },
 	{ "device_rules", 0, 4096 },           /* far more than a filter needs */
 };
 
@@ -465,6 +468,8 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		st->ns_flags = (unsigned)n;
 	else if (!strcmp(key, "keep_upper"))
 		st->keep_upper = n != 0;
+	else if (!strcmp(key, "no_cgroup"))
+		st->no_cgroup = n != 0;
 	else if (!strcmp(key, "device_rules")) {
 		if (st->has_device_rules)
 			return -1; /* announced twice */

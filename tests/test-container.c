@@ -1194,6 +1194,161 @@ START_TEST(a_pid_with_another_start_time_is_not_the_container)
 }
 END_TEST
 
+/* The cgroup2 line of /proc/PID/cgroup ("0::/..."), in buf. */
+static const char *cgroup2_line(pid_t pid, char *buf, size_t size)
+{
+	char path[64], *text, *line;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	text = kt_read(path);
+	ck_assert_ptr_nonnull(text);
+	line = strstr(text, "0::/");
+	ck_assert_ptr_nonnull(line);
+	snprintf(buf, size, "%.*s", (int)strcspn(line, "\n"), line);
+	return buf;
+}
+
+/* KEEL_CONTAINER_CGROUP_NONE, as rootless keel-run uses it without a
+ * delegated cgroup: no cgroup is made, the init stays in ours, and a
+ * handle that only loads the container still finds, enters and kills it
+ * (by pid, start time and its own pid namespace). */
+START_TEST(a_container_without_a_cgroup_runs_and_is_found_by_a_loader)
+{
+	static const char *const cat[] = { "/bin/cat", "/etc/image-release", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("nc");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	keel_resources *res = NULL;
+	keel_process *p = NULL;
+	keel_child *child = NULL;
+	keel_error *err = NULL;
+	char mine[4096], theirs[4096], path[4096], buf[128] = "", *state;
+	int out[2], code = -1, sig = -1;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(keel_container_set_cgroup_mode(c, 7, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "unknown mode 7"));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_set_cgroup_mode(c, KEEL_CONTAINER_CGROUP_NONE, NULL), 0);
+	/* a filter needs a cgroup to attach to: create says so */
+	ck_assert_int_eq(keel_container_create(c, &err), -ENOTSUP);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "no cgroup to attach a device filter to"));
+	keel_error_free(err);
+	err = NULL;
+	assert_gone(id, root);
+	keel_container_free(c);
+
+	c = new_container(id, root, sleeper);
+	ck_assert_int_eq(keel_container_set_cgroup_mode(c, KEEL_CONTAINER_CGROUP_NONE, NULL), 0);
+	ck_assert_int_eq(keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_set_cgroup_mode(c, KEEL_CONTAINER_CGROUP_OWN, NULL), -EINVAL);
+	pid = keel_container_pid(c);
+	kt_defer_kill(pid);
+	ck_assert_ptr_null(keel_container_cgroup(c));
+	ck_assert(!path_exists("%s/keel/%s", cg2_mount, id));
+	ck_assert_str_eq(cgroup2_line(pid, theirs, sizeof(theirs)), cgroup2_line(getpid(), mine, sizeof(mine)));
+	snprintf(path, sizeof(path), "%s/%s/state", root, id);
+	state = kt_read(path);
+	ck_assert_ptr_nonnull(state);
+	ck_assert_ptr_nonnull(strstr(state, "\nno_cgroup=1\n"));
+
+	/* another handle: no cgroup vouches, the pid, start time and pid namespace do */
+	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(get_state(other), KEEL_STATE_RUNNING);
+	ck_assert_ptr_null(keel_container_cgroup(other));
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(keel_process_new(&p, NULL), 0);
+	ck_assert_int_eq(keel_process_set_args(p, cat, NULL), 0);
+	ck_assert_int_eq(keel_process_set_stdio(p, -1, out[1], 2, NULL), 0);
+	ck_assert_msg(keel_container_exec(other, p, &child, &err) == 0, "%s", keel_error_message(err));
+	close(out[1]);
+	while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n, buf[len] = '\0';
+	close(out[0]);
+	ck_assert_str_eq(buf, "from the image\n");
+	ck_assert_int_eq(keel_child_wait(child, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(code, 0);
+	keel_child_free(child);
+	keel_process_free(p);
+	ck_assert_int_eq(keel_container_pause(other, &err), -ENOENT);
+	keel_error_free(err);
+	err = NULL;
+	/* nor an update: no limits to change, and said so */
+	ck_assert_int_eq(keel_resources_new(&res, NULL), 0);
+	ck_assert_int_eq(keel_resources_set_pids_max(res, 10, NULL), 0);
+	ck_assert_int_eq(keel_container_update(other, res, &err), -ENOENT);
+	ck_assert_msg(strstr(keel_error_message(err), "made without a cgroup"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	err = NULL;
+	keel_resources_free(res);
+	ck_assert_msg(keel_container_kill(other, SIGKILL, KEEL_KILL_ALL, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(sig, SIGKILL);
+	ck_assert_int_eq(get_state(other), KEEL_STATE_STOPPED);
+	ck_assert_msg(keel_container_delete(other, 0, &err) == 0, "%s", keel_error_message(err));
+	assert_gone(id, root);
+	keel_container_free(other);
+	keel_container_free(c);
+}
+END_TEST
+
+/* Without a cgroup, a state that names a host process (ours, with its
+ * true start time) does not make it the container's init: it is in our
+ * pid namespace, and the container was made with its own. */
+START_TEST(a_container_without_a_cgroup_never_takes_a_host_pid)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("nh");
+	keel_container *c = new_container(id, root, sleeper), *other = NULL;
+	struct keel_cstate st = { 0 };
+	unsigned long long mine = 0;
+	keel_error *err = NULL;
+	char dir[4096];
+	pid_t pid;
+
+	ck_assert_int_eq(keel_container_set_cgroup_mode(c, KEEL_CONTAINER_CGROUP_NONE, NULL), 0);
+	ck_assert_int_eq(keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	pid = keel_container_pid(c);
+	kt_defer_kill(pid);
+	ck_assert_int_eq(keel_proc_stat(getpid(), &mine, NULL, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_eq(keel_state_read(dir, &st, NULL), 0);
+	ck_assert_int_eq(st.no_cgroup, 1);
+	st.pid = getpid();
+	st.start_time = mine;
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	keel_cstate_clear(&st);
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_int_eq(get_state(other), KEEL_STATE_STOPPED);
+	ck_assert_int_eq(keel_container_kill(other, SIGKILL, 0, &err), -EINVAL);
+	keel_error_free(err);
+	keel_container_free(other);
+	ck_assert_int_eq(kill(pid, 0), 0); /* the real init: left alone, and killed at cleanup */
+	keel_container_free(c);
+}
+END_TEST
+
+/* A limit needs a cgroup: with none, create fails and leaves nothing. */
+START_TEST(a_limit_without_a_cgroup_is_refused)
+{
+	const char *root = kt_tmpdir(), *id = kt_name("nl");
+	keel_container *c = new_container(id, root, sleeper);
+	keel_error *err = NULL;
+
+	ck_assert_int_eq(keel_container_set_cgroup_mode(c, KEEL_CONTAINER_CGROUP_NONE, NULL), 0);
+	ck_assert_int_eq(keel_container_set_device_filter(c, KEEL_DEVICES_UNFILTERED, NULL), 0);
+	ck_assert_int_eq(keel_container_set_pids_max(c, 10, NULL), 0);
+	ck_assert_int_eq(keel_container_create(c, &err), -EINVAL);
+	ck_assert_msg(strstr(keel_error_message(err), "a pids limit needs a cgroup"), "%s", keel_error_message(err));
+	keel_error_free(err);
+	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------- escapes -- */
 
 static int same_inode(const struct stat *a, const struct stat *b)
@@ -3308,6 +3463,9 @@ static Suite *container_suite(void)
 	kt_add_test_needs(tc, tty_of_an_exec_comes_from_the_containers_devpts, kt_first_missing(no_overlay, no_ptmx));
 	kt_add_test_needs(tc, tty_without_a_devpts_in_the_rootfs_is_a_clear_error, no_overlay);
 	kt_add_test_needs(tc, a_pid_with_another_start_time_is_not_the_container, no_overlay);
+	kt_add_test_needs(tc, a_container_without_a_cgroup_runs_and_is_found_by_a_loader, no_overlay);
+	kt_add_test_needs(tc, a_container_without_a_cgroup_never_takes_a_host_pid, no_overlay);
+	kt_add_test_needs(tc, a_limit_without_a_cgroup_is_refused, no_overlay);
 	kt_add_test_needs(tc, a_change_made_elsewhere_is_seen_by_the_next_call, no_overlay);
 	kt_add_test_needs(tc, a_handle_s_fds_stay_out_of_the_container_and_are_closed, no_overlay);
 	kt_add_test_needs(tc, an_init_reaped_by_someone_else_is_stopped, no_overlay);

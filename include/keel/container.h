@@ -368,6 +368,40 @@ KEEL_PUBLIC int keel_container_set_cgroup_value(keel_container *c, const char *k
 						keel_error **err);
 
 /**
+ * Whether create makes a cgroup for the container
+ * (keel_container_set_cgroup_mode()). Values are fixed forever.
+ * @since 1.1
+ */
+enum keel_container_cgroup_mode {
+	/** The default: create makes `keel/<id>` under the cgroup parent
+	 * (or the path of keel_container_set_cgroup_path()), with the limits
+	 * set, and clones the init into it. */
+	KEEL_CONTAINER_CGROUP_OWN = 0,
+	/** No cgroup: the init stays in its creator's cgroup, as a rootless
+	 * `podman run` where no cgroup is delegated to the user. There are
+	 * then no limits (setting one fails the create), no device filter
+	 * (keel_container_set_device_filter(KEEL_DEVICES_UNFILTERED) is
+	 * needed), no pause, and KEEL_KILL_ALL signals the init only (which,
+	 * as pid 1 of its own pid namespace, takes the others with it on
+	 * SIGKILL). A process that loads the container knows the init by its
+	 * pid and recorded start time (and, with KEEL_NS_PID, by its pid
+	 * namespace not being the loader's), since no cgroup vouches for it. */
+	KEEL_CONTAINER_CGROUP_NONE = 1
+};
+
+/**
+ * Choose whether create makes a cgroup for the container; see
+ * keel_container_cgroup_mode. The mode is recorded in the state, so that
+ * keel_container_load() knows the container has none.
+ * @param c a handle
+ * @param mode KEEL_CONTAINER_CGROUP_OWN or KEEL_CONTAINER_CGROUP_NONE
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL (unknown mode, NULL @p c, after create)
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_set_cgroup_mode(keel_container *c, int mode, keel_error **err);
+
+/**
  * Which namespaces the container gets. The default is
  * KEEL_NS_MOUNT | KEEL_NS_PID | KEEL_NS_UTS | KEEL_NS_IPC | KEEL_NS_NET |
  * KEEL_NS_CGROUP; add KEEL_NS_USER for a rootless container.
