@@ -262,6 +262,8 @@ static int mark_cgroup(keel_container *c, keel_error **err)
 	char text[160];
 	int ret;
 
+	if (c->st.no_cgroup) /* KEEL_CONTAINER_CGROUP_NONE: nothing to mark */
+		return 0;
 	if ((ret = upper_mark_text(c, text, sizeof(text))) < 0)
 		return keel_error_sys(err, -ret, "state directory %s", c->dir);
 	if (lsetxattr(keel_cgroup_path(c->cgroup), cgroup_mark_name(), text, strlen(text), 0) == 0 ||
