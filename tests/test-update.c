@@ -154,10 +154,10 @@ static void assert_error_has(keel_error *err, const char *a, const char *b)
 }
 
 /* Which of the controllers in list the cgroup2 root does not offer, as a
- * skip reason, or NULL (the probe of the controller tests). */
-static const char *missing_controllers(const char *list)
+ * skip reason written into why (the caller's, kept until exit), or NULL:
+ * the probe of the controller tests. */
+static const char *missing_controllers(const char *list, char *why, size_t why_len)
 {
-	static char why[256];
 	char path[4096], *text, word[32];
 	const char *p;
 	size_t n;
@@ -173,10 +173,10 @@ static const char *missing_controllers(const char *list)
 		snprintf(word, sizeof(word), " %.*s ", (int)n, p);
 		snprintf(path, sizeof(path), " %.*s ", (int)strcspn(text, "\n"), text);
 		if (!strstr(path, word)) {
-			snprintf(why, sizeof(why), "cgroup2 at %s has no %.*s controller (hybrid host: runs in tests/vm)",
+			snprintf(why, why_len, "cgroup2 at %s has no %.*s controller (hybrid host: runs in tests/vm)",
 				 cg2_mount, (int)n, p);
 			free(text);
-			return strdup(why); /* each probe its own reason; kept until exit */
+			return why;
 		}
 	}
 	free(text);
@@ -721,10 +721,12 @@ static const char *missing_file(const char *path, const char *why)
 
 static Suite *update_suite(void)
 {
+	static char why_ctl[256], why_io[256]; /* skip reasons live until exit */
 	const char *no_overlay = kt_missing_fs("overlay");
 	const char *no_full = kt_missing_device("/dev/full", O_WRONLY);
-	const char *no_ctl = kt_first_missing(no_overlay, missing_controllers("memory cpu pids cpuset"));
-	const char *no_io = kt_first_missing(kt_first_missing(no_overlay, missing_controllers("io")),
+	const char *no_ctl =
+		kt_first_missing(no_overlay, missing_controllers("memory cpu pids cpuset", why_ctl, sizeof(why_ctl)));
+	const char *no_io = kt_first_missing(kt_first_missing(no_overlay, missing_controllers("io", why_io, sizeof(why_io))),
 					     missing_file("/sys/block/ram0/dev", "no /dev/ram0 (brd not loaded)"));
 	Suite *s = suite_create("update");
 	TCase *tc = kt_tcase("values", 30);
