@@ -311,6 +311,15 @@ soak_row() {
 		"$( [ $st = FAIL ] && grep -m1 '^cycle ' "$out")"
 }
 
+# veth_settle NS TENTHS: wait until NS has no veth left, or TENTHS/10 s
+veth_settle() {
+	local i=0
+	while [ "$i" -lt "$2" ] && [ "$(ip -n "$1" -o link show type veth | wc -l)" != 0 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 part_soak() {
 	local root=$tmp/soak-state out=$tmp/soak.out t0 slack=1024
 	# ASan's quarantine holds freed memory: RSS is not the caller's to judge
@@ -323,6 +332,9 @@ part_soak() {
 	root=$tmp/soak-net-state out=$tmp/soak-net.out
 	mkdir -p "$root"
 	nsenter --net=/run/netns/"$ns" "$api" soak "$root" "$rootfs" "$n_soak_net" kbs$$ 10.89.0.2/24 >"$out" 2>&1
+	# delete leaves the last pair to the kernel's netns cleanup work queue
+	# (unwire_network in src/container.c): give it up to 5 s to run
+	veth_settle "$ns" 50
 	soak_row "the same with a veth on a bridge (scratch netns)" "$out" "$root" \
 		"$(ip -n "$ns" -o link show type veth | wc -l)" $slack
 	if [ -n "$asan_build" ]; then
