@@ -47,7 +47,8 @@ static const struct option longopts[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s [--memory SIZE] [--memory-swap SIZE] [--cpus N.N] [--cpu-weight N] [--pids N]\n"
-		   "       [--cpuset-cpus LIST] [--cpuset-mems LIST] [--device-cgroup-rule RULE]... ID\n", prog);
+		   "       [--cpuset-cpus LIST] [--cpuset-mems LIST] [--device-cgroup-rule RULE]... ID\n"
+		   KX_STATE_HELP, prog);
 }
 
 static int bad(const char *opt, const char *arg, const char *what)
@@ -184,6 +185,10 @@ int main(int argc, char **argv)
 	if (keel_resources_new(&r, &err) < 0 || memory_options(&o, NULL, r, &err) < 0 ||
 	    cpu_pids_options(&o, r, &err) < 0) {
 		ret = err ? 1 : 2; /* a value the library refused, or one we did */
+		goto out;
+	}
+	if (kx_check_state_root(prog) < 0) {
+		ret = 1;
 		goto out;
 	}
 	if (keel_container_load(&c, id, kx_state_root(), &err) < 0) {

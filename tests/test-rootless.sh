@@ -13,6 +13,7 @@ b=${KEEL_TOP_BUILDDIR:?run with make check}
 rootfs=${KEEL_TEST_ROOTFS:?run with make check}
 run=$b/examples/keel-run exec=$b/examples/keel-exec ps=$b/examples/keel-ps
 kill=$b/examples/keel-kill rm=$b/examples/keel-rm logs=$b/examples/keel-logs
+update=$b/examples/keel-update
 U=65534
 n=0 passed=0 failed=0 skipped=0
 name() { n=$((n + 1)); echo "krl$$-$n"; }
@@ -190,9 +191,13 @@ has err "KEEL_STATE_ROOT"
 expect 1 "keel-ps without \$XDG_RUNTIME_DIR" -- \
 	setpriv --reuid $U --regid $U --clear-groups env -u XDG_RUNTIME_DIR -u KEEL_STATE_ROOT "$ps"
 has err "set XDG_RUNTIME_DIR"
+expect 1 "keel-update without \$XDG_RUNTIME_DIR" -- \
+	setpriv --reuid $U --regid $U --clear-groups env -u XDG_RUNTIME_DIR -u KEEL_STATE_ROOT "$update" \
+	--pids 10 "$id"
+has err "set XDG_RUNTIME_DIR"
 
 # --- every tool's --help says where rootless state goes
-for tool in "$run" "$exec" "$ps" "$kill" "$rm" "$logs"; do
+for tool in "$run" "$exec" "$ps" "$kill" "$rm" "$logs" "$update"; do
 	expect 0 "$(basename "$tool") --help" -- "$tool" --help
 	has out "XDG_RUNTIME_DIR/keel"
 done
