@@ -64,6 +64,11 @@ struct keel_container {
 
 	/* configuration (1.1, last so that the ABI dump barely changes) */
 	int no_cgroup;              /* keel_container_set_cgroup_mode(KEEL_CONTAINER_CGROUP_NONE) */
+	int stop_signal;            /* keel_container_set_stop_signal(), 0: not set (SIGTERM) */
 };
+
+/* Did the caller set a stop signal (keel_container_set_stop_signal())?
+ * For keel_image_apply(), whose config's StopSignal yields to it. */
+int keel_container_has_stop_signal(const keel_container *c);
 
 #endif
