@@ -27,7 +27,7 @@
  * @code
  * keel_container_load(&c, "web", NULL, &err);
  * keel_container_exec(c, proc, &child, &err);    // like `docker exec`
- * keel_container_kill(c, SIGTERM, 0, &err);
+ * keel_container_kill(c, keel_container_stop_signal(c), 0, &err);   // SIGTERM unless set
  * keel_container_delete(c, KEEL_DELETE_FORCE, &err);
  * keel_container_free(c);
  * @endcode
