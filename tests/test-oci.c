@@ -422,6 +422,11 @@ static const struct {
 	{ "", "", ",\"cgroupsPath\":\"system.slice:keel:x\"", "", "linux.cgroupsPath: 'system.slice:keel:x': the systemd" },
 	{ "", ",{\"type\":\"tmpfs\"}", "", "", "mounts[4].destination: missing" },
 	{ ",\"user\":{\"uid\":\"root\"}", "", "", "", "process.user.uid: must be an integer of at least 0" },
+	{ ",\"user\":{\"uid\":-1}", "", "", "", "process.user.uid: must be an integer of at least 0" },
+	{ ",\"terminal\":\"yes\"", "", "", "", "process.terminal: must be true or false" },
+	{ ",\"oomScoreAdj\":\"low\"", "", "", "", "process.oomScoreAdj: must be an integer" },
+	{ ",\"env\":\"A=1\"", "", "", "", "process.env: must be an array" },
+	{ ",\"cwd\":7", "", "", "", "process.cwd: must be a string" },
 	{ "", "", ",\"rootfsPropagation\":\"sideways\"", "", "linux.rootfsPropagation: unknown value 'sideways'" },
 	{ "", "", "", ",\"solaris\":{}", "solaris: not supported" },
 	{ "", "", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
