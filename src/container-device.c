@@ -55,11 +55,10 @@ static struct keel_container_devices *devices_of(keel_container *c, keel_error *
 
 static int before_create(keel_container *c, const char *what, keel_error **err)
 {
-	if (!c)
-		return keel_error_invalid(err, "%s: no container", what);
-	if (c->loaded || c->created)
-		return keel_error_set(err, KEEL_ERROR_STATE, 0, "container %s: %s: only possible before create",
-				      c->id, what);
+	int ret = container_only_before_create(c, what, err);
+
+	if (ret < 0)
+		return ret;
 	return devices_of(c, err) ? 0 : -ENOMEM;
 }
 

@@ -1,6 +1,8 @@
 /*
  * The container: the lifecycle that composes every other subsystem, and
- * its persisted state (src/state.c).
+ * its persisted state (src/state.c). Its network (setters, wiring, name
+ * files) is in src/container-net.c, its devices in src/container-device.c,
+ * its log in src/container-log.c.
  *
  * A keel_container holds the configuration handles the caller fills (a
  * keel_rootfs, the init keel_process, a keel_security) and a few settings
@@ -36,7 +38,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -60,9 +61,7 @@
 #include "container-device.h"
 #include "error.h"
 #include "mount.h"
-#include "names.h"
 #include "net.h"
-#include "net-nft.h"
 #include "ns.h"
 #include "process.h"
 #include "resources.h"
@@ -112,7 +111,7 @@ static int state_error(keel_container *c, keel_error **err, int errnum, const ch
 			      keel_container_state_name(c->st.status), why);
 }
 
-static int only_before_create(keel_container *c, const char *what, keel_error **err)
+int container_only_before_create(keel_container *c, const char *what, keel_error **err)
 {
 	if (!c)
 		return keel_error_invalid(err, "%s: no container", what);
@@ -160,7 +159,7 @@ static void decode_wstatus(struct keel_cstate *st, int wstatus)
 	}
 }
 
-static int dup_str(char **dst, const char *src, const char *what, keel_error **err)
+int container_dup_str(char **dst, const char *src, const char *what, keel_error **err)
 {
 	char *copy = NULL;
 
@@ -172,7 +171,7 @@ static int dup_str(char **dst, const char *src, const char *what, keel_error **e
 }
 
 /* A path that goes into the state file: absolute, one line. */
-static int check_path(const char *path, const char *what, keel_error **err)
+int container_check_path(const char *path, const char *what, keel_error **err)
 {
 	if (!path || path[0] != '/')
 		return keel_error_invalid(err, "%s '%s' is not an absolute path", what, path ? path : "(null)");
@@ -196,7 +195,7 @@ static int alloc_container(keel_container **out, const char *id, const char *sta
 	ret = keel_state_check_id(id, err);
 	if (ret < 0)
 		return ret;
-	if (state_root && (ret = check_path(state_root, "state root", err)) < 0)
+	if (state_root && (ret = container_check_path(state_root, "state root", err)) < 0)
 		return ret;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -376,20 +375,6 @@ static int pid_in_cgroup(const keel_container *c, pid_t pid)
 	return in;
 }
 
-/* A host veth name as keel_net_attach_veth() generates it: "kv" and 8
- * lowercase hex digits. */
-static int generated_veth_name(const char *name)
-{
-	size_t i;
-
-	if (!name || strncmp(name, "kv", 2) != 0 || strlen(name) != 10)
-		return 0;
-	for (i = 2; i < 10; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 KEEL_PUBLIC int keel_container_new(keel_container **out, const char *id, const char *state_root, keel_error **err)
 {
 	return alloc_container(out, id, state_root, err);
@@ -541,7 +526,7 @@ KEEL_PUBLIC int64_t keel_container_started_at(const keel_container *c)
 
 KEEL_PUBLIC int keel_container_set_namespaces(keel_container *c, unsigned flags, keel_error **err)
 {
-	int ret = only_before_create(c, "set namespaces", err);
+	int ret = container_only_before_create(c, "set namespaces", err);
 
 	if (ret < 0)
 		return ret;
@@ -557,20 +542,20 @@ KEEL_PUBLIC int keel_container_set_namespaces(keel_container *c, unsigned flags,
 
 KEEL_PUBLIC int keel_container_set_hostname(keel_container *c, const char *name, keel_error **err)
 {
-	int ret = only_before_create(c, "set hostname", err);
+	int ret = container_only_before_create(c, "set hostname", err);
 
 	if (ret < 0)
 		return ret;
 	ret = keel_security_set_hostname(c->security, name, err);
 	if (ret == 0)
-		ret = dup_str(&c->hostname, name, "set hostname", err);
+		ret = container_dup_str(&c->hostname, name, "set hostname", err);
 	return keel_error_wrap(err, ret, "container %s", c->id);
 }
 
 /* The range keel_container_kill() takes: 1 to SIGRTMAX (the kernel's _NSIG - 1). */
 KEEL_PUBLIC int keel_container_set_stop_signal(keel_container *c, int sig, keel_error **err)
 {
-	int ret = only_before_create(c, "set stop signal", err);
+	int ret = container_only_before_create(c, "set stop signal", err);
 
 	if (ret < 0)
 		return ret;
@@ -600,25 +585,25 @@ int keel_container_has_stop_signal(const keel_container *c)
 
 KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *path, keel_error **err)
 {
-	int ret = only_before_create(c, "set cgroup parent", err);
+	int ret = container_only_before_create(c, "set cgroup parent", err);
 
 	if (ret < 0)
 		return ret;
-	if (path && (ret = check_path(path, "cgroup parent", err)) < 0)
+	if (path && (ret = container_check_path(path, "cgroup parent", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
-	return dup_str(&c->cgroup_parent, path, "set cgroup parent", err);
+	return container_dup_str(&c->cgroup_parent, path, "set cgroup parent", err);
 }
 
 KEEL_PUBLIC int keel_container_set_cgroup_path(keel_container *c, const char *path, keel_error **err)
 {
-	int ret = only_before_create(c, "set cgroup path", err);
+	int ret = container_only_before_create(c, "set cgroup path", err);
 
 	if (ret < 0)
 		return ret;
 	if (path && (!*path || path[0] == '/' || strstr(path, "..") || strchr(path, '\n')))
 		return keel_error_invalid(err, "container %s: cgroup path '%s' is not a relative path without '..'",
 					  c->id, path);
-	return dup_str(&c->cgroup_path, path, "set cgroup path", err);
+	return container_dup_str(&c->cgroup_path, path, "set cgroup path", err);
 }
 
 /* Replace the value of key in the pairs, or append the pair. */
@@ -643,7 +628,7 @@ static int set_pair(char ***pairs, const char *key, const char *value)
 
 KEEL_PUBLIC int keel_container_set_cgroup_mode(keel_container *c, int mode, keel_error **err)
 {
-	int ret = only_before_create(c, "set cgroup mode", err);
+	int ret = container_only_before_create(c, "set cgroup mode", err);
 
 	if (ret < 0)
 		return ret;
@@ -656,7 +641,7 @@ KEEL_PUBLIC int keel_container_set_cgroup_mode(keel_container *c, int mode, keel
 KEEL_PUBLIC int keel_container_set_cgroup_value(keel_container *c, const char *key, const char *value,
 						keel_error **err)
 {
-	int ret = only_before_create(c, "set cgroup value", err);
+	int ret = container_only_before_create(c, "set cgroup value", err);
 
 	if (ret < 0)
 		return ret;
@@ -670,7 +655,7 @@ KEEL_PUBLIC int keel_container_set_cgroup_value(keel_container *c, const char *k
 
 KEEL_PUBLIC int keel_container_set_memory_max(keel_container *c, uint64_t bytes, keel_error **err)
 {
-	int ret = only_before_create(c, "set memory.max", err);
+	int ret = container_only_before_create(c, "set memory.max", err);
 
 	if (ret < 0)
 		return ret;
@@ -684,7 +669,7 @@ KEEL_PUBLIC int keel_container_set_memory_max(keel_container *c, uint64_t bytes,
 
 KEEL_PUBLIC int keel_container_set_pids_max(keel_container *c, uint64_t n, keel_error **err)
 {
-	int ret = only_before_create(c, "set pids.max", err);
+	int ret = container_only_before_create(c, "set pids.max", err);
 
 	if (ret < 0)
 		return ret;
@@ -698,7 +683,7 @@ KEEL_PUBLIC int keel_container_set_pids_max(keel_container *c, uint64_t n, keel_
 KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us, uint64_t period_us,
 					   keel_error **err)
 {
-	int ret = only_before_create(c, "set cpu.max", err);
+	int ret = container_only_before_create(c, "set cpu.max", err);
 
 	if (ret < 0)
 		return ret;
@@ -712,144 +697,24 @@ KEEL_PUBLIC int keel_container_set_cpu_max(keel_container *c, uint64_t quota_us,
 	return 0;
 }
 
-KEEL_PUBLIC int keel_container_set_network(keel_container *c, const char *bridge, const char *addr_cidr,
-					   const char *gateway, keel_error **err)
-{
-	int ret = only_before_create(c, "set network", err), fam = 0, gw_fam = 0;
-
-	if (ret < 0)
-		return ret;
-	/* Checked now, not at create: "a b", "..", "/33", "::1/129" ... */
-	if ((ret = keel_net_check_link_name(bridge, "set network: bridge", err)) < 0)
-		return keel_error_wrap(err, ret, "container %s", c->id);
-	if (!addr_cidr || !strchr(addr_cidr, '/'))
-		return keel_error_invalid(err, "container %s: set network: address '%s' is not ADDR/PREFIX", c->id,
-					  addr_cidr ? addr_cidr : "(null)");
-	if ((fam = keel_net_check_ip(addr_cidr, 1, "set network", err)) < 0 ||
-	    (gateway && (gw_fam = keel_net_check_ip(gateway, 0, "set network", err)) < 0))
-		return keel_error_wrap(err, fam < 0 ? fam : gw_fam, "container %s", c->id);
-	if (gateway && gw_fam != fam)
-		return keel_error_invalid(err, "container %s: set network: gateway %s and address %s are not of "
-					  "one family", c->id, gateway, addr_cidr);
-	if ((ret = dup_str(&c->bridge, bridge, "set network", err)) < 0 ||
-	    (ret = dup_str(&c->addr, addr_cidr, "set network", err)) < 0 ||
-	    (ret = dup_str(&c->gateway, gateway, "set network", err)) < 0)
-		return ret;
-	if (!(c->ns_flags & KEEL_NS_NET))
-		c->ns_flags |= KEEL_NS_NET;
-	return 0;
-}
-
-KEEL_PUBLIC int keel_container_set_network_host(keel_container *c, const char *netns_path, keel_error **err)
-{
-	int ret = only_before_create(c, "set network host", err);
-
-	if (ret < 0)
-		return ret;
-	if (netns_path && (ret = check_path(netns_path, "network namespace", err)) < 0)
-		return keel_error_wrap(err, ret, "container %s", c->id);
-	return dup_str(&c->net_host, netns_path, "set network host", err);
-}
-
-/* A word for a name file: printable, no blank, no '#', at most 253 bytes. */
-static int check_word(keel_container *c, const char *what, const char *s, keel_error **err)
-{
-	const char *p;
-
-	if (!s || !*s || strlen(s) > 253)
-		return keel_error_invalid(err, "container %s: %s '%s' is empty or longer than 253 characters", c->id,
-					  what, s ? s : "(null)");
-	for (p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '#' || *p == 0x7f)
-			return keel_error_invalid(err, "container %s: %s '%s' has a blank, '#' or control character",
-						  c->id, what, s);
-	return 0;
-}
-
-static int push(keel_container *c, char ***v, const char *s, const char *what, keel_error **err)
-{
-	if (keel_cstrv_push(v, s) < 0)
-		return keel_error_sys(err, ENOMEM, "container %s: %s", c->id, what);
-	return 0;
-}
-
-KEEL_PUBLIC int keel_container_add_dns(keel_container *c, const char *server, keel_error **err)
-{
-	int ret = only_before_create(c, "add dns server", err);
-
-	if (ret < 0)
-		return ret;
-	if (!server || !keel_names_usable_server(server))
-		return keel_error_invalid(err, "container %s: add dns server: '%s' is not an IPv4 or IPv6 address "
-					  "reachable from the container (loopback ones are not)", c->id,
-					  server ? server : "(null)");
-	return push(c, &c->dns, server, "add dns server", err);
-}
-
-KEEL_PUBLIC int keel_container_add_dns_search(keel_container *c, const char *domain, keel_error **err)
-{
-	int ret = only_before_create(c, "add dns search domain", err);
-
-	if (ret < 0 || (ret = check_word(c, "dns search domain", domain, err)) < 0)
-		return ret;
-	return push(c, &c->dns_search, domain, "add dns search domain", err);
-}
-
-KEEL_PUBLIC int keel_container_add_host(keel_container *c, const char *name, const char *addr, keel_error **err)
-{
-	unsigned char b[16];
-	char line[320];
-	int ret = only_before_create(c, "add host", err);
-
-	if (ret < 0 || (ret = check_word(c, "host name", name, err)) < 0)
-		return ret;
-	if (!addr || (inet_pton(AF_INET, addr, b) != 1 && inet_pton(AF_INET6, addr, b) != 1))
-		return keel_error_invalid(err, "container %s: add host %s: '%s' is not an IPv4 or IPv6 address", c->id,
-					  name, addr ? addr : "(null)");
-	keel_str_join_buf(line, sizeof(line), addr, "\t", name, NULL);
-	return push(c, &c->extra_hosts, line, "add host", err);
-}
-
-KEEL_PUBLIC int keel_container_add_port(keel_container *c, const char *spec, keel_error **err)
-{
-	struct keel_port port;
-	int ret = only_before_create(c, "publish port", err);
-
-	if (ret < 0)
-		return ret;
-	if ((ret = keel_port_parse(spec, &port, err)) < 0)
-		return keel_error_wrap(err, ret, "container %s: publish port", c->id);
-	return push(c, &c->ports, spec, "publish port", err);
-}
-
-KEEL_PUBLIC int keel_container_set_masquerade(keel_container *c, int on, keel_error **err)
-{
-	int ret = only_before_create(c, "set masquerade", err);
-
-	if (ret < 0)
-		return ret;
-	c->masquerade = on ? 1 : 0;
-	return 0;
-}
-
 KEEL_PUBLIC int keel_container_set_upper_dir(keel_container *c, const char *dir, keel_error **err)
 {
-	int ret = only_before_create(c, "set upper dir", err);
+	int ret = container_only_before_create(c, "set upper dir", err);
 	struct stat sb;
 
 	if (ret < 0)
 		return ret;
-	if ((ret = check_path(dir, "writable layer directory", err)) < 0)
+	if ((ret = container_check_path(dir, "writable layer directory", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
 		return keel_error_invalid(err, "container %s: writable layer directory %s is not a directory", c->id,
 					  dir);
-	return dup_str(&c->upper_dir, dir, "set upper dir", err);
+	return container_dup_str(&c->upper_dir, dir, "set upper dir", err);
 }
 
 KEEL_PUBLIC int keel_container_set_log(keel_container *c, uint64_t max_bytes, keel_error **err)
 {
-	int ret = only_before_create(c, "set log", err);
+	int ret = container_only_before_create(c, "set log", err);
 
 	if (ret < 0)
 		return ret;
@@ -877,11 +742,11 @@ KEEL_PUBLIC void keel_container_set_keep_upper(keel_container *c, int on)
 
 KEEL_PUBLIC int keel_container_add_layer(keel_container *c, const char *dir, keel_error **err)
 {
-	int ret = only_before_create(c, "add layer", err);
+	int ret = container_only_before_create(c, "add layer", err);
 
 	if (ret < 0)
 		return ret;
-	if ((ret = check_path(dir, "layer", err)) < 0)
+	if ((ret = container_check_path(dir, "layer", err)) < 0)
 		return keel_error_wrap(err, ret, "container %s", c->id);
 	ret = keel_rootfs_add_layer(c->rootfs, dir, err);
 	if (ret < 0)
@@ -928,260 +793,6 @@ static int run_hook(keel_container *c, int point, keel_error **err)
 	return keel_error_wrap(err, ret, "%s hook", hook_name(point));
 }
 
-/* -------------------------------------------------------------- network -- */
-
-static int open_host_netns(const char *path, keel_netns **out, keel_error **err)
-{
-	int fd, ret;
-
-	if (!path)
-		return keel_netns_open_current(out, err);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return keel_error_sys(err, errno, "open network namespace %s", path);
-	ret = keel_netns_open_fd(out, fd, err);
-	close(fd);
-	return ret;
-}
-
-/* The bridge, made if missing: up, with the gateway as its address (on the
- * container address's prefix), as docker0 is. */
-static int ensure_bridge(keel_container *c, keel_netns *host, keel_error **err)
-{
-	char cidr[128];
-	int ret;
-
-	ret = keel_net_link_exists(host, c->bridge, err);
-	if (ret != 0)
-		return ret < 0 ? ret : 0;
-	ret = keel_net_bridge_create(host, c->bridge, err);
-	if (ret == -EEXIST) /* made by a concurrent create: fine */
-		return 0;
-	if (ret < 0)
-		return ret;
-	c->made_bridge = 1;
-	ret = keel_net_link_set_up(host, c->bridge, err);
-	if (ret == 0 && c->gateway) {
-		snprintf(cidr, sizeof(cidr), "%s%s", c->gateway, strchr(c->addr, '/'));
-		ret = keel_net_addr_add(host, c->bridge, cidr, err);
-		if (ret == -EEXIST)
-			ret = 0;
-	}
-	return ret;
-}
-
-/* The subnet of an address: "10.88.0.2/16" gives "10.88.0.0/16". */
-static int subnet_of(const char *cidr, char *out, size_t size)
-{
-	unsigned char b[16];
-	char ip[64];
-	const char *slash = strchr(cidr, '/');
-	int family = strchr(cidr, ':') ? AF_INET6 : AF_INET;
-	long plen;
-	int i;
-
-	if (!slash || (size_t)(slash - cidr) >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, cidr, (size_t)(slash - cidr));
-	ip[slash - cidr] = '\0';
-	plen = strtol(slash + 1, NULL, 10);
-	if (inet_pton(family, ip, b) != 1 || plen < 1 || plen > (family == AF_INET ? 32 : 128))
-		return -EINVAL;
-	for (i = (int)plen; i < (family == AF_INET ? 32 : 128); i++)
-		b[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
-	inet_ntop(family, b, ip, sizeof(ip));
-	snprintf(out, size, "%s/%ld", ip, plen);
-	return 0;
-}
-
-/* Masquerade and published ports, in the bridge's namespace. The state
- * records the ports before they are made: if we die in between, delete
- * still looks for them. */
-static int wire_nat(keel_container *c, keel_netns *host, keel_error **err)
-{
-	char subnet[80];
-	int ret;
-
-	if (c->masquerade) {
-		if (subnet_of(c->addr, subnet, sizeof(subnet)) < 0)
-			return keel_error_invalid(err, "masquerade: address %s has no subnet", c->addr);
-		if ((ret = keel_net_masquerade_add(host, c->bridge, subnet, err)) < 0)
-			return ret;
-	}
-	if (!c->ports)
-		return 0;
-	c->st.ports = 1;
-	if ((ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0)
-		return ret;
-	return keel_net_ports_publish(host, c->id, c->bridge, c->addr, (const char *const *)c->ports, err);
-}
-
-/* Wire ctr, the container's namespace, to the bridge in the host's. */
-static int wire(keel_container *c, keel_netns *ctr, keel_error **err)
-{
-	keel_netns *host = NULL;
-	char *veth = NULL;
-	int ret;
-
-	ret = open_host_netns(c->net_host, &host, err);
-	if (ret == 0)
-		ret = ensure_bridge(c, host, err);
-	if (ret == 0)
-		ret = keel_net_attach_veth(host, NULL, c->bridge, ctr, "eth0", c->addr, c->gateway, &veth, err);
-	if (ret == 0) {
-		free(c->st.host_veth);
-		c->st.host_veth = veth;
-		/* Persist at once: if we die now, delete still finds the veth. */
-		ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err);
-	}
-	if (ret == 0)
-		ret = wire_nat(c, host, err);
-	keel_netns_free(host);
-	return ret < 0 ? keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge) : 0;
-}
-
-/* From the parent hook: the init's namespace exists, it waits. */
-static int wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err)
-{
-	keel_netns *ctr = NULL;
-	int ret = pidfd >= 0 ? keel_netns_open_pidfd(&ctr, pidfd, err) : keel_netns_open_pid(&ctr, pid, err);
-
-	if (ret == 0)
-		ret = wire(c, ctr, err);
-	keel_netns_free(ctr);
-	return ret;
-}
-
-/*
- * Before the clone, when the container has no user namespace: make its
- * network namespace here, wire it, and let the init join it. Then no
- * parent hook is needed between the clone and the exec, and spawn may
- * clone a child that shares our memory (util/vfork.h) instead of copying
- * our page tables and paying a copy-on-write fault for every page we
- * write while we wire (the largest cost of a networked start after the
- * veth's own). With a user namespace the network namespace must be made
- * by the init, inside it (its owner decides who may configure it and
- * mount /sys): that case keeps the parent hook.
- */
-static int prewire_network(keel_container *c, keel_error **err)
-{
-	int ret;
-
-	if (!c->bridge || (c->ns_flags & KEEL_NS_USER))
-		return 0;
-	if ((ret = keel_netns_open_new(&c->ctr_net, err)) < 0)
-		return keel_error_wrap(err, ret, "network %s on bridge %s", c->addr, c->bridge);
-	return wire(c, c->ctr_net, err);
-}
-
-/*
- * Remove the container's network from the host: its published ports, the
- * host end of its veth and, after a failed create, the bridge that create
- * made. Gone already is fine.
- *
- * The veth is deleted synchronously only when it has to be. Deleting a
- * veth makes the kernel wait for an RCU grace period in the caller
- * (unregister_netdevice: ~20 ms, the largest part of a networked
- * container's start-to-delete). When the container had a network
- * namespace of its own and its processes are gone (delete killed the
- * cgroup first), the kernel destroys that namespace by itself, from its
- * cleanup work queue, and with it the peer and so the host end: the pair
- * goes without anyone waiting for it. libkeel holds no reference to the
- * namespace after create; something outside it that does (a bind mount of
- * /proc/PID/ns/net) keeps the veth alive as long as it keeps the namespace.
- * with_veth says the caller needs it gone now (a failed create, a
- * container in a namespace it shares).
- */
-static int unwire_network(keel_container *c, int drop_bridge, int with_veth, keel_error **err)
-{
-	keel_netns *host = NULL;
-	int ret = 0, r;
-
-	if (c->st.host_veth && !generated_veth_name(c->st.host_veth)) {
-		/* not a name this library made: leave that link alone */
-		free(c->st.host_veth);
-		c->st.host_veth = NULL;
-	}
-	if ((!c->st.host_veth || !with_veth) && !drop_bridge && !c->st.ports) {
-		free(c->st.host_veth);
-		c->st.host_veth = NULL;
-		return 0;
-	}
-	ret = open_host_netns(c->st.net_host, &host, err);
-	if (ret == -ENOENT && c->st.net_host)
-		return 0; /* that namespace is gone, and the veth and rules with it */
-	if (ret < 0)
-		return keel_error_wrap(err, ret, "remove network of %s", c->id);
-	/* Each step is tried even when one before failed: the first error is
-	 * reported, and what is left is recorded for the next delete. */
-	if (c->st.ports && (ret = keel_net_ports_unpublish(host, c->id, err)) == 0)
-		c->st.ports = 0;
-	if (c->st.host_veth) {
-		r = with_veth ? keel_net_veth_release(host, c->st.host_veth, ret < 0 ? NULL : err) : 0;
-		if (r == 0) {
-			free(c->st.host_veth);
-			c->st.host_veth = NULL;
-		} else if (ret == 0) {
-			ret = r;
-		}
-	}
-	if (drop_bridge && c->st.bridge && (r = keel_net_bridge_delete(host, c->st.bridge, ret < 0 ? NULL : err)) < 0 &&
-	    r != -ENODEV && ret == 0)
-		ret = r;
-	keel_netns_free(host);
-	return ret < 0 ? keel_error_wrap(err, ret, "remove network of %s", c->id) : 0;
-}
-
-/* ---------------------------------------------------------------- names -- */
-
-/* A container on a network gets its own name files; one without gets
- * them only when the caller configured one (dns, search, extra hosts). */
-static int wants_names(const keel_container *c)
-{
-	return c->bridge || c->dns || c->dns_search || c->extra_hosts;
-}
-
-/*
- * Write <dir>/hosts, hostname and resolv.conf and bind them over the
- * image's files, as Docker does: read-write (a program in the container
- * may edit its /etc/hosts; the change stays in the state directory), never
- * written into the image. A file the caller mounts already is left to the
- * caller's mount; one that could only be made by writing into the image
- * (a plain directory rootfs, or a read-only one) is skipped.
- */
-static int add_names(keel_container *c, keel_error **err)
-{
-	static const struct { const char *file, *dest; } files[] = {
-		{ KEEL_NAMES_HOSTS, "/etc/hosts" },
-		{ KEEL_NAMES_HOSTNAME, "/etc/hostname" },
-		{ KEEL_NAMES_RESOLV, "/etc/resolv.conf" },
-	};
-	struct keel_names n = { .hostname = c->hostname, .servers = c->dns, .search = c->dns_search,
-				.hosts = c->extra_hosts };
-	char addr[64] = "", src[4096];
-	size_t i;
-	int ret;
-
-	if (!wants_names(c))
-		return 0;
-	if (c->addr) {
-		keel_str_join_buf(addr, sizeof(addr), c->addr, NULL);
-		addr[strcspn(addr, "/")] = '\0';
-		n.addr = addr;
-	}
-	if ((ret = keel_names_write(c->dir, &n, err)) < 0)
-		return keel_error_wrap(err, ret, "name files");
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if ((i == 1 && !c->hostname) ||  /* files[1] is hostname */
-		    keel_rootfs_has_dest(c->rootfs, files[i].dest) || !keel_rootfs_can_mount_at(c->rootfs, files[i].dest))
-			continue;
-		keel_str_join_buf(src, sizeof(src), c->dir, "/", files[i].file, NULL);
-		if ((ret = keel_rootfs_add_bind(c->rootfs, src, files[i].dest, 0, err)) < 0)
-			return keel_error_wrap(err, ret, "name files");
-	}
-	return 0;
-}
-
 /* --------------------------------------------------------------- create -- */
 
 /* Runs in the caller while the init waits in its namespaces and cgroup,
@@ -1192,7 +803,7 @@ static int create_parent_hook(pid_t pid, int pidfd, void *userdata, keel_error *
 	int ret;
 
 	c->st.pid = pid;
-	if (c->bridge && !c->ctr_net && (ret = wire_network(c, pid, pidfd, err)) < 0)
+	if (c->bridge && !c->ctr_net && (ret = container_wire_network(c, pid, pidfd, err)) < 0)
 		return ret;
 	if ((ret = run_hook(c, KEEL_HOOK_CREATE_RUNTIME, err)) < 0 ||
 	    (ret = run_hook(c, KEEL_HOOK_CREATE_CONTAINER, err)) < 0)
@@ -1252,7 +863,7 @@ static int make_cgroup(keel_container *c, keel_error **err)
 	/* issue 16: the device filter, before the init is cloned into the cgroup */
 	if ((ret = keel_container_devices_setup(c, err)) < 0)
 		return ret;
-	return dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
+	return container_dup_str(&c->st.cgroup, keel_cgroup_path(c->cgroup), "cgroup", err);
 }
 
 /* The keel_ns_type bits of the namespaces the init joins. */
@@ -1375,7 +986,7 @@ static void undo_create(keel_container *c)
 {
 	char *mark = NULL;
 
-	unwire_network(c, c->made_bridge, 1, NULL);
+	container_unwire_network(c, c->made_bridge, 1, NULL);
 	if (c->cgroup) {
 		keel_cgroup_remove(c->cgroup, KEEL_CGROUP_REMOVE_KILL, NULL);
 		keel_cgroup_free(c->cgroup);
@@ -1403,16 +1014,16 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 	c->st.keep_upper = c->keep_upper;
 	c->st.stop_signal = keel_container_stop_signal(c);
 	if (c->upper_dir)
-		ret = dup_str(&c->st.upper_dir, c->upper_dir, "upper dir", err);
+		ret = container_dup_str(&c->st.upper_dir, c->upper_dir, "upper dir", err);
 	else if (!(c->st.upper_dir = keel_str_join(c->dir, "/layer", NULL)))
 		ret = keel_error_sys(err, ENOMEM, "upper dir");
 	for (l = c->layers; ret == 0 && l && *l; l++)
 		if (keel_cstrv_push(&c->st.layers, *l) < 0)
 			ret = keel_error_sys(err, ENOMEM, "layers");
 	if (ret == 0 && c->bridge)
-		ret = dup_str(&c->st.bridge, c->bridge, "bridge", err);
+		ret = container_dup_str(&c->st.bridge, c->bridge, "bridge", err);
 	if (ret == 0 && c->net_host)
-		ret = dup_str(&c->st.net_host, c->net_host, "network host", err);
+		ret = container_dup_str(&c->st.net_host, c->net_host, "network host", err);
 	return ret;
 }
 
@@ -1633,7 +1244,7 @@ static int do_create(keel_container *c, int with_fifo, keel_error **err)
 	    (ret = keel_state_hold_write(&c->hold, c->dir, &c->st, err)) < 0 || (ret = save_security(c, err)) < 0)
 		goto fail;
 	if ((ret = keel_rootfs_set_upper_base(c->rootfs, c->st.upper_dir, err)) < 0 ||
-	    (ret = mark_upper(c, err)) < 0 || (ret = add_names(c, err)) < 0 || (ret = prewire_network(c, err)) < 0)
+	    (ret = mark_upper(c, err)) < 0 || (ret = container_add_names(c, err)) < 0 || (ret = container_prewire_network(c, err)) < 0)
 		goto fail;
 	if (!with_fifo)
 		c->st.status = KEEL_STATE_RUNNING; /* tells the parent hook to run startContainer */
@@ -2343,7 +1954,7 @@ KEEL_PUBLIC int keel_container_delete(keel_container *c, unsigned flags, keel_er
 		keel_cgroup_free(c->cgroup);
 		c->cgroup = NULL;
 	}
-	if ((ret = unwire_network(c, 0, !(c->st.ns_flags & KEEL_NS_NET), err)) < 0)
+	if ((ret = container_unwire_network(c, 0, !(c->st.ns_flags & KEEL_NS_NET), err)) < 0)
 		goto wrap;
 	ret = remove_state_dir(c, err);
 	if (ret == 0)
@@ -2374,7 +1985,7 @@ KEEL_PUBLIC int keel_container_list(const char *state_root, char ***ids, size_t 
 	if (!ids)
 		return keel_error_invalid(err, "list containers: no place for the result");
 	if (state_root) {
-		if ((ret = check_path(state_root, "state root", err)) < 0)
+		if ((ret = container_check_path(state_root, "state root", err)) < 0)
 			return ret;
 		root = strdup(state_root);
 		if (!root)

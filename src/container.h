@@ -67,6 +67,35 @@ struct keel_container {
 	int stop_signal;            /* keel_container_set_stop_signal(), 0: not set (SIGTERM) */
 };
 
+/* Shared by the files of the container subsystem (container*.c). */
+
+/* 0, or a KEEL_ERROR_STATE error when c is loaded or created already:
+ * "container ID: WHAT: only possible before create". */
+int container_only_before_create(keel_container *c, const char *what, keel_error **err);
+
+/* Replace *dst with a copy of src (NULL: none); ENOMEM names what. */
+int container_dup_str(char **dst, const char *src, const char *what, keel_error **err);
+
+/* A path that goes into the state file: absolute, one line. */
+int container_check_path(const char *path, const char *what, keel_error **err);
+
+/* src/container-net.c: wire the init's network namespace (pid, or pidfd
+ * when >= 0) to the bridge, from the parent hook. */
+int container_wire_network(keel_container *c, pid_t pid, int pidfd, keel_error **err);
+
+/* src/container-net.c: without a user namespace, make and wire the
+ * container's network namespace before the clone (c->ctr_net). */
+int container_prewire_network(keel_container *c, keel_error **err);
+
+/* src/container-net.c: remove ports, the veth when with_veth (else the
+ * kernel removes it with the namespace) and, with drop_bridge, the bridge
+ * a failed create made. */
+int container_unwire_network(keel_container *c, int drop_bridge, int with_veth, keel_error **err);
+
+/* src/container-net.c: write the name files and bind them over the
+ * image's, for a container that wants them. */
+int container_add_names(keel_container *c, keel_error **err);
+
 /* Did the caller set a stop signal (keel_container_set_stop_signal())?
  * For keel_image_apply(), whose config's StopSignal yields to it. */
 int keel_container_has_stop_signal(const keel_container *c);

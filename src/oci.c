@@ -67,8 +67,10 @@ static void sub_path(char *buf, const char *path, const char *key)
 	oci_fmt(buf, "%s%s%s", path, *path ? "." : "", key);
 }
 
-int oci_get_str(const keel_oci *o, struct json_object *obj, const char *path, const char *key,
-		const char **out, keel_error **err)
+/* obj.key if it has the type (what names it in the error): 0 with *out
+ * set, 1 when it is absent or null, or the error naming its JSON path. */
+static int get_typed(const keel_oci *o, struct json_object *obj, const char *path, const char *key, int type,
+		     const char *what, struct json_object **out, keel_error **err)
 {
 	struct json_object *v = oci_get(o, obj, key);
 	char p[OCI_PATH_MAX];
@@ -77,59 +79,60 @@ int oci_get_str(const keel_oci *o, struct json_object *obj, const char *path, co
 	if (!v)
 		return 1;
 	sub_path(p, path, key);
-	if ((ret = oci_want(o, v, json_type_string, p, "a string", err)) < 0)
+	if ((ret = oci_want(o, v, type, p, what, err)) < 0)
 		return ret;
-	*out = o->J->json_object_get_string(v);
+	*out = v;
 	return 0;
+}
+
+int oci_get_str(const keel_oci *o, struct json_object *obj, const char *path, const char *key,
+		const char **out, keel_error **err)
+{
+	struct json_object *v;
+	int ret = get_typed(o, obj, path, key, json_type_string, "a string", &v, err);
+
+	if (ret == 0)
+		*out = o->J->json_object_get_string(v);
+	return ret;
 }
 
 int oci_get_bool(const keel_oci *o, struct json_object *obj, const char *path, const char *key, int *out,
 		 keel_error **err)
 {
-	struct json_object *v = oci_get(o, obj, key);
-	char p[OCI_PATH_MAX];
-	int ret;
+	struct json_object *v;
+	int ret = get_typed(o, obj, path, key, json_type_boolean, "true or false", &v, err);
 
-	if (!v)
-		return 1;
-	sub_path(p, path, key);
-	if ((ret = oci_want(o, v, json_type_boolean, p, "true or false", err)) < 0)
-		return ret;
-	*out = o->J->json_object_get_boolean(v) ? 1 : 0;
-	return 0;
+	if (ret == 0)
+		*out = o->J->json_object_get_boolean(v) ? 1 : 0;
+	return ret;
 }
 
 int oci_get_i64(const keel_oci *o, struct json_object *obj, const char *path, const char *key,
 		int64_t *out, keel_error **err)
 {
-	struct json_object *v = oci_get(o, obj, key);
-	char p[OCI_PATH_MAX];
+	struct json_object *v;
+	int ret = get_typed(o, obj, path, key, json_type_int, "an integer", &v, err);
 
-	if (!v)
-		return 1;
-	sub_path(p, path, key);
-	if (!o->J->json_object_is_type(v, json_type_int))
-		return keel_error_invalid(err, "%s: must be an integer", p);
-	*out = o->J->json_object_get_int64(v);
-	return 0;
+	if (ret == 0)
+		*out = o->J->json_object_get_int64(v);
+	return ret;
 }
 
 int oci_get_u64(const keel_oci *o, struct json_object *obj, const char *path, const char *key,
 		uint64_t *out, keel_error **err)
 {
-	struct json_object *v = oci_get(o, obj, key);
+	static const char what[] = "an integer of at least 0";
+	struct json_object *v;
 	char p[OCI_PATH_MAX];
+	int ret = get_typed(o, obj, path, key, json_type_int, what, &v, err);
 
-	if (!v)
-		return 1;
-	sub_path(p, path, key);
-	if (!o->J->json_object_is_type(v, json_type_int) || o->J->json_object_get_int64(v) < 0) {
-		/* json-c keeps values above INT64_MAX as uint64 */
-		if (o->J->json_object_is_type(v, json_type_int) && o->J->json_object_get_uint64(v) > INT64_MAX) {
-			*out = o->J->json_object_get_uint64(v);
-			return 0;
-		}
-		return keel_error_invalid(err, "%s: must be an integer of at least 0", p);
+	if (ret != 0)
+		return ret;
+	/* json-c keeps values above INT64_MAX as uint64, and get_int64 gives
+	 * those as INT64_MAX: only a real negative number is below 0 */
+	if (o->J->json_object_get_int64(v) < 0) {
+		sub_path(p, path, key);
+		return keel_error_invalid(err, "%s: must be %s", p, what);
 	}
 	*out = o->J->json_object_get_uint64(v);
 	return 0;
@@ -138,18 +141,11 @@ int oci_get_u64(const keel_oci *o, struct json_object *obj, const char *path, co
 int oci_get_array(const keel_oci *o, struct json_object *obj, const char *path, const char *key,
 		  struct json_object **out, size_t *n, keel_error **err)
 {
-	struct json_object *v = oci_get(o, obj, key);
-	char p[OCI_PATH_MAX];
-	int ret;
+	int ret = get_typed(o, obj, path, key, json_type_array, "an array", out, err);
 
-	if (!v)
-		return 1;
-	sub_path(p, path, key);
-	if ((ret = oci_want(o, v, json_type_array, p, "an array", err)) < 0)
-		return ret;
-	*out = v;
-	*n = o->J->json_object_array_length(v);
-	return 0;
+	if (ret == 0)
+		*n = o->J->json_object_array_length(*out);
+	return ret;
 }
 
 void oci_strv_free(char **v)

@@ -15,6 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <keel.h>
+
+#include "util/fs.h"
 #include "harness.h"
 
 enum undo_kind { UNDO_RM_RF, UNDO_UMOUNT, UNDO_CGROUP, UNDO_KILL, UNDO_CLOSE, UNDO_LINK, UNDO_FN, UNDO_FREE };
@@ -155,6 +158,40 @@ void kt_defer_fn(void (*fn)(void *), void *data)
 {
 	struct undo u = { .kind = UNDO_FN, .fn = fn, .data = data };
 	push(&u);
+}
+
+struct deferred_container {
+	char id[80], root[4096];
+};
+
+static void force_delete(void *data)
+{
+	struct deferred_container *t = data;
+	keel_container *c = NULL;
+
+	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
+		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
+	keel_container_free(c);
+	free(t);
+}
+
+void kt_defer_container(const char *id, const char *root, int default_cgroup)
+{
+	static char *cg2;
+	struct deferred_container *t = calloc(1, sizeof(*t));
+	char cg[4200];
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_msg(strlen(id) < sizeof(t->id) && strlen(root) < sizeof(t->root), "id or root too long: %s", id);
+	if (default_cgroup) {
+		if (!cg2)
+			ck_assert_int_eq(keel_find_mount("cgroup2", &cg2, NULL), 0);
+		snprintf(cg, sizeof(cg), "%s/keel/%s", cg2, id);
+		kt_defer_rmdir_cgroup(cg); /* runs after the delete below */
+	}
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->root, sizeof(t->root), "%s", root);
+	kt_defer_fn(force_delete, t);
 }
 
 static void rm_rf(int at, const char *name, dev_t dev)

@@ -36,6 +36,13 @@ void kt_defer_close(int fd);                    /* close an fd */
 void kt_defer_link_del(const char *ifname);     /* delete a link in the current netns */
 void kt_defer_fn(void (*fn)(void *), void *data);
 
+/* A container by id under the state root root: at cleanup it is loaded and
+ * deleted with KEEL_DELETE_FORCE (gone already is fine), and then, with
+ * default_cgroup, its cgroup at <cgroup2>/keel/<id> is killed and removed,
+ * for a create that died before it recorded one. Call it before create, so
+ * that a failing assertion anywhere after still cleans up. */
+void kt_defer_container(const char *id, const char *root, int default_cgroup);
+
 /* Run every registered undo action now (idempotent). */
 void kt_cleanup(void);
 

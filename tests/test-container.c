@@ -45,38 +45,6 @@ static char *cg2_mount;
 
 /* ---------------------------------------------------------------- helpers -- */
 
-struct tracked {
-	char id[80];
-	char root[4096];
-};
-
-static void force_delete(void *data)
-{
-	struct tracked *t = data;
-	keel_container *c = NULL;
-
-	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
-		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
-	keel_container_free(c);
-	free(t);
-}
-
-/* Make sure whatever a test creates under this id goes away. */
-static void track(const char *id, const char *root)
-{
-	struct tracked *t = calloc(1, sizeof(*t));
-	char cg[4096];
-
-	ck_assert_ptr_nonnull(t);
-	if (!cg2_mount)
-		ck_assert_int_eq(keel_find_mount("cgroup2", &cg2_mount, NULL), 0);
-	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2_mount, id);
-	kt_defer_rmdir_cgroup(cg);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->root, sizeof(t->root), "%s", root);
-	kt_defer_fn(force_delete, t);
-}
-
 /* A container on the busybox rootfs as its one layer (so writes land in
  * its own writable layer, never in tests/rootfs), running argv. */
 static keel_container *new_container(const char *id, const char *root, const char *const argv[])
@@ -84,7 +52,7 @@ static keel_container *new_container(const char *id, const char *root, const cha
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
 	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);
@@ -811,7 +779,7 @@ START_TEST(create_with_a_missing_rootfs_or_layer_leaves_nothing)
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	ck_assert_int_eq(keel_rootfs_set_directory(keel_container_rootfs(c), "/nonexistent/rootfs", NULL), 0);
 	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), sleeper, NULL), 0);
@@ -862,7 +830,7 @@ START_TEST(concurrent_creates_of_one_id_one_wins)
 	int go[2], i, status, won = 0, lost = 0;
 	pid_t kids[4];
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(pipe(go), 0);
 	for (i = 0; i < 4; i++) {
 		kids[i] = fork();
@@ -995,7 +963,7 @@ START_TEST(create_in_one_process_start_exec_kill_delete_from_another)
 	ssize_t n;
 	pid_t pid, creator;
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	creator = fork();
 	ck_assert_int_ge(creator, 0);
 	if (creator == 0) {
@@ -1279,7 +1247,7 @@ START_TEST(tty_without_a_devpts_in_the_rootfs_is_a_clear_error)
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0); /* its /dev is empty */
 	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), argv, NULL), 0);
@@ -2709,7 +2677,7 @@ START_TEST(default_devices_fill_a_dev_of_the_callers_making)
 
 	/* first without the call: the tmpfs /dev is empty; then with it */
 	for (pass = 0; pass < 2; pass++) {
-		track(id, root);
+		kt_defer_container(id, root, 1);
 		ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 		ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
 		r = keel_container_rootfs(c);
@@ -3039,7 +3007,7 @@ START_TEST(a_state_root_others_can_change_is_refused)
 	ck_assert_int_eq(mkdir(foreign, 0755), 0);
 	ck_assert_int_eq(chown(foreign, 65534, 65534), 0);
 	snprintf(root, sizeof(root), "%s/root", foreign);
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	assert_eperm_saying(keel_container_create(c, &err), &err, "create under nobody's directory", "owned by uid 65534");
 	err = NULL;
@@ -3195,8 +3163,8 @@ START_TEST(a_force_delete_removes_an_empty_unmarked_cgroup_a_killed_create_left)
 	keel_container *c;
 	keel_error *err = NULL;
 
-	track(id, root); /* and its cgroup goes, whatever happens */
-	track(busy, root);
+	kt_defer_container(id, root, 1); /* and its cgroup goes, whatever happens */
+	kt_defer_container(busy, root, 1);
 	snprintf(dir, sizeof(dir), "%s/%s", root, id);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	snprintf(cg, sizeof(cg), "%s/keel", cg2_mount);
@@ -3487,7 +3455,7 @@ START_TEST(log_is_capped_rotated_and_outlives_its_creator)
 	pid_t logger;
 	int tries;
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	run_from_a_process_that_exits(id, root, 4096);
 	ck_assert_msg(keel_container_load(&c, id, root, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(keel_container_log_path(c, 0, &path, NULL), 0);
@@ -3643,7 +3611,13 @@ static void remove_default_keel_parent(void)
 
 int main(void)
 {
-	int failed = kt_run(container_suite());
+	int failed;
+
+	if (keel_find_mount("cgroup2", &cg2_mount, NULL) < 0) {
+		fprintf(stderr, "test-container: no cgroup2 mount\n");
+		return 77;
+	}
+	failed = kt_run(container_suite());
 
 	remove_default_keel_parent();
 	return failed;

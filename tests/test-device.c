@@ -86,38 +86,20 @@ static const char *test_cgroup(void)
 	return path;
 }
 
-struct tracked {
-	char id[64], root[4096];
-};
-
-static void force_delete(void *data)
-{
-	struct tracked *t = data;
-	keel_container *c = NULL;
-
-	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
-		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
-	keel_container_free(c);
-	free(t);
-}
-
 /* A container on the busybox rootfs (as a layer), its cgroup under a test
  * cgroup, running /bin/sh -c script with stdout and stderr on a pipe:
  * out[0] is ours to read, out[1] ours to close once it ran. */
 static keel_container *new_container(const char *script, int out[2])
 {
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct tracked *t = calloc(1, sizeof(*t));
+	const char *id = kt_name("dc"), *root = kt_tmpdir();
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 
-	ck_assert_ptr_nonnull(t);
-	snprintf(t->id, sizeof(t->id), "%s", kt_name("dc"));
-	snprintf(t->root, sizeof(t->root), "%s", kt_tmpdir());
-	ck_assert_msg(keel_container_new(&c, t->id, t->root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
 	snprintf(last_parent, sizeof(last_parent), "%s", test_cgroup());
 	ck_assert_int_eq(keel_container_set_cgroup_parent(c, last_parent, NULL), 0);
-	kt_defer_fn(force_delete, t);
+	kt_defer_container(id, root, 0); /* its cgroup is under the test's, which goes after it */
 	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
 	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);
 	ck_assert_int_eq(keel_process_set_args(keel_container_process(c), argv, NULL), 0);
@@ -477,18 +459,15 @@ START_TEST(in_a_user_namespace_the_host_node_is_bound)
 {
 	const char *argv[] = { "/bin/sh", "-c", "cat /proc/self/uid_map; " OPEN_RW("/dev/net/tun") OPEN_RW("/dev/full")
 			       "grep -c ' /dev/net/tun ' /proc/self/mountinfo", NULL };
-	struct tracked *t = calloc(1, sizeof(*t));
+	const char *id = kt_name("dc"), *root = kt_tmpdir();
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 	int out[2], code = -1;
 	char *text;
 
-	ck_assert_ptr_nonnull(t);
-	snprintf(t->id, sizeof(t->id), "%s", kt_name("dc"));
-	snprintf(t->root, sizeof(t->root), "%s", kt_tmpdir());
-	ck_assert_int_eq(keel_container_new(&c, t->id, t->root, NULL), 0);
+	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	ck_assert_int_eq(keel_container_set_cgroup_parent(c, test_cgroup(), NULL), 0);
-	kt_defer_fn(force_delete, t);
+	kt_defer_container(id, root, 0);
 	/* a directory rootfs: overlayfs in a user namespace needs user xattrs */
 	ck_assert_int_eq(keel_rootfs_set_directory(keel_container_rootfs(c), kt_rootfs(), NULL), 0);
 	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);

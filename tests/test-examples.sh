@@ -14,7 +14,7 @@ kill=$b/examples/keel-kill rm=$b/examples/keel-rm
 tmp=$(mktemp -d /tmp/keel-examples-XXXXXX)
 export KEEL_STATE_ROOT=$tmp/state
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-n=0 failed=0
+n=0
 name() { n=$((n + 1)); echo "kx$$-$n"; }
 
 # keel-run makes its containers' cgroups under the library's default parent
@@ -30,11 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 skipped=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
-# skip PART REASON: a part this host cannot run, named in the log and counted
-skip() { echo "SKIP: test-examples.sh/$1: $2"; skipped=$((skipped + 1)); }
+tap_name=test-examples.sh
+. "${KEEL_TOP_SRCDIR:?run with make check}/tests/tap.sh"
 
 # --- host probes, outside the programs under test
 # overlayfs: every container here has the rootfs as an image layer. A real
@@ -57,20 +54,6 @@ elif ! unshare -n sh -c 'ip link add kxprobe type veth && ip link add kxprobebr 
 	no_net="cannot create veth and bridge links in a new network namespace: $(cat "$tmp/err")"
 fi
 
-# expect STATUS DESCRIPTION -- COMMAND...: run it, stdout in $tmp/out, stderr in $tmp/err
-expect() {
-	want=$1 desc=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$desc (status $got)"; else
-		not_ok "$desc: status $got, wanted $want"; sed 's/^/  stderr: /' "$tmp/err"; fi
-}
-# has FILE TEXT: the file contains the text
-has() {
-	if grep -qF -- "$2" "$tmp/$1"; then ok "$1 says '$2'"; else
-		not_ok "$1 lacks '$2'"; sed "s/^/  $1: /" "$tmp/$1"; fi
-}
 # gone ID: nothing of the container is left
 gone() {
 	if [ -e "$KEEL_STATE_ROOT/$1" ]; then not_ok "state of $1 left behind"; else ok "no state left for $1"; fi

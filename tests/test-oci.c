@@ -31,34 +31,6 @@
 
 static char *cg2_mount;
 
-struct tracked {
-	char id[80], root[4096];
-};
-
-static void force_delete(void *data)
-{
-	struct tracked *t = data;
-	keel_container *c = NULL;
-
-	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
-		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
-	keel_container_free(c);
-	free(t);
-}
-
-static void track(const char *id, const char *root)
-{
-	struct tracked *t = calloc(1, sizeof(*t));
-	char cg[4096];
-
-	ck_assert_ptr_nonnull(t);
-	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2_mount, id);
-	kt_defer_rmdir_cgroup(cg);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->root, sizeof(t->root), "%s", root);
-	kt_defer_fn(force_delete, t);
-}
-
 /*
  * A config.json: sh -c script as the process (with extra process members),
  * the busybox rootfs read-only, /proc, a /dev tmpfs with /dev/pts, a /tmp
@@ -101,7 +73,7 @@ static void prepare(struct run *r, const char *json)
 	const char *id = kt_name("oc");
 
 	snprintf(r->root, sizeof(r->root), "%s/state", kt_tmpdir());
-	track(id, r->root);
+	kt_defer_container(id, r->root, 1);
 	ck_assert_msg(keel_oci_load_data(&r->oci, kt_tmpdir(), json, strlen(json), &err) == 0, "%s",
 		      keel_error_message(err));
 	ck_assert_int_eq(keel_container_new(&r->c, id, r->root, NULL), 0);
@@ -414,7 +386,7 @@ START_TEST(failing_hook_fails_create_and_leaves_nothing)
 	struct stat st;
 
 	snprintf(root, sizeof(root), "%s/state", kt_tmpdir());
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), NULL), 0);
 	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	ck_assert_int_eq(keel_oci_configure(oci, c, NULL), 0);
@@ -450,6 +422,11 @@ static const struct {
 	{ "", "", ",\"cgroupsPath\":\"system.slice:keel:x\"", "", "linux.cgroupsPath: 'system.slice:keel:x': the systemd" },
 	{ "", ",{\"type\":\"tmpfs\"}", "", "", "mounts[4].destination: missing" },
 	{ ",\"user\":{\"uid\":\"root\"}", "", "", "", "process.user.uid: must be an integer of at least 0" },
+	{ ",\"user\":{\"uid\":-1}", "", "", "", "process.user.uid: must be an integer of at least 0" },
+	{ ",\"terminal\":\"yes\"", "", "", "", "process.terminal: must be true or false" },
+	{ ",\"oomScoreAdj\":\"low\"", "", "", "", "process.oomScoreAdj: must be an integer" },
+	{ ",\"env\":\"A=1\"", "", "", "", "process.env: must be an array" },
+	{ ",\"cwd\":7", "", "", "", "process.cwd: must be a string" },
 	{ "", "", ",\"rootfsPropagation\":\"sideways\"", "", "linux.rootfsPropagation: unknown value 'sideways'" },
 	{ "", "", "", ",\"solaris\":{}", "solaris: not supported" },
 	{ "", "", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
@@ -620,7 +597,7 @@ START_TEST(bundle_is_loaded_from_a_relative_directory)
 	{
 		const char *id = kt_name("ob");
 
-		track(id, r.root);
+		kt_defer_container(id, r.root, 1);
 		ck_assert_int_eq(keel_container_new(&r.c, id, r.root, NULL), 0);
 	}
 	ck_assert_msg(keel_oci_configure(r.oci, r.c, &err) == 0, "%s", keel_error_message(err));
@@ -728,7 +705,7 @@ START_TEST(console_size_reaches_the_terminal)
 	ck_assert_uint_eq(cols, 101);
 	/* what keelrt does with it: the size of the container's terminal */
 	snprintf(root, sizeof(root), "%s/state", kt_tmpdir());
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	ck_assert_msg(keel_oci_configure(oci, c, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_msg(keel_container_create(c, &err) == 0, "%s", keel_error_message(err));
@@ -970,7 +947,7 @@ START_TEST(a_hook_past_its_timeout_is_killed_and_fails_create)
 	time_t t0;
 
 	snprintf(root, sizeof(root), "%s/state", kt_tmpdir());
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_int_eq(keel_oci_load_data(&oci, kt_tmpdir(), json, strlen(json), NULL), 0);
 	ck_assert_int_eq(keel_container_new(&c, id, root, NULL), 0);
 	ck_assert_int_eq(keel_oci_configure(oci, c, NULL), 0);

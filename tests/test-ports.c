@@ -127,38 +127,6 @@ static const char *echo_binary(void)
 	return path;
 }
 
-struct tracked {
-	char id[80], root[4096];
-};
-
-static void force_delete(void *data)
-{
-	struct tracked *t = data;
-	keel_container *c = NULL;
-
-	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
-		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
-	keel_container_free(c);
-	free(t);
-}
-
-static char *cg2;
-
-static void track(const char *id, const char *root)
-{
-	struct tracked *t = calloc(1, sizeof(*t));
-	char cg[4200];
-
-	ck_assert_ptr_nonnull(t);
-	if (!cg2)
-		ck_assert_int_eq(keel_find_mount("cgroup2", &cg2, NULL), 0);
-	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2, id);
-	kt_defer_rmdir_cgroup(cg);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->root, sizeof(t->root), "%s", root);
-	kt_defer_fn(force_delete, t);
-}
-
 /* A container on the busybox layer, on a bridge in h, running argv, with
  * net-echo bound at /net-echo. */
 static keel_container *new_container(const char *id, const char *root, const struct netns *h, const char *br,
@@ -167,7 +135,7 @@ static keel_container *new_container(const char *id, const char *root, const str
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
 	OK(keel_container_add_layer(c, kt_rootfs(), &e_));
 	OK(keel_rootfs_add_defaults(keel_container_rootfs(c), &e_));
@@ -846,7 +814,7 @@ START_TEST(after_a_kill_9_of_the_creator_keel_rm_f_leaves_nothing)
 	pid_t pid;
 
 	make_netns(&h);
-	track(id, root);
+	kt_defer_container(id, root, 1);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {

@@ -15,11 +15,10 @@ run=$b/examples/keel-run exec=$b/examples/keel-exec ps=$b/examples/keel-ps
 kill=$b/examples/keel-kill rm=$b/examples/keel-rm logs=$b/examples/keel-logs
 update=$b/examples/keel-update
 U=65534
-n=0 passed=0 failed=0 skipped=0
+n=0
 name() { n=$((n + 1)); echo "krl$$-$n"; }
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
-skip() { echo "SKIP: test-rootless.sh/$1: $2"; skipped=$((skipped + 1)); }
+tap_name=test-rootless.sh
+. "${KEEL_TOP_SRCDIR:?run with make check}/tests/tap.sh"
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: test-rootless.sh: needs root (to become uid $U with setpriv)"; exit 77; }
 command -v setpriv >/dev/null || { echo "SKIP: test-rootless.sh: setpriv (util-linux) is not installed"; exit 77; }
@@ -58,19 +57,6 @@ fi
 subuid=
 if grep -qE "^(nobody|$U):" /etc/subuid 2>/dev/null && command -v newuidmap >/dev/null; then subuid=yes; fi
 
-# expect STATUS DESCRIPTION -- COMMAND...: run it, stdout in $tmp/out, stderr in $tmp/err
-expect() {
-	want=$1 desc=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$desc (status $got)"; else
-		not_ok "$desc: status $got, wanted $want"; sed 's/^/  stderr: /' "$tmp/err"; fi
-}
-has() {
-	if grep -qF -- "$2" "$tmp/$1"; then ok "$1 says '$2'"; else
-		not_ok "$1 lacks '$2'"; sed "s/^/  $1: /" "$tmp/$1"; fi
-}
 # gone ID: no state, no process, no mount, no cgroup of the container left
 gone() {
 	if [ -e "$xdg/keel/$1" ]; then not_ok "state of $1 left behind"; else ok "no state left for $1"; fi

@@ -1440,35 +1440,15 @@ static const char *secret_layer(void)
 	return dir;
 }
 
-struct tracked {
-	char id[80];
-	char root[4096];
-};
-
-static void force_delete(void *data)
-{
-	struct tracked *t = data;
-	keel_container *c = NULL;
-
-	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
-		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
-	keel_container_free(c);
-	free(t);
-}
-
 /* A container on the busybox rootfs and the secret layer running argv with
  * stdout and stderr on out; deleted at cleanup whatever happens. */
 static keel_container *lsm_container(const char *id, const char *root, const char *layer, const char *const argv[],
 				     int out)
 {
-	struct tracked *t = calloc(1, sizeof(*t));
 	keel_container *c = NULL;
 	keel_error *err = NULL;
 
-	ck_assert_ptr_nonnull(t);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->root, sizeof(t->root), "%s", root);
-	kt_defer_fn(force_delete, t);
+	kt_defer_container(id, root, 1);
 	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
 	ck_assert_int_eq(keel_container_add_layer(c, layer, NULL), 0);

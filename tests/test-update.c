@@ -32,36 +32,13 @@ static char *cg2_mount;
 
 /* ---------------------------------------------------------------- helpers -- */
 
-struct tracked {
-	char id[80];
-	char root[4096];
-};
-
-static void force_delete(void *data)
-{
-	struct tracked *t = data;
-	keel_container *c = NULL;
-
-	if (keel_container_load(&c, t->id, t->root, NULL) == 0)
-		keel_container_delete(c, KEEL_DELETE_FORCE, NULL);
-	keel_container_free(c);
-	free(t);
-}
-
 /* A container on the busybox rootfs running argv, deleted at cleanup. */
 static keel_container *new_container(const char *id, const char *root, const char *const argv[])
 {
-	struct tracked *t = calloc(1, sizeof(*t));
 	keel_container *c = NULL;
 	keel_error *err = NULL;
-	char cg[4096];
 
-	ck_assert_ptr_nonnull(t);
-	snprintf(cg, sizeof(cg), "%s/keel/%s", cg2_mount, id);
-	kt_defer_rmdir_cgroup(cg);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(t->root, sizeof(t->root), "%s", root);
-	kt_defer_fn(force_delete, t);
+	kt_defer_container(id, root, 1);
 	ck_assert_msg(keel_container_new(&c, id, root, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(keel_container_add_layer(c, kt_rootfs(), NULL), 0);
 	ck_assert_int_eq(keel_rootfs_add_defaults(keel_container_rootfs(c), NULL), 0);

@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
@@ -114,6 +115,11 @@ func ListContainers(stateRoot string) ([]string, error) {
 func (c *Container) configure(s *settings) error {
 	var cerr *C.keel_error
 	h := c.h
+	if s.image != nil {
+		if err := c.configureImage(s); err != nil {
+			return err
+		}
+	}
 	r := C.keel_container_rootfs(h)
 	str := func(f func(p *C.char) C.int, v string) error {
 		p := cstr(v)
@@ -195,6 +201,29 @@ func (c *Container) configure(s *settings) error {
 		C.keel_container_set_keep_upper(h, 1)
 	}
 	return nil
+}
+
+// configureImage applies WithImage's image before the other options, so that they win.
+func (c *Container) configureImage(s *settings) error {
+	spec := s.image
+	if s.rootfs != "" || len(s.layers) > 0 {
+		return fmt.Errorf("keel: NewContainer: WithImage excludes WithRootfs and WithLayers (the image is the root filesystem)")
+	}
+	if spec.store == nil {
+		return fmt.Errorf("keel: NewContainer: WithImage without an image store")
+	}
+	img := spec.img
+	if img == nil {
+		var err error
+		if img, err = spec.store.Open(spec.ref); err != nil {
+			return err
+		}
+		defer img.Close()
+	}
+	return spec.store.locked(img, func(sh *C.keel_image_store, i *C.keel_image) error {
+		var cerr *C.keel_error
+		return check(applyImage(sh, i, c.h, spec.cmd, &cerr), &cerr)
+	})
 }
 
 func (c *Container) locker() *sync.Mutex { return &c.mu }

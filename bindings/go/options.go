@@ -61,6 +61,15 @@ type settings struct {
 	networkHost   string
 	upperDir      string
 	keepUpper     bool
+	image         *imageSpec
+}
+
+// imageSpec is what WithImage or WithImageRef asked for.
+type imageSpec struct {
+	store *ImageStore
+	img   *Image // or ref
+	ref   string
+	cmd   []string
 }
 
 func containerOption(name string, f func(*settings)) Option {
@@ -193,6 +202,28 @@ func WithUpperDir(dir string) Option {
 // WithKeepUpper keeps the writable layer when the container is deleted.
 func WithKeepUpper() Option {
 	return containerOption("WithKeepUpper", func(s *settings) { s.keepUpper = true })
+}
+
+// WithImage makes the container of an image of store (keel_image_apply),
+// as `docker run IMAGE [CMD...]` does: its layers become the container's,
+// its Entrypoint + Cmd, Env, WorkingDir and User the init's; cmd, when
+// given, replaces the Cmd (the Entrypoint stays). It is applied before
+// every other option, so WithArgs (the whole command), WithEnv,
+// WithoutEnv, WithClearEnv, WithCwd and WithUser override the image.
+// It excludes WithRootfs and WithLayers: the image is the root. The store
+// refuses to remove the image while the container exists.
+func WithImage(store *ImageStore, img *Image, cmd ...string) Option {
+	return containerOption("WithImage", func(s *settings) {
+		s.image = &imageSpec{store: store, img: img, cmd: append([]string(nil), cmd...)}
+	})
+}
+
+// WithImageRef is WithImage for an image named by ref (`name[:tag]` or
+// digest), opened and closed by NewContainer.
+func WithImageRef(store *ImageStore, ref string, cmd ...string) Option {
+	return containerOption("WithImageRef", func(s *settings) {
+		s.image = &imageSpec{store: store, ref: ref, cmd: append([]string(nil), cmd...)}
+	})
 }
 
 func collect(opts []Option) (*settings, error) {

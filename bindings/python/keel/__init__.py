@@ -22,6 +22,7 @@ from .container import Container
 from .enums import (DEFAULT_NAMESPACES, ContainerState, CpuStat, Feature, Namespace, Signal)
 from .errors import ErrorCode, KeelError
 from .features import Features, library_path, version, version_at_least
+from .image import Image, ImageFormat, ImageSizes, ImageStore, ImageSummary
 from .process import DEVNULL, PIPE, ExitStatus, Process
 from . import net
 
@@ -29,7 +30,8 @@ __version__ = "1.0.0"
 
 __all__ = [
     "Cgroup", "Container", "ContainerState", "CpuStat", "DEFAULT_NAMESPACES", "DEVNULL",
-    "ErrorCode", "ExitStatus", "Feature", "Features", "KeelError", "Namespace", "PIPE",
+    "ErrorCode", "ExitStatus", "Feature", "Features", "Image", "ImageFormat", "ImageSizes",
+    "ImageStore", "ImageSummary", "KeelError", "Namespace", "PIPE",
     "Process", "REQUIRED_VERSION", "Signal", "default_parent", "has", "library_path",
     "mount_path", "net", "version", "version_at_least",
 ]

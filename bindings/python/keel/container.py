@@ -61,12 +61,14 @@ class Container:
                  memory_max: Optional[int] = None, pids_max: Optional[int] = None,
                  cpu_max: Optional[tuple] = None,
                  network: Optional[tuple] = None, network_host: Optional[str] = None,
-                 upper_dir: Optional[str] = None, keep_upper: bool = False):
+                 upper_dir: Optional[str] = None, keep_upper: bool = False, _before=None):
         h = ctypes.c_void_p()
         call(F.keel_container_new, ctypes.byref(h), enc(id), enc(state_root))
         self._init(h, owned=True)
         self._stdio_spec = (stdin, stdout, stderr)
         try:
+            if _before is not None:  # from_image: the image first, so the arguments win
+                _before(self)
             self._configure(rootfs, layers, default_mounts, readonly, args, env, clear_env, cwd,
                             user, tty, hostname, namespaces, cgroup_parent, memory_max, pids_max,
                             cpu_max, network, network_host, upper_dir, keep_upper)
@@ -119,6 +121,27 @@ class Container:
             call(F.keel_container_set_upper_dir, h, enc(upper_dir))
         if keep_upper:
             F.keel_container_set_keep_upper(h, 1)
+
+    @classmethod
+    def from_image(cls, store, image, id: str, *, cmd: Optional[Sequence[str]] = None,
+                   **kw) -> "Container":
+        """A new container of an image of ``store`` (keel_image_apply), like ``docker run IMAGE``.
+
+        ``image`` is an :class:`keel.Image` or a ref (``name[:tag]`` or
+        digest). Its layers become the container's, its Entrypoint + Cmd,
+        Env, WorkingDir and User the init's; ``cmd`` replaces the Cmd (the
+        Entrypoint stays). Every other keyword argument is the
+        constructor's and wins over the image: ``args`` replaces the whole
+        command, ``env`` adds to (or with None removes from) the image's
+        Env, ``clear_env`` drops it, ``cwd`` and ``user`` replace its own.
+        ``rootfs`` and ``layers`` do not apply: the image is the root.
+        The store refuses to remove the image while the container exists.
+        """
+        for k in ("rootfs", "layers"):
+            if k in kw:
+                raise TypeError("keel.Container.from_image: %s= does not apply, "
+                                "the image is the root filesystem" % k)
+        return cls(id, _before=lambda c: store.apply(image, c, cmd), **kw)
 
     @classmethod
     def load(cls, id: str, state_root: Optional[str] = None) -> "Container":
