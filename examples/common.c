@@ -98,12 +98,37 @@ int kx_parse_ids(const char *s, uid_t *uid, gid_t *gid, const char **why)
 	return 0;
 }
 
+/* "RTMIN+N" / "RTMAX-N" (without "SIG"), as Docker numbers them: glibc's
+ * SIGRTMIN and SIGRTMAX. */
+static int rt_signal(const char *s)
+{
+	int min = !strncasecmp(s, "RTMIN", 5), n = 0;
+	char *end;
+
+	if (!min && strncasecmp(s, "RTMAX", 5))
+		return -1;
+	s += 5;
+	if (*s) {
+		if (*s != (min ? '+' : '-') || s[1] < '0' || s[1] > '9')
+			return -1;
+		n = (int)strtol(s + 1, &end, 10);
+		if (*end || n > SIGRTMAX - SIGRTMIN)
+			return -1;
+	}
+	return min ? SIGRTMIN + n : SIGRTMAX - n;
+}
+
 int kx_parse_signal(const char *s)
 {
 	static const struct { const char *name; int sig; } names[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
-		{ "STOP", SIGSTOP }, { "WINCH", SIGWINCH },
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL }, { "TRAP", SIGTRAP },
+		{ "ABRT", SIGABRT }, { "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
+		{ "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },
+		{ "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD }, { "CLD", SIGCHLD },
+		{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
+		{ "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+		{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+		{ "POLL", SIGPOLL }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
 	};
 	char *end;
 	long n;
@@ -117,7 +142,7 @@ int kx_parse_signal(const char *s)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcasecmp(s, names[i].name))
 			return names[i].sig;
-	return -1;
+	return rt_signal(s);
 }
 
 static int copy_once(int from, int to)

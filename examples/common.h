@@ -46,7 +46,9 @@ int kx_fail(const char *prog, keel_error *err);
  */
 int kx_parse_ids(const char *s, uid_t *uid, gid_t *gid, const char **why);
 
-/* A signal by name ("TERM", "SIGTERM") or number; -1 if unknown. */
+/* A signal by name, in any case, with or without "SIG" ("TERM", "SIGTERM",
+ * "SIGRTMIN+3", "RTMAX-1"), or number (1 to 64), as Docker reads them;
+ * -1 if unknown. */
 int kx_parse_signal(const char *s);
 
 /* Copy between our stdin/stdout and a pty master until the master closes;

@@ -18,6 +18,7 @@
  *   --store DIR           keel_image_store_open() ($KEEL_IMAGE_STORE, or the default)
  *   --name ID             keel_container_new()
  *   --hostname NAME       keel_container_set_hostname()
+ *   --stop-signal SIG     keel_container_set_stop_signal() (over the image's StopSignal)
  *   --memory 64m          keel_container_set_memory_max()
  *   --pids N              keel_container_set_pids_max()
  *   --cpus 0.5            keel_container_set_cpu_max()
@@ -85,6 +86,7 @@ struct options {
 	int masquerade, no_device_filter;
 	uint64_t memory, pids, cpu_quota;
 	int read_only, tty, detach, rm;
+	int stop_signal; /* --stop-signal, 0: the image's or SIGTERM */
 	int userns; /* USERNS_AUTO (when not root), USERNS_ON (--userns), USERNS_OFF (--no-userns) */
 	char *const *argv;
 };
@@ -133,6 +135,8 @@ static void usage(FILE *f)
 		"  --store DIR         the image store (default: $KEEL_IMAGE_STORE, /var/lib/keel for root)\n"
 		"  --name ID           the container's id (default: random)\n"
 		"  --hostname NAME     its hostname (default: the id)\n"
+		"  --stop-signal SIG   the signal keel-kill sends without one: a name (TERM, SIGUSR1,\n"
+		"                      SIGRTMIN+3) or a number (default: the image's StopSignal, or TERM)\n"
 		"  --memory SIZE       memory limit, with a k, m or g suffix\n"
 		"  --pids N            at most N processes\n"
 		"  --cpus FRACTION     CPU limit, 0.5 is half a CPU\n"
@@ -176,7 +180,7 @@ static int add_to(const char **list, int *n, const char *v)
 enum { O_ROOTFS = 256, O_LAYER, O_NAME, O_HOSTNAME, O_MEMORY, O_PIDS, O_CPUS, O_NET,
        O_CAP_ADD, O_CAP_DROP, O_SECCOMP, O_USER, O_READ_ONLY, O_RM, O_DNS, O_DNS_SEARCH, O_ADD_HOST,
        O_MASQUERADE, O_DEVICE, O_DEVICE_RULE, O_NO_DEVICE_FILTER, O_IMAGE, O_STORE,
-       O_USERNS, O_NO_USERNS };
+       O_USERNS, O_NO_USERNS, O_STOP_SIGNAL };
 
 static const struct option longopts[] = {
 	{ "rootfs", 1, 0, O_ROOTFS }, { "layer", 1, 0, O_LAYER }, { "name", 1, 0, O_NAME },
@@ -190,6 +194,7 @@ static const struct option longopts[] = {
 	{ "no-device-filter", 0, 0, O_NO_DEVICE_FILTER },
 	{ "image", 1, 0, O_IMAGE }, { "store", 1, 0, O_STORE },
 	{ "userns", 0, 0, O_USERNS }, { "no-userns", 0, 0, O_NO_USERNS },
+	{ "stop-signal", 1, 0, O_STOP_SIGNAL },
 	{ 0, 0, 0, 0 }
 };
 #define SHORTOPTS "+v:e:p:tdh"
@@ -245,6 +250,13 @@ static int take_option(struct options *o, int opt, const char *arg)
 		o->cpu_quota = kx_parse_cpus(arg);
 		if (!o->cpu_quota) {
 			fprintf(stderr, "%s: --cpus %s: not a number of CPUs (0.01 to 1024)\n", prog, arg);
+			return -1;
+		}
+		break;
+	case O_STOP_SIGNAL:
+		if ((o->stop_signal = kx_parse_signal(arg)) < 0) {
+			fprintf(stderr, "%s: --stop-signal %s: not a signal (a name such as TERM, SIGUSR1 or "
+				"SIGRTMIN+3, or a number from 1 to 64)\n", prog, arg);
 			return -1;
 		}
 		break;
@@ -706,6 +718,9 @@ static int configure(keel_container *c, const struct options *o, keel_error **er
 	    (ret = configure_security(c, o, err)) < 0 || (ret = configure_devices(c, o, err)) < 0)
 		return ret;
 	if ((ret = keel_container_set_hostname(c, o->hostname ? o->hostname : keel_container_id(c), err)) < 0)
+		return ret;
+	/* after configure_process(), which applied the image: ours wins over its StopSignal */
+	if (o->stop_signal && (ret = keel_container_set_stop_signal(c, o->stop_signal, err)) < 0)
 		return ret;
 	if (o->memory && (ret = keel_container_set_memory_max(c, o->memory, err)) < 0)
 		return ret;

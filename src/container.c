@@ -552,6 +552,37 @@ KEEL_PUBLIC int keel_container_set_hostname(keel_container *c, const char *name,
 	return keel_error_wrap(err, ret, "container %s", c->id);
 }
 
+/* The range keel_container_kill() takes: 1 to SIGRTMAX (the kernel's _NSIG - 1). */
+KEEL_PUBLIC int keel_container_set_stop_signal(keel_container *c, int sig, keel_error **err)
+{
+	int ret = container_only_before_create(c, "set stop signal", err);
+
+	if (ret < 0)
+		return ret;
+	if (sig < 1 || sig > KEEL_SIG_MAX)
+		return keel_error_invalid(err, "container %s: set stop signal: bad signal %d (a signal number from "
+					  "1 to %d)", c->id, sig, KEEL_SIG_MAX);
+	c->stop_signal = sig;
+	return 0;
+}
+
+/* A loaded handle knows it from the state only; a new one from its
+ * configuration, which create recorded and nothing changes after. */
+KEEL_PUBLIC int keel_container_stop_signal(const keel_container *c)
+{
+	int sig;
+
+	if (!c)
+		return 0;
+	sig = c->loaded ? c->st.stop_signal : c->stop_signal;
+	return sig ? sig : SIGTERM;
+}
+
+int keel_container_has_stop_signal(const keel_container *c)
+{
+	return c && c->stop_signal != 0;
+}
+
 KEEL_PUBLIC int keel_container_set_cgroup_parent(keel_container *c, const char *path, keel_error **err)
 {
 	int ret = container_only_before_create(c, "set cgroup parent", err);
@@ -981,6 +1012,7 @@ static int fill_initial_state(keel_container *c, keel_error **err)
 	/* exec joins these: the joined ones too (a shared network namespace) */
 	c->st.ns_flags = c->ns_flags | joined_types(c->ns);
 	c->st.keep_upper = c->keep_upper;
+	c->st.stop_signal = keel_container_stop_signal(c);
 	if (c->upper_dir)
 		ret = container_dup_str(&c->st.upper_dir, c->upper_dir, "upper dir", err);
 	else if (!(c->st.upper_dir = keel_str_join(c->dir, "/layer", NULL)))
@@ -1623,7 +1655,7 @@ KEEL_PUBLIC int keel_container_kill(keel_container *c, int sig, unsigned flags, 
 {
 	int fd, ret;
 
-	if (sig < 1 || sig > 64)
+	if (sig < 1 || sig > KEEL_SIG_MAX)
 		return keel_error_invalid(err, "container kill: bad signal %d", sig);
 	if (flags & ~(unsigned)KEEL_KILL_ALL)
 		return keel_error_invalid(err, "container kill: unknown flags 0x%x", flags);

@@ -64,6 +64,7 @@ struct keel_container {
 
 	/* configuration (1.1, last so that the ABI dump barely changes) */
 	int no_cgroup;              /* keel_container_set_cgroup_mode(KEEL_CONTAINER_CGROUP_NONE) */
+	int stop_signal;            /* keel_container_set_stop_signal(), 0: not set (SIGTERM) */
 };
 
 /* Shared by the files of the container subsystem (container*.c). */
@@ -94,5 +95,9 @@ int container_unwire_network(keel_container *c, int drop_bridge, int with_veth, 
 /* src/container-net.c: write the name files and bind them over the
  * image's, for a container that wants them. */
 int container_add_names(keel_container *c, keel_error **err);
+
+/* Did the caller set a stop signal (keel_container_set_stop_signal())?
+ * For keel_image_apply(), whose config's StopSignal yields to it. */
+int keel_container_has_stop_signal(const keel_container *c);
 
 #endif

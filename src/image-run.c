@@ -1,8 +1,9 @@
 /*
  * Running an image: a keel_container made of an image's layers and the
  * process its config describes (Entrypoint + Cmd, Env, WorkingDir,
- * User), as `docker run IMAGE [CMD...]` does. The caller's own settings
- * made after keel_image_apply() win, so every field can be overridden.
+ * User), and its StopSignal, as `docker run IMAGE [CMD...]` does. The
+ * caller's own settings made after keel_image_apply() win, so every field
+ * can be overridden; a stop signal set before it wins as well.
  */
 #include "config.h"
 
@@ -13,10 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "error.h"
 #include "image.h"
 #include "keel/process.h"
 #include "util/json.h"
+#include "util/str.h"
 
 struct run_config {
 	const struct keel_json_api *J;
@@ -155,6 +158,30 @@ static int apply_user(const keel_image *img, const char *spec, keel_process *p, 
 	return keel_process_set_user(p, (uid_t)uid, (gid_t)gid, err);
 }
 
+/* config.StopSignal as Docker reads it (a name or a number); *sig 0
+ * when the config has none. Checked before anything is applied, so a bad
+ * one leaves the container as it was. */
+static int stop_signal_of(struct run_config *rc, const keel_image *img, int *sig, keel_error **err)
+{
+	struct json_object *v;
+	const char *name;
+
+	*sig = 0;
+	if (!rc->config || !rc->J->json_object_object_get_ex(rc->config, "StopSignal", &v) ||
+	    rc->J->json_object_is_type(v, json_type_null))
+		return 0;
+	if (!rc->J->json_object_is_type(v, json_type_string))
+		return keel_error_invalid(err, "image %s: config.StopSignal: not a string", img->digest);
+	name = rc->J->json_object_get_string(v);
+	if (!*name)
+		return 0;   /* docker writes "" for none as well */
+	if ((*sig = keel_str_to_signal(name)) < 0)
+		return keel_error_invalid(err, "image %s: config.StopSignal '%s' is not a signal (a name such as "
+					  "SIGTERM, KILL or SIGRTMIN+3, or a number from 1 to %d)", img->digest,
+					  name, KEEL_SIG_MAX);
+	return 0;
+}
+
 static int apply_config(keel_image_store *s, const keel_image *img, keel_container *c, struct run_config *rc,
 			const char *const *cmd, keel_error **err)
 {
@@ -162,8 +189,13 @@ static int apply_config(keel_image_store *s, const keel_image *img, keel_contain
 	struct json_object *wd = field(rc, "WorkingDir", json_type_string), *user = field(rc, "User", json_type_string);
 	const char **argv = NULL;
 	size_t i;
-	int r;
+	int r, sig;
 
+	if ((r = stop_signal_of(rc, img, &sig, err)) < 0)
+		return r;
+	/* the caller's own stop signal, set before, wins over the image's */
+	if (sig && !keel_container_has_stop_signal(c) && (r = keel_container_set_stop_signal(c, sig, err)) < 0)
+		return keel_error_wrap(err, r, "image %s", img->digest);
 	for (i = 0; i < img->n_layers; i++)
 		if ((r = keel_container_add_layer(c, img->dirs[i], err)) < 0)
 			return keel_error_wrap(err, r, "image %s", img->digest);

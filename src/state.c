@@ -256,6 +256,8 @@ static void format_state(struct keel_strbuf *t, const struct keel_cstate *st)
 	put_str(t, "cgroup", st->cgroup);
 	if (st->no_cgroup)
 		put_ll(t, "no_cgroup", 1);
+	if (st->stop_signal)
+		put_ll(t, "stop_signal", st->stop_signal);
 	put_str(t, "net_host", st->net_host);
 	put_str(t, "host_veth", st->host_veth);
 	put_str(t, "bridge", st->bridge);
@@ -374,6 +376,7 @@ static const struct {
 	{ "namespaces", 0, 0xff },             /* KEEL_NS_ALL */
 	{ "keep_upper", 0, 1 },
 	{ "no_cgroup", 0, 1 },
+	{ "stop_signal", 1, 64 },              /* 1 to SIGRTMAX, as keel_container_kill() takes */
 	{ "device_rules", 0, 4096 },           /* far more than a filter needs */
 };
 
@@ -444,8 +447,11 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 			return -1;
 		return keel_cstrv_push(&st->device_rules, v);
 	}
+	/* A number that does not parse is ignored, as 1.0 did, but for the
+	 * ones a wrong guess would make dangerous: status, pid, and the
+	 * stop signal (which keel-kill sends). */
 	if (parse_ll(v, &n) < 0)
-		return strcmp(key, "status") && strcmp(key, "pid") ? 0 : -1; /* unknown: ignore */
+		return strcmp(key, "status") && strcmp(key, "pid") && strcmp(key, "stop_signal") ? 0 : -1;
 	if (!in_range(key, n))
 		return -1;
 	if (!strcmp(key, "status"))
@@ -470,6 +476,8 @@ static int parse_line(struct keel_cstate *st, const char *key, const char *v)
 		st->keep_upper = n != 0;
 	else if (!strcmp(key, "no_cgroup"))
 		st->no_cgroup = n != 0;
+	else if (!strcmp(key, "stop_signal"))
+		st->stop_signal = (int)n;
 	else if (!strcmp(key, "device_rules")) {
 		if (st->has_device_rules)
 			return -1; /* announced twice */

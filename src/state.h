@@ -41,6 +41,7 @@ struct keel_cstate {
 	char **device_rules;           /* "allow c 1:3 rwm" ... (NULL: an empty list) */
 	long n_device_rules;           /* while the reader fills device_rules: as announced */
 	int no_cgroup;                 /* made without one (KEEL_CONTAINER_CGROUP_NONE, 1.1) */
+	int stop_signal;               /* keel_container_stop_signal() (1.1); 0: none recorded, SIGTERM */
 };
 
 /* The largest state file read: far above any real one (500 layers, the

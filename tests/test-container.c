@@ -102,6 +102,19 @@ static void assert_gone(const char *id, const char *root)
 	ck_assert_msg(!strstr(mi, root), "a mount under %s is left", root);
 }
 
+/* Rewrite one thing in the state file, as another writer could. */
+static void tamper(const char *root, const char *id, void (*edit)(struct keel_cstate *, void *), void *arg)
+{
+	struct keel_cstate st = { 0 };
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	ck_assert_int_eq(keel_state_read(dir, &st, NULL), 0);
+	edit(&st, arg);
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	keel_cstate_clear(&st);
+}
+
 /* ----------------------------------------------------------- ids, state -- */
 
 START_TEST(ids_are_validated)
@@ -339,6 +352,10 @@ START_TEST(state_file_numbers_are_range_checked)
 		"status=6\npid=1\n", "status=3\npid=1\nnamespaces=256\n", "status=3\npid=1\nexit_code=256\n",
 		"status=3\npid=1\nterm_signal=65\n", "status=3\npid=1\nkeep_upper=2\n",
 		"status=3\npid=1\npid_start_time=-1\n",
+		/* 1.1: the stop signal, strictly (keel-kill sends it) */
+		"status=3\npid=1\nstop_signal=0\n", "status=3\npid=1\nstop_signal=65\n",
+		"status=3\npid=1\nstop_signal=-15\n", "status=3\npid=1\nstop_signal=TERM\n",
+		"status=3\npid=1\nstop_signal=\n", "status=3\npid=1\nstop_signal=15x\n",
 	};
 	struct keel_cstate back = { 0 }, st = { .status = KEEL_STATE_CREATED };
 	const char *dir = kt_tmpdir();
@@ -386,6 +403,64 @@ START_TEST(state_rewrite_is_in_place_and_leaves_no_stale_keys)
 	ck_assert_int_eq(back.status, KEEL_STATE_STOPPED);
 	ck_assert_ptr_null(back.layers);
 	ck_assert_ptr_null(back.cgroup);
+	keel_cstate_clear(&back);
+}
+END_TEST
+
+/* The stop signal: 1 to 64, only before create, with a message that says
+ * what was wrong; SIGTERM when none is set; in the state file as
+ * stop_signal=N, and no line in a record that has none (1.0's). */
+START_TEST(stop_signal_is_range_checked_and_recorded)
+{
+	static const int bad[] = { 0, -1, 65, INT_MAX, INT_MIN };
+	struct keel_cstate st = { .status = KEEL_STATE_CREATED }, back = { 0 };
+	const char *dir = kt_tmpdir(), *id = kt_name("ss");
+	keel_container *c = NULL;
+	keel_error *err = NULL;
+	char want[160], path[4096], *text = NULL;
+	size_t i;
+
+	ck_assert_int_eq(keel_container_new(&c, id, kt_tmpdir(), NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(c), SIGTERM);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(keel_container_set_stop_signal(c, bad[i], &err), -EINVAL);
+		ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_INVALID);
+		snprintf(want, sizeof(want), "container %s: set stop signal: bad signal %d (a signal number from 1 to 64)",
+			 id, bad[i]);
+		ck_assert_str_eq(keel_error_message(err), want);
+		keel_error_free(err);
+		err = NULL;
+		ck_assert_int_eq(keel_container_stop_signal(c), SIGTERM);   /* unchanged */
+	}
+	ck_assert_int_eq(keel_container_set_stop_signal(c, 64, NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(c), 64);
+	ck_assert_int_eq(keel_container_set_stop_signal(c, 1, NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(c), 1);
+	ck_assert_int_eq(keel_container_set_stop_signal(c, SIGUSR1, NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(c), SIGUSR1);
+	keel_container_free(c);
+	ck_assert_int_eq(keel_container_set_stop_signal(NULL, SIGTERM, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "no container"));
+	keel_error_free(err);
+	ck_assert_int_eq(keel_container_stop_signal(NULL), 0);
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	st.stop_signal = SIGRTMIN + 3;
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &text, NULL, NULL), 0);
+	snprintf(want, sizeof(want), "\nstop_signal=%d\n", SIGRTMIN + 3);
+	ck_assert_msg(strstr(text, want), "no %s in %s", want + 1, text);
+	free(text);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.stop_signal, SIGRTMIN + 3);
+	keel_cstate_clear(&back);
+	st.stop_signal = 0;
+	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, path, &text, NULL, NULL), 0);
+	ck_assert_msg(!strstr(text, "stop_signal"), "a stop_signal line without one: %s", text);
+	free(text);
+	ck_assert_int_eq(keel_state_read(dir, &back, NULL), 0);
+	ck_assert_int_eq(back.stop_signal, 0);
 	keel_cstate_clear(&back);
 }
 END_TEST
@@ -542,6 +617,66 @@ START_TEST(lifecycle_create_start_pause_resume_kill_delete)
 
 	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
 	assert_gone(id, root);
+	keel_container_free(c);
+}
+END_TEST
+
+static void drop_stop_signal(struct keel_cstate *st, void *unused)
+{
+	(void)unused;
+	st->stop_signal = 0;
+}
+
+/* The stop signal a create recorded comes back from keel_container_load()
+ * in another handle, which can send it to the running init: a shell that
+ * traps SIGUSR1 exits with the code its trap gives. A state without it
+ * (as 1.0 wrote) loads as SIGTERM. */
+START_TEST(stop_signal_is_recorded_at_create_and_reaches_the_init)
+{
+	static const char *const trapper[] = { "/bin/sh", "-c", "trap 'exit 42' USR1; echo ready > /ready; "
+					       "while :; do sleep 0.05; done", NULL };
+	const char *root = kt_tmpdir(), *id = kt_name("sg");
+	keel_container *c = new_container(id, root, trapper), *other = NULL;
+	keel_error *err = NULL;
+	char ready[4096], state[4096], *text = NULL;
+	int code = 0, sig = 0, i;
+
+	ck_assert_int_eq(keel_container_set_stop_signal(c, SIGUSR1, NULL), 0);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_set_stop_signal(c, SIGUSR2, &err), -EINVAL);
+	ck_assert_int_eq(keel_error_code(err), KEEL_ERROR_STATE);
+	ck_assert_ptr_nonnull(strstr(keel_error_message(err), "set stop signal: only possible before create"));
+	keel_error_free(err);
+	err = NULL;
+	ck_assert_int_eq(keel_container_stop_signal(c), SIGUSR1);
+	snprintf(state, sizeof(state), "%s/%s/state", root, id);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, state, &text, NULL, NULL), 0);
+	ck_assert_msg(strstr(text, "\nstop_signal=10\n"), "state: %s", text);
+	free(text);
+
+	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_stop_signal(other), SIGUSR1);
+	ck_assert_int_eq(keel_container_set_stop_signal(other, SIGTERM, NULL), -EINVAL);
+	/* the trap is set once the shell wrote /ready (in its writable layer) */
+	snprintf(ready, sizeof(ready), "/proc/%d/root/ready", (int)keel_container_pid(c));
+	for (i = 0; i < 200 && access(ready, F_OK) != 0; i++)
+		usleep(10000);
+	ck_assert_msg(access(ready, F_OK) == 0, "the shell never got ready");
+	ck_assert_msg(keel_container_kill(other, keel_container_stop_signal(other), 0, &err) == 0, "%s",
+		      keel_error_message(err));
+	keel_container_free(other);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(sig, 0);
+	ck_assert_int_eq(code, 42);
+
+	tamper(root, id, drop_stop_signal, NULL);
+	ck_assert_int_eq(keel_read_file_at(AT_FDCWD, state, &text, NULL, NULL), 0);
+	ck_assert_msg(!strstr(text, "stop_signal="), "state: %s", text);
+	free(text);
+	ck_assert_int_eq(keel_container_load(&other, id, root, NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(other), SIGTERM);
+	keel_container_free(other);
+	ck_assert_msg(keel_container_delete(c, 0, &err) == 0, "%s", keel_error_message(err));
 	keel_container_free(c);
 }
 END_TEST
@@ -2714,19 +2849,6 @@ static void assert_victim_untouched(struct victim *v, const char *after)
 	ck_assert_msg(access(v->cgroup, F_OK) == 0, "after %s: the victim's cgroup is gone", after);
 }
 
-/* Rewrite one thing in the state file, as another writer could. */
-static void tamper(const char *root, const char *id, void (*edit)(struct keel_cstate *, void *), void *arg)
-{
-	struct keel_cstate st = { 0 };
-	char dir[4096];
-
-	snprintf(dir, sizeof(dir), "%s/%s", root, id);
-	ck_assert_int_eq(keel_state_read(dir, &st, NULL), 0);
-	edit(&st, arg);
-	ck_assert_int_eq(keel_state_write(dir, &st, NULL), 0);
-	keel_cstate_clear(&st);
-}
-
 static void set_cgroup(struct keel_cstate *st, void *path)
 {
 	free(st->cgroup);
@@ -3407,6 +3529,7 @@ static Suite *container_suite(void)
 	tcase_add_test(tc, state_file_numbers_are_range_checked);
 	tcase_add_test(tc, state_file_layers_and_size_are_bounded);
 	tcase_add_test(tc, state_rewrite_is_in_place_and_leaves_no_stale_keys);
+	tcase_add_test(tc, stop_signal_is_range_checked_and_recorded);
 	tcase_add_test(tc, lock_waiter_of_a_deleted_container_gets_enoent);
 	tcase_add_test(tc, list_shows_directories_with_state_only);
 	tcase_add_test(tc, load_of_unknown_id_says_not_found);
@@ -3418,6 +3541,7 @@ static Suite *container_suite(void)
 	tc = kt_tcase("lifecycle", 60);
 	kt_add_test_needs(tc, lifecycle_create_start_pause_resume_kill_delete, no_overlay);
 	kt_add_test_needs(tc, illegal_transitions_are_refused_clearly, no_overlay);
+	kt_add_test_needs(tc, stop_signal_is_recorded_at_create_and_reaches_the_init, no_overlay);
 	kt_add_test_needs(tc, init_that_exits_is_stopped_with_its_exit_code, no_overlay);
 	kt_add_test_needs(tc, run_of_a_missing_command_leaves_nothing, no_overlay);
 	kt_add_test_needs(tc, create_with_a_missing_rootfs_or_layer_leaves_nothing, no_overlay);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The example programs end to end, as a user runs them: keel-run's exit
 # codes and messages (those of docker run), --rm, -d, then keel-exec,
-# keel-ps, keel-kill and keel-rm on the detached container, a writable
+# keel-ps, keel-kill and keel-rm on the detached container, --stop-signal
+# and what keel-kill sends without a signal, a writable
 # layer that keeps writes away from the image, and --net on a bridge made
 # inside a network namespace of our own (unshare -n), never the host's.
 # After every container: no state, no cgroup, no veth left.
@@ -210,6 +211,52 @@ has err "not found"
 id=$(name)
 expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
 expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
+gone "$id"
+
+# --- --stop-signal: keel-kill without a signal sends it to the init, a
+# shell whose trap writes what it got into a host directory and exits 0;
+# a name, a real-time one or a number. (Without it keel-kill sends KILL:
+# the sleeps above and below, pid 1 of their namespace, ignore TERM.)
+# wait_for FILE: up to 10 s
+wait_for() { i=0; until [ -s "$1" ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done; }
+for spec in SIGUSR1:USR1:10 rtmin+3:37:37 12:USR2:12; do
+	given=${spec%%:*} rest=${spec#*:}
+	trapped=${rest%%:*} num=${rest#*:}
+	id=$(name)
+	mkdir -p "$tmp/sig-$num"
+	expect 0 "keel-run -d --stop-signal $given" -- "$run" -d --name "$id" --layer "$rootfs" \
+		--stop-signal "$given" -v "$tmp/sig-$num:/sig" -- \
+		sh -c "trap 'echo got $trapped > /sig/got; exit 0' $trapped; echo ready > /sig/ready; while :; do sleep 0.1; done"
+	if grep -qx "stop_signal=$num" "$KEEL_STATE_ROOT/$id/state"; then ok "the state records stop_signal=$num"
+	else not_ok "no stop_signal=$num in the state"; sed 's/^/  state: /' "$KEEL_STATE_ROOT/$id/state"; fi
+	wait_for "$tmp/sig-$num/ready"
+	expect 0 "keel-kill $id without a signal" -- "$kill" "$id"
+	wait_for "$tmp/sig-$num/got"
+	if [ "$(cat "$tmp/sig-$num/got" 2>/dev/null)" = "got $trapped" ]; then ok "the init got signal $num"
+	else not_ok "the init's trap for $trapped did not run: '$(cat "$tmp/sig-$num/got" 2>&1)'"; fi
+	i=0
+	until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+	expect 0 "keel-ps after the stop signal" -- "$ps"
+	has out "stopped(0)"
+	expect 0 "keel-rm" -- "$rm" "$id"
+	gone "$id"
+done
+id=$(name)
+expect 125 "keel-run --stop-signal SIGFOO is refused" -- "$run" --rm --name "$id" --stop-signal SIGFOO -- true
+has err "--stop-signal SIGFOO: not a signal"
+gone "$id"
+expect 125 "keel-run --stop-signal 65 is refused" -- "$run" --rm --name "$id" --stop-signal 65 -- true
+has err "--stop-signal 65: not a signal"
+id=$(name)
+expect 0 "keel-run -d without --stop-signal" -- "$run" -d --name "$id" --layer "$rootfs" -- sleep 1000
+if grep -qx "stop_signal=15" "$KEEL_STATE_ROOT/$id/state"; then ok "the state records the default stop_signal=15"
+else not_ok "no stop_signal=15 in the state"; fi
+expect 0 "keel-kill without a signal nor a chosen stop signal" -- "$kill" "$id"
+i=0
+until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+expect 0 "keel-ps after it" -- "$ps"
+has out "stopped(137)"
+expect 0 "keel-rm" -- "$rm" "$id"
 gone "$id"
 
 # A corrupt state file: keel-ps goes on, keel-rm -f still removes it all.

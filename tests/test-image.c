@@ -31,6 +31,7 @@
 #include "keel.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/str.h"
 
 /* ---------------------------------------------------------------- tars -- */
 
@@ -647,12 +648,13 @@ static void diff_id_of(const char *file, char *out)
 }
 
 /*
- * An OCI layout of n layer tars (gzip'd) with a config whose Cmd is cmd;
+ * An OCI layout of n layer tars (gzip'd) with a config whose Cmd is cmd
+ * and that has the fields of extra (",\"StopSignal\":\"KILL\"", or "");
  * the manifest digest into manifest (may be NULL). corrupt: 1 truncates the
  * first layer's blob, 2 makes the config's first diff ID wrong.
  */
-static void make_layout(const char *layout, const char *const *tars, size_t n, const char *cmd,
-			int corrupt, char *manifest)
+static void make_layout_with(const char *layout, const char *const *tars, size_t n, const char *cmd,
+			     const char *extra, int corrupt, char *manifest)
 {
 	static char cfg[65536], man[65536], layers[65536], diffs[65536];
 	char p[4096], idx[4096], d[KEEL_DIGEST_LEN + 1], cd[KEEL_DIGEST_LEN + 1], md[KEEL_DIGEST_LEN + 1];
@@ -678,8 +680,8 @@ static void make_layout(const char *layout, const char *const *tars, size_t n, c
 		snprintf(diffs + strlen(diffs), sizeof(diffs) - strlen(diffs), "%s\"%s\"", i ? "," : "", diff);
 	}
 	snprintf(cfg, sizeof(cfg), "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-02T03:04:05Z\","
-		 "\"config\":{\"Cmd\":[%s],\"Env\":[\"PATH=/bin:/sbin\",\"GREETING=hello\"],\"WorkingDir\":\"/etc\"},"
-		 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}", cmd, diffs);
+		 "\"config\":{\"Cmd\":[%s],\"Env\":[\"PATH=/bin:/sbin\",\"GREETING=hello\"],\"WorkingDir\":\"/etc\"%s},"
+		 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}", cmd, extra, diffs);
 	put_blob(layout, cfg, strlen(cfg), cd);
 	snprintf(man, sizeof(man), "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
 		 "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
@@ -694,6 +696,12 @@ static void make_layout(const char *layout, const char *const *tars, size_t n, c
 	write_file(p, "{\"imageLayoutVersion\":\"1.0.0\"}", 0644);
 	if (manifest)
 		memcpy(manifest, md, sizeof(md));
+}
+
+static void make_layout(const char *layout, const char *const *tars, size_t n, const char *cmd,
+			int corrupt, char *manifest)
+{
+	make_layout_with(layout, tars, n, cmd, "", corrupt, manifest);
 }
 
 /* A base layer: the busybox rootfs as a gzip'd tar. */
@@ -806,6 +814,171 @@ START_TEST(a_bad_digest_or_diff_id_or_json_imports_nothing)
 	write_file(p, "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:../../../../etc/passwd\"}]}", 0644);
 	import_fails(s, l3, KEEL_IMAGE_FORMAT_OCI_LAYOUT, "invalid digest");
 	assert_store_empty(s);
+	keel_image_store_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------- stop signals -- */
+
+/* Signals as Docker reads a StopSignal: names in any case, with or
+ * without SIG, real-time ones relative to glibc's SIGRTMIN and SIGRTMAX,
+ * decimals from 1 to 64; nothing else. */
+START_TEST(stop_signal_names_read_as_docker_reads_them)
+{
+	static const struct { const char *s; int sig; } cases[] = {
+		{ "SIGKILL", SIGKILL }, { "KILL", SIGKILL }, { "kill", SIGKILL }, { "SigUsr1", SIGUSR1 },
+		{ "SIGTERM", SIGTERM }, { "WINCH", SIGWINCH }, { "SIGCHLD", SIGCHLD }, { "CLD", SIGCHLD },
+		{ "SIGRTMIN", 34 }, { "SIGRTMIN+3", 37 }, { "rtmin+30", 64 }, { "SIGRTMAX", 64 },
+		{ "RTMAX-1", 63 }, { "SIGRTMAX-30", 34 }, { "9", 9 }, { "1", 1 }, { "64", 64 },
+		{ "0", -1 }, { "65", -1 }, { "-9", -1 }, { "+9", -1 }, { " 9", -1 }, { "9x", -1 }, { "", -1 },
+		{ "SIG", -1 }, { "SIGFOO", -1 }, { "SIGKILLX", -1 }, { "SIGRTMIN+31", -1 }, { "SIGRTMIN-1", -1 },
+		{ "SIGRTMAX+1", -1 }, { "SIGRTMAX-31", -1 }, { "SIGRTMIN+", -1 }, { "SIGRTMIN+3x", -1 },
+		{ "SIGSIGKILL", -1 }, { "99999999999999999999999", -1 }, { "SIGAVERYLONGNAMEINDEED", -1 },
+	};
+	size_t i;
+
+	ck_assert_int_eq(SIGRTMIN, KEEL_SIG_RTMIN);   /* glibc's numbering, which Docker fixed */
+	ck_assert_int_eq(SIGRTMAX, KEEL_SIG_MAX);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(keel_str_to_signal(cases[i].s) == cases[i].sig, "'%s' is %d, not %d", cases[i].s,
+			      keel_str_to_signal(cases[i].s), cases[i].sig);
+	ck_assert_int_eq(keel_str_to_signal(NULL), -1);
+}
+END_TEST
+
+/* An image whose config has this StopSignal (a JSON value), under name. */
+static keel_image *stop_signal_image(keel_image_store *s, const char *tar, const char *json, const char *cmd,
+				     const char *name)
+{
+	const char *tars[1] = { tar };
+	char extra[256], *layout = strdup(tmp_path(name));
+	keel_image *img = NULL;
+	keel_error *err = NULL;
+
+	ck_assert_ptr_nonnull(layout);
+	snprintf(extra, sizeof(extra), ",\"StopSignal\":%s", json);
+	make_layout_with(layout, tars, 1, cmd, extra, 0, NULL);
+	ck_assert_msg(keel_image_import(s, layout, KEEL_IMAGE_FORMAT_OCI_LAYOUT, NULL, name, NULL, &err) == 0, "%s",
+		      keel_error_message(err));
+	ck_assert_msg(keel_image_open(&img, s, name, &err) == 0, "%s", keel_error_message(err));
+	free(layout);
+	return img;
+}
+
+/* Containers that use an image, as recorded in the store. */
+static int refs_in(keel_image_store *s)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/refs", keel_image_store_root(s));
+	return access(p, F_OK) == 0 ? count_dir(s, "refs") : 0;
+}
+
+/* The image's StopSignal becomes the container's stop signal, which a
+ * loader sends to the running init: its trap for SIGUSR1 ends it with
+ * 42. A stop signal the caller set before keel_image_apply() stays, one
+ * set after it replaces the image's. */
+START_TEST(the_images_stop_signal_is_the_containers_unless_the_caller_sets_one)
+{
+	keel_image_store *s = new_store();
+	keel_image *img = stop_signal_image(s, busybox_tar(), "\"SIGUSR1\"",   /* busybox_tar(): its own buffer */
+					    "\"sh\",\"-c\",\"trap 'exit 42' USR1; echo ready > /ready; "
+					    "while :; do sleep 0.05; done\"", "stop/usr1");
+	keel_container *c = image_container(s, img, NULL, kt_tmpdir()), *other = NULL, *mine = NULL;
+	keel_error *err = NULL;
+	char ready[4096];
+	int code = -1, sig = -1, i;
+
+	kt_defer_fn(deleter, c);
+	ck_assert_int_eq(keel_container_stop_signal(c), SIGUSR1);
+	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_load(&other, keel_container_id(c), keel_container_state_root(c), NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(other), SIGUSR1);
+	snprintf(ready, sizeof(ready), "/proc/%d/root/ready", (int)keel_container_pid(c));
+	for (i = 0; i < 200 && access(ready, F_OK) != 0; i++)
+		usleep(10000);
+	ck_assert_msg(access(ready, F_OK) == 0, "the image's shell never got ready");
+	ck_assert_msg(keel_container_kill(other, keel_container_stop_signal(other), 0, &err) == 0, "%s",
+		      keel_error_message(err));
+	keel_container_free(other);
+	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	ck_assert_int_eq(sig, 0);
+	ck_assert_int_eq(code, 42);
+
+	/* set before apply: the caller's, even SIGTERM (the default's number) */
+	ck_assert_int_eq(keel_container_new(&mine, kt_name("own"), kt_tmpdir(), NULL), 0);
+	ck_assert_int_eq(keel_container_set_stop_signal(mine, SIGTERM, NULL), 0);
+	ck_assert_msg(keel_image_apply(s, img, mine, NULL, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_stop_signal(mine), SIGTERM);
+	keel_container_free(mine);
+	ck_assert_int_eq(keel_container_new(&mine, kt_name("own"), kt_tmpdir(), NULL), 0);
+	ck_assert_int_eq(keel_container_set_stop_signal(mine, SIGUSR2, NULL), 0);
+	ck_assert_msg(keel_image_apply(s, img, mine, NULL, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_stop_signal(mine), SIGUSR2);
+	keel_container_free(mine);
+	/* set after apply: replaces the image's */
+	ck_assert_int_eq(keel_container_new(&mine, kt_name("own"), kt_tmpdir(), NULL), 0);
+	ck_assert_msg(keel_image_apply(s, img, mine, NULL, &err) == 0, "%s", keel_error_message(err));
+	ck_assert_int_eq(keel_container_stop_signal(mine), SIGUSR1);
+	ck_assert_int_eq(keel_container_set_stop_signal(mine, SIGHUP, NULL), 0);
+	ck_assert_int_eq(keel_container_stop_signal(mine), SIGHUP);
+	keel_container_free(mine);
+	keel_image_free(img);
+	keel_image_store_free(s);
+}
+END_TEST
+
+/* What Docker accepts as a StopSignal, a config that has none, and what
+ * it refuses: then apply fails naming the field and the value, and
+ * leaves the container as it was (no layer, no reference in the store). */
+START_TEST(a_stop_signal_of_the_config_is_read_strictly)
+{
+	static const struct { const char *json; int sig; const char *word; } cases[] = {
+		{ "\"KILL\"", SIGKILL, NULL }, { "\"SIGKILL\"", SIGKILL, NULL }, { "\"SIGRTMIN+3\"", 37, NULL },
+		{ "\"9\"", 9, NULL }, { "\"sigwinch\"", SIGWINCH, NULL }, { "\"\"", SIGTERM, NULL },
+		{ "null", SIGTERM, NULL },
+		{ "\"SIGFOO\"", 0, "config.StopSignal 'SIGFOO' is not a signal" },
+		{ "\"0\"", 0, "config.StopSignal '0' is not a signal" },
+		{ "\"65\"", 0, "config.StopSignal '65' is not a signal" },
+		{ "\"SIGRTMIN+40\"", 0, "config.StopSignal 'SIGRTMIN+40' is not a signal" },
+		{ "9", 0, "config.StopSignal: not a string" },
+	};
+	keel_image_store *s = new_store();
+	char *tar = strdup(delete_tar());   /* tmp_path()'s buffers are reused */
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char name[64], **layers = NULL;
+		keel_image *img;
+		keel_container *c = NULL;
+		keel_error *err = NULL;
+		int ret, refs = refs_in(s);
+
+		snprintf(name, sizeof(name), "stop/case%zu", i);
+		img = stop_signal_image(s, tar, cases[i].json, "\"true\"", name);
+		ck_assert_int_eq(keel_container_new(&c, kt_name("ss"), kt_tmpdir(), NULL), 0);
+		ret = keel_image_apply(s, img, c, NULL, &err);
+		if (cases[i].word) {
+			ck_assert_msg(ret == -EINVAL, "StopSignal %s: apply gave %d", cases[i].json, ret);
+			ck_assert_msg(strstr(keel_error_message(err), cases[i].word) &&
+				      strstr(keel_error_message(err), keel_image_digest(img)),
+				      "StopSignal %s: '%s'", cases[i].json, keel_error_message(err));
+			keel_error_free(err);
+			ck_assert_int_eq(keel_container_stop_signal(c), SIGTERM);
+			ck_assert_int_eq(keel_container_layers(c, &layers, NULL), 0);
+			ck_assert_ptr_null(layers[0]);
+			keel_container_strv_free(layers);
+			ck_assert_int_eq(refs_in(s), refs);
+		} else {
+			ck_assert_msg(ret == 0, "StopSignal %s: %s", cases[i].json, keel_error_message(err));
+			ck_assert_msg(keel_container_stop_signal(c) == cases[i].sig, "StopSignal %s gave %d",
+				      cases[i].json, keel_container_stop_signal(c));
+			ck_assert_int_eq(refs_in(s), refs + 1);
+		}
+		keel_container_free(c);
+		keel_image_free(img);
+	}
+	free(tar);
 	keel_image_store_free(s);
 }
 END_TEST
@@ -1182,6 +1355,7 @@ int main(void)
 	tcase_add_test(unit, digest_strings_are_validated_before_they_become_paths);
 	tcase_add_test(unit, entry_names_are_cleaned_and_clamped_at_the_root);
 	tcase_add_test(unit, the_host_platform_is_picked_with_containerds_variant_fallbacks);
+	tcase_add_test(unit, stop_signal_names_read_as_docker_reads_them);
 	suite_add_tcase(s, unit);
 
 	tcase_add_test(unpack, a_layer_keeps_modes_owners_links_devices_xattrs_and_times);
@@ -1205,6 +1379,8 @@ int main(void)
 	tcase_add_test(store, a_legacy_docker_archive_with_symlinked_layers_imports);
 	tcase_add_test(store, commit_turns_the_upper_dir_into_a_layer_with_whiteouts_and_save_round_trips);
 	tcase_add_test(store, an_image_of_more_than_128_layers_mounts);
+	tcase_add_test(store, the_images_stop_signal_is_the_containers_unless_the_caller_sets_one);
+	tcase_add_test(store, a_stop_signal_of_the_config_is_read_strictly);
 	suite_add_tcase(s, store);
 	return kt_run(s);
 }

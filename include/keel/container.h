@@ -27,7 +27,7 @@
  * @code
  * keel_container_load(&c, "web", NULL, &err);
  * keel_container_exec(c, proc, &child, &err);    // like `docker exec`
- * keel_container_kill(c, SIGTERM, 0, &err);
+ * keel_container_kill(c, keel_container_stop_signal(c), 0, &err);   // SIGTERM unless set
  * keel_container_delete(c, KEEL_DELETE_FORCE, &err);
  * keel_container_free(c);
  * @endcode
@@ -423,6 +423,37 @@ KEEL_PUBLIC int keel_container_set_namespaces(keel_container *c, unsigned flags,
  * @since 1.0
  */
 KEEL_PUBLIC int keel_container_set_hostname(keel_container *c, const char *name, keel_error **err);
+
+/**
+ * The signal that asks the container to stop, as Docker's `--stop-signal`
+ * and an image's `config.StopSignal`: recorded in the state at create, so
+ * that any process that loads the container can send the same one
+ * (examples/keel-kill.c does, when it is given no signal). keel_image_apply() sets
+ * the image's StopSignal unless this was called before it; a call after
+ * it replaces the image's.
+ * The library itself never sends it: keel_container_kill() sends what
+ * it is given, and a KEEL_DELETE_FORCE delete SIGKILL.
+ * @param c a handle
+ * @param sig a signal number, from 1 to 64 (SIGRTMAX); SIGTERM unless set
+ * @param[out] err receives an error on failure (may be NULL)
+ * @return 0; -EINVAL for a number out of range ("container web: set stop
+ *         signal: bad signal 0 (a signal number from 1 to 64)") or a NULL
+ *         @p c; -EINVAL with KEEL_ERROR_STATE after create or on a loaded
+ *         handle
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_set_stop_signal(keel_container *c, int sig, keel_error **err);
+
+/**
+ * The container's stop signal: what keel_container_set_stop_signal() or
+ * keel_image_apply() set, or, for a loaded handle, what its create
+ * recorded. A container whose state records none (made by libkeel 1.0)
+ * has SIGTERM, as one that never set one.
+ * @param c a handle
+ * @return the signal number (SIGTERM by default); 0 for a NULL @p c
+ * @since 1.1
+ */
+KEEL_PUBLIC int keel_container_stop_signal(const keel_container *c);
 
 /**
  * The cgroup the container's cgroup is made under.

@@ -273,7 +273,10 @@ KEEL_PUBLIC int keel_image_prune(keel_image_store *s, uint64_t *freed, keel_erro
 /**
  * Make a container of an image: its layers become the overlay's lower
  * dirs (keel_container_add_layer()), and the config's Entrypoint and Cmd
- * the process's arguments, its Env, WorkingDir and User the process's.
+ * the process's arguments, its Env, WorkingDir and User the process's,
+ * and its StopSignal (a name such as "SIGKILL", "KILL", "SIGRTMIN+3", or a
+ * number, as Docker reads it) the container's stop signal
+ * (keel_container_set_stop_signal()), unless the caller set one before.
  * The caller overrides any of them by setting them again afterwards. The
  * store records that the container uses the image (keel_image_remove()
  * refuses to remove it while the container's state exists).
@@ -284,7 +287,9 @@ KEEL_PUBLIC int keel_image_prune(keel_image_store *s, uint64_t *freed, keel_erro
  *        NULL or empty keeps the image's
  * @param err receives an error on failure (may be NULL)
  * @return 0; -EINVAL when the image gives no command and @p cmd is empty,
- *         or for a User that the image's /etc/passwd does not know
+ *         for a User that the image's /etc/passwd does not know, or for a
+ *         StopSignal that is no signal ("image sha256:...: config.StopSignal
+ *         'SIGFOO' is not a signal ...": then nothing is applied)
  * @since 1.1
  */
 KEEL_PUBLIC int keel_image_apply(keel_image_store *s, const keel_image *img, keel_container *c,

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,4 +240,69 @@ int keel_cstrv_push(char ***v, const char *s)
 	grown[n + 1] = NULL;
 	*v = grown;
 	return 0;
+}
+
+/* Linux's signal names (asm/signal.h, the same on every architecture but
+ * for the few numbers <signal.h> gives), as Docker's map has them. */
+static const struct {
+	const char *name;
+	int sig;
+} sig_names[] = {
+	{ "ABRT", SIGABRT }, { "ALRM", SIGALRM }, { "BUS", SIGBUS }, { "CHLD", SIGCHLD }, { "CLD", SIGCHLD },
+	{ "CONT", SIGCONT }, { "FPE", SIGFPE }, { "HUP", SIGHUP }, { "ILL", SIGILL }, { "INT", SIGINT },
+	{ "IO", SIGIO }, { "IOT", SIGIOT }, { "KILL", SIGKILL }, { "PIPE", SIGPIPE }, { "POLL", SIGPOLL },
+	{ "PROF", SIGPROF }, { "PWR", SIGPWR }, { "QUIT", SIGQUIT }, { "SEGV", SIGSEGV },
+#ifdef SIGSTKFLT
+	{ "STKFLT", SIGSTKFLT },
+#endif
+	{ "STOP", SIGSTOP }, { "SYS", SIGSYS }, { "TERM", SIGTERM }, { "TRAP", SIGTRAP }, { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+	{ "VTALRM", SIGVTALRM }, { "WINCH", SIGWINCH }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+};
+
+/* "RTMIN", "RTMIN+N", "RTMAX", "RTMAX-N" (already upper case), within
+ * the real-time range; -1 otherwise. */
+static int rt_signal(const char *s)
+{
+	unsigned long long n = 0;
+	const char *end;
+	int base, dir;
+
+	if (!strncmp(s, "RTMIN", 5))
+		base = KEEL_SIG_RTMIN, dir = 1;
+	else if (!strncmp(s, "RTMAX", 5))
+		base = KEEL_SIG_MAX, dir = -1;
+	else
+		return -1;
+	s += 5;
+	if (*s) {
+		if (*s != (dir > 0 ? '+' : '-') || keel_str_to_ull(s + 1, &end, &n) < 0 || *end ||
+		    n > KEEL_SIG_MAX - KEEL_SIG_RTMIN)
+			return -1;
+	}
+	return base + dir * (int)n;
+}
+
+int keel_str_to_signal(const char *s)
+{
+	unsigned long long n;
+	const char *end;
+	char up[16];
+	size_t i;
+
+	if (!s)
+		return -1;
+	if (keel_str_to_ull(s, &end, &n) == 0)
+		return !*end && n >= 1 && n <= KEEL_SIG_MAX ? (int)n : -1;
+	for (i = 0; s[i]; i++) {
+		if (i + 1 >= sizeof(up))
+			return -1;
+		up[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+	}
+	up[i] = '\0';
+	s = strncmp(up, "SIG", 3) ? up : up + 3;
+	for (i = 0; i < sizeof(sig_names) / sizeof(sig_names[0]); i++)
+		if (!strcmp(s, sig_names[i].name))
+			return sig_names[i].sig;
+	return rt_signal(s);
 }

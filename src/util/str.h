@@ -33,6 +33,17 @@ int keel_str_to_ull(const char *s, const char **end, unsigned long long *out);
  * when there are no digits, -ERANGE when it does not fit a long long. */
 int keel_str_to_ll(const char *s, const char **end, long long *out);
 
+/* The real-time signals as glibc numbers them (and so Docker, whose map
+ * is fixed at these), and the highest signal the kernel has (_NSIG - 1). */
+#define KEEL_SIG_RTMIN 34
+#define KEEL_SIG_MAX 64
+
+/* A signal as Docker reads a StopSignal or `docker kill -s`: a decimal
+ * from 1 to KEEL_SIG_MAX, or a name in any case, with or without "SIG"
+ * ("KILL", "SIGUSR1", "sigterm", "SIGRTMIN+3", "RTMAX-1"). Its number,
+ * or -1. No libc call: nothing new is imported into libkeel. */
+int keel_str_to_signal(const char *s);
+
 /* Room for any decimal keel_str_from_ll() or keel_utoa() writes. */
 #define KEEL_STR_DEC_SIZE 24
 
