@@ -135,7 +135,7 @@ static void usage(FILE *f)
 		"  --store DIR         the image store (default: $KEEL_IMAGE_STORE, /var/lib/keel for root)\n"
 		"  --name ID           the container's id (default: random)\n"
 		"  --hostname NAME     its hostname (default: the id)\n"
-		"  --stop-signal SIG   the signal keel-kill sends without one: a name (TERM, SIGUSR1,\n"
+		"  --stop-signal SIG   the signal keel-kill --stop sends first: a name (TERM, SIGUSR1,\n"
 		"                      SIGRTMIN+3) or a number (default: the image's StopSignal, or TERM)\n"
 		"  --memory SIZE       memory limit, with a k, m or g suffix\n"
 		"  --pids N            at most N processes\n"

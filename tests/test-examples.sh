@@ -213,10 +213,10 @@ expect 0 "keel-run -d for keel-rm -f" -- "$run" -d --name "$id" -- sleep 1000
 expect 0 "keel-rm -f of a running container" -- "$rm" -f "$id"
 gone "$id"
 
-# --- --stop-signal: keel-kill without a signal sends it to the init, a
+# --- --stop-signal: keel-kill --stop (docker stop) sends it to the init, a
 # shell whose trap writes what it got into a host directory and exits 0;
-# a name, a real-time one or a number. (Without it keel-kill sends KILL:
-# the sleeps above and below, pid 1 of their namespace, ignore TERM.)
+# a name, a real-time one or a number. (keel-kill without a signal sends
+# KILL: the sleeps above and below, pid 1 of their namespace, ignore TERM.)
 # wait_for FILE: up to 10 s
 wait_for() { i=0; until [ -s "$1" ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done; }
 for spec in SIGUSR1:USR1:10 rtmin+3:37:37 12:USR2:12; do
@@ -230,7 +230,7 @@ for spec in SIGUSR1:USR1:10 rtmin+3:37:37 12:USR2:12; do
 	if grep -qx "stop_signal=$num" "$KEEL_STATE_ROOT/$id/state"; then ok "the state records stop_signal=$num"
 	else not_ok "no stop_signal=$num in the state"; sed 's/^/  state: /' "$KEEL_STATE_ROOT/$id/state"; fi
 	wait_for "$tmp/sig-$num/ready"
-	expect 0 "keel-kill $id without a signal" -- "$kill" "$id"
+	expect 0 "keel-kill --stop $id" -- "$kill" --stop "$id"
 	wait_for "$tmp/sig-$num/got"
 	if [ "$(cat "$tmp/sig-$num/got" 2>/dev/null)" = "got $trapped" ]; then ok "the init got signal $num"
 	else not_ok "the init's trap for $trapped did not run: '$(cat "$tmp/sig-$num/got" 2>&1)'"; fi
@@ -251,7 +251,26 @@ id=$(name)
 expect 0 "keel-run -d without --stop-signal" -- "$run" -d --name "$id" --layer "$rootfs" -- sleep 1000
 if grep -qx "stop_signal=15" "$KEEL_STATE_ROOT/$id/state"; then ok "the state records the default stop_signal=15"
 else not_ok "no stop_signal=15 in the state"; fi
-expect 0 "keel-kill without a signal nor a chosen stop signal" -- "$kill" "$id"
+expect 0 "keel-kill --stop -t 1 of an init that ignores TERM (KILL after 1 s)" -- "$kill" --stop -t 1 "$id"
+expect 0 "keel-ps after it" -- "$ps"
+has out "stopped(137)"
+expect 0 "keel-kill --stop of a stopped container (nothing to do, as docker stop)" -- "$kill" --stop "$id"
+expect 0 "keel-rm" -- "$rm" "$id"
+gone "$id"
+id=$(name)
+expect 0 "keel-run -d of an init that traps TERM" -- "$run" -d --name "$id" --layer "$rootfs" -- \
+	sh -c "trap 'exit 3' TERM; while :; do sleep 0.1; done"
+sleep 0.3
+expect 0 "keel-kill --stop: the default stop signal TERM ends it" -- "$kill" --stop -t 20 "$id"
+expect 0 "keel-ps after it" -- "$ps"
+has out "stopped(3)"
+expect 0 "keel-rm" -- "$rm" "$id"
+gone "$id"
+expect 2 "keel-kill --stop -t x is refused" -- "$kill" --stop -t x "$id"
+has err "-t 'x': not a number of seconds"
+id=$(name)
+expect 0 "keel-run -d --stop-signal USR1 -- sleep" -- "$run" -d --name "$id" --layer "$rootfs" --stop-signal USR1 -- sleep 1000
+expect 0 "keel-kill without a signal sends KILL, not the stop signal (docker kill)" -- "$kill" "$id"
 i=0
 until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
 expect 0 "keel-ps after it" -- "$ps"
