@@ -27,7 +27,7 @@
 #define KEEL_ARCHIVE_FUNCTIONS(F) \
 	F(archive_read_new) F(archive_read_free) F(archive_read_support_filter_all) \
 	F(archive_read_support_format_tar) F(archive_read_support_format_raw) \
-	F(archive_read_open) F(archive_read_open_filename) F(archive_read_next_header) F(archive_read_data) \
+	F(archive_read_open) F(archive_read_open_filename) F(archive_read_open_memory) F(archive_read_next_header) F(archive_read_data) \
 	F(archive_read_data_block) F(archive_read_data_skip) F(archive_error_string) \
 	F(archive_errno) F(archive_read_set_options) F(archive_filter_code) F(archive_filter_count) \
 	F(archive_entry_pathname) F(archive_entry_hardlink) F(archive_entry_symlink) \

@@ -336,7 +336,8 @@ static int remember_dir(struct unpack *u, struct archive_entry *e, const char *p
 	return 0;
 }
 
-static int write_data(struct unpack *u, int fd, const char *name, keel_error **err)
+/* The data of the entry into fd; *end: where the last block written ends. */
+static int write_data(struct unpack *u, int fd, la_int64_t *end, const char *name, keel_error **err)
 {
 	const void *buf;
 	size_t len;
@@ -356,6 +357,8 @@ static int write_data(struct unpack *u, int fd, const char *name, keel_error **e
 			len -= (size_t)n;
 			u->bytes += (uint64_t)n;
 		}
+		if (off > *end)
+			*end = off;
 	}
 	if (r != ARCHIVE_EOF)
 		return keel_error_set(err, KEEL_ERROR_INVALID, EIO, "%s: entry '%s': read: %s", u->what, name,
@@ -366,13 +369,16 @@ static int write_data(struct unpack *u, int fd, const char *name, keel_error **e
 static int make_file(struct unpack *u, struct archive_entry *e, int dirfd, const char *base,
 		     const char *name, keel_error **err)
 {
+	la_int64_t end = 0;
 	int fd, r;
 
 	fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return entry_error(u, err, errno, name, "create");
-	r = write_data(u, fd, name, err);
-	if (r == 0 && ftruncate(fd, u->A->archive_entry_size(e)) < 0)
+	r = write_data(u, fd, &end, name, err);
+	/* Only a sparse tail (a hole at the end) needs the size set: the
+	 * file is new, so a file whose data ends at its size has it. */
+	if (r == 0 && end != u->A->archive_entry_size(e) && ftruncate(fd, u->A->archive_entry_size(e)) < 0)
 		r = entry_error(u, err, errno, name, "truncate");
 	if (r == 0)
 		r = meta_fd(u, e, fd, 0, name, err);
