@@ -194,6 +194,25 @@ void kt_defer_container(const char *id, const char *root, int default_cgroup)
 	kt_defer_fn(force_delete, t);
 }
 
+void kt_stop_when_ready(keel_container *c, int *code, int *sig)
+{
+	keel_container *other = NULL;
+	keel_error *err = NULL;
+	char ready[64];
+	int i;
+
+	snprintf(ready, sizeof(ready), "/proc/%d/root/ready", (int)keel_container_pid(c));
+	for (i = 0; i < 200 && access(ready, F_OK) != 0; i++)
+		usleep(10000);
+	ck_assert_msg(access(ready, F_OK) == 0, "the init never made /ready");
+	ck_assert_msg(keel_container_load(&other, keel_container_id(c), keel_container_state_root(c), &err) == 0,
+		      "%s", keel_error_message(err));
+	ck_assert_msg(keel_container_kill(other, keel_container_stop_signal(other), 0, &err) == 0, "%s",
+		      keel_error_message(err));
+	keel_container_free(other);
+	ck_assert_int_eq(keel_container_wait(c, 0, code, sig, NULL), 1);
+}
+
 static void rm_rf(int at, const char *name, dev_t dev)
 {
 	struct stat st;

@@ -14,6 +14,7 @@
 #define KEEL_TEST_HARNESS_H
 
 #include <check.h>
+#include <keel.h>
 #include <sys/types.h>
 
 /* A unique name "k<prefix><pid><n>" of at most 15 characters; the string
@@ -42,6 +43,13 @@ void kt_defer_fn(void (*fn)(void *), void *data);
  * for a create that died before it recorded one. Call it before create, so
  * that a failing assertion anywhere after still cleans up. */
 void kt_defer_container(const char *id, const char *root, int default_cgroup);
+
+/* Wait (up to 2 s) until the running container c's init has made /ready
+ * in its root (its signal trap is set by then), send it its stop signal
+ * through a second handle loaded from the state, as another process would
+ * (keel-kill --stop), and wait for it to end: *code and *sig as
+ * keel_container_wait() gives them. */
+void kt_stop_when_ready(keel_container *c, int *code, int *sig);
 
 /* Run every registered undo action now (idempotent). */
 void kt_cleanup(void);

@@ -638,8 +638,8 @@ START_TEST(stop_signal_is_recorded_at_create_and_reaches_the_init)
 	const char *root = kt_tmpdir(), *id = kt_name("sg");
 	keel_container *c = new_container(id, root, trapper), *other = NULL;
 	keel_error *err = NULL;
-	char ready[4096], state[4096], *text = NULL;
-	int code = 0, sig = 0, i;
+	char state[4096], *text = NULL;
+	int code = 0, sig = 0;
 
 	ck_assert_int_eq(keel_container_set_stop_signal(c, SIGUSR1, NULL), 0);
 	ck_assert_msg(keel_container_run(c, &err) == 0, "%s", keel_error_message(err));
@@ -657,15 +657,8 @@ START_TEST(stop_signal_is_recorded_at_create_and_reaches_the_init)
 	ck_assert_msg(keel_container_load(&other, id, root, &err) == 0, "%s", keel_error_message(err));
 	ck_assert_int_eq(keel_container_stop_signal(other), SIGUSR1);
 	ck_assert_int_eq(keel_container_set_stop_signal(other, SIGTERM, NULL), -EINVAL);
-	/* the trap is set once the shell wrote /ready (in its writable layer) */
-	snprintf(ready, sizeof(ready), "/proc/%d/root/ready", (int)keel_container_pid(c));
-	for (i = 0; i < 200 && access(ready, F_OK) != 0; i++)
-		usleep(10000);
-	ck_assert_msg(access(ready, F_OK) == 0, "the shell never got ready");
-	ck_assert_msg(keel_container_kill(other, keel_container_stop_signal(other), 0, &err) == 0, "%s",
-		      keel_error_message(err));
 	keel_container_free(other);
-	ck_assert_int_eq(keel_container_wait(c, 0, &code, &sig, NULL), 1);
+	kt_stop_when_ready(c, &code, &sig); /* the trap is set once the shell wrote /ready */
 	ck_assert_int_eq(sig, 0);
 	ck_assert_int_eq(code, 42);
 

@@ -54,6 +54,11 @@ elif ! unshare -n sh -c 'ip link add kxprobe type veth && ip link add kxprobebr 
 	no_net="cannot create veth and bridge links in a new network namespace: $(cat "$tmp/err")"
 fi
 
+# wait_stopped ID: until keel-ps shows it stopped, up to 10 s
+wait_stopped() {
+	i=0
+	until "$ps" | grep "^$1 " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
 # gone ID: nothing of the container is left
 gone() {
 	if [ -e "$KEEL_STATE_ROOT/$1" ]; then not_ok "state of $1 left behind"; else ok "no state left for $1"; fi
@@ -197,8 +202,7 @@ fi
 expect 1 "keel-rm refuses a running container" -- "$rm" "$id"
 has err "container is running"
 expect 0 "keel-kill" -- "$kill" "$id" KILL
-i=0
-until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_stopped "$id"
 expect 0 "keel-ps after the kill" -- "$ps"
 has out "stopped(137)"
 expect 1 "keel-kill of a stopped container" -- "$kill" "$id"
@@ -234,8 +238,7 @@ for spec in SIGUSR1:USR1:10 rtmin+3:37:37 12:USR2:12; do
 	wait_for "$tmp/sig-$num/got"
 	if [ "$(cat "$tmp/sig-$num/got" 2>/dev/null)" = "got $trapped" ]; then ok "the init got signal $num"
 	else not_ok "the init's trap for $trapped did not run: '$(cat "$tmp/sig-$num/got" 2>&1)'"; fi
-	i=0
-	until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+	wait_stopped "$id"
 	expect 0 "keel-ps after the stop signal" -- "$ps"
 	has out "stopped(0)"
 	expect 0 "keel-rm" -- "$rm" "$id"
@@ -271,8 +274,7 @@ has err "-t 'x': not a number of seconds"
 id=$(name)
 expect 0 "keel-run -d --stop-signal USR1 -- sleep" -- "$run" -d --name "$id" --layer "$rootfs" --stop-signal USR1 -- sleep 1000
 expect 0 "keel-kill without a signal sends KILL, not the stop signal (docker kill)" -- "$kill" "$id"
-i=0
-until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_stopped "$id"
 expect 0 "keel-ps after it" -- "$ps"
 has out "stopped(137)"
 expect 0 "keel-rm" -- "$rm" "$id"
@@ -361,8 +363,7 @@ fi
 if cmp -s "$tmp/state.before" "$KEEL_STATE_ROOT/$id/state"; then ok "refused updates left the state as it was"
 else not_ok "a refused update changed the state"; diff "$tmp/state.before" "$KEEL_STATE_ROOT/$id/state"; fi
 expect 0 "keel-kill of the updated container" -- "$kill" "$id"
-i=0
-until "$ps" | grep "^$id " | grep -q stopped || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_stopped "$id"
 expect 1 "keel-update of a stopped container" -- "$update" --pids 20 "$id"
 has err "only a created, running or paused container can be updated"
 expect 0 "keel-rm of the updated container" -- "$rm" "$id"

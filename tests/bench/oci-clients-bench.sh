@@ -50,6 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+. "$(dirname "$0")/../oci/containerd-config.sh"
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # wrap RUNTIME: a script that runs it and adds its wall time (us) to W/RUNTIME.us
 wrap() {
@@ -90,20 +91,7 @@ tar -C "$ROOTFS" -cf "$W/rootfs.tar" . && pod import "$W/rootfs.tar" "localhost/
 	{ echo "oci-clients-bench.sh: could not make the image with podman" >&2; exit 1; }
 
 mkdir -p "$W/ctr"
-cat > "$W/ctr/config.toml" <<CONF
-version = 2
-root = "$W/ctr/root"
-state = "$W/ctr/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$W/ctr/containerd.sock"
-[ttrpc]
-  address = "$W/ctr/containerd.sock.ttrpc"
-[debug]
-  address = "$W/ctr/debug.sock"
-[metrics]
-  address = ""
-CONF
+containerd_config "$W/ctr"
 containerd --config "$W/ctr/config.toml" >"$W/ctr/log" 2>&1 &
 cpid=$!
 for i in $(seq 50); do [ -S "$W/ctr/containerd.sock" ] && break; sleep 0.1; done

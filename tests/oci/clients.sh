@@ -29,6 +29,7 @@ had_run_containerd=0
 fails=0 ran=0 cpid=
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
+. "$(dirname "$0")/containerd-config.sh"
 expect() { case "$3" in *"$2"*) ok "$1";; *) fail "$1: want '$2', got '$3'";; esac; }
 
 # ------------------------------------------------------------------ podman
@@ -86,20 +87,7 @@ containerd_cleanup() {
 containerd_tests() {
 	C="ctr --address $W/ctr/containerd.sock -n $N"
 	mkdir -p "$W/ctr"
-	cat > "$W/ctr/config.toml" <<CONF
-version = 2
-root = "$W/ctr/root"
-state = "$W/ctr/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$W/ctr/containerd.sock"
-[ttrpc]
-  address = "$W/ctr/containerd.sock.ttrpc"
-[debug]
-  address = "$W/ctr/debug.sock"
-[metrics]
-  address = ""
-CONF
+	containerd_config "$W/ctr"
 	containerd --config "$W/ctr/config.toml" > "$W/ctr/log" 2>&1 &
 	cpid=$!
 	for i in $(seq 50); do [ -S "$W/ctr/containerd.sock" ] && break; sleep 0.1; done
