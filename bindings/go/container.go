@@ -200,7 +200,24 @@ func (c *Container) configure(s *settings) error {
 	if s.keepUpper {
 		C.keel_container_set_keep_upper(h, 1)
 	}
+	if s.stopSignal != nil {
+		if err := c.setStopSignal(*s.stopSignal); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// setStopSignal checks that sig fits a C int first: a conversion that
+// dropped the high bits could turn a bad number into a good one.
+func (c *Container) setStopSignal(sig syscall.Signal) error {
+	n := C.int(sig)
+	if syscall.Signal(n) != sig {
+		return &Error{Code: ErrorInvalid, Errno: syscall.EINVAL,
+			Message: fmt.Sprintf("keel: WithStopSignal: bad signal %d (a signal number from 1 to 64)", int(sig))}
+	}
+	var cerr *C.keel_error
+	return check(C.keel_container_set_stop_signal(c.h, n, &cerr), &cerr)
 }
 
 // configureImage applies WithImage's image before the other options, so that they win.
@@ -274,6 +291,18 @@ func (c *Container) Pid() int {
 	}
 	defer c.mu.Unlock()
 	return int(C.keel_container_pid(c.h))
+}
+
+// StopSignal is the signal that stops the container
+// (keel_container_stop_signal): what WithStopSignal or the image's
+// StopSignal set or, for a LoadContainer handle, what its create recorded;
+// SIGTERM by default, 0 after Close.
+func (c *Container) StopSignal() syscall.Signal {
+	if c.lock() != nil {
+		return 0
+	}
+	defer c.mu.Unlock()
+	return syscall.Signal(C.keel_container_stop_signal(c.h))
 }
 
 // CreatedAt is when the container was created (zero time before create).

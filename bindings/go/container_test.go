@@ -1,6 +1,7 @@
 package keel
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -302,6 +303,70 @@ func TestContainerLifecycleErrorsAndLoad(t *testing.T) {
 	checkErr(t, err, syscall.ENOENT, missing)
 	_, err = NewContainer("../etc")
 	checkErr(t, err, syscall.EINVAL, "../etc")
+}
+
+func TestContainerStopSignalDefaultSetAndLoaded(t *testing.T) {
+	if sig := testContainer(t, WithArgs("true")).StopSignal(); sig != syscall.SIGTERM {
+		t.Fatalf("default stop signal %v, want SIGTERM", sig)
+	}
+	c := testContainer(t, WithArgs("sleep", "600"), WithStopSignal(syscall.SIGUSR2))
+	if sig := c.StopSignal(); sig != syscall.SIGUSR2 {
+		t.Fatalf("stop signal %v, want SIGUSR2", sig)
+	}
+	if err := c.Create(); err != nil {
+		t.Fatal(err)
+	}
+	// The state on disk carries it: a handle loaded from the state root reads it.
+	other, err := LoadContainer(c.ID(), c.StateRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if sig := other.StopSignal(); sig != syscall.SIGUSR2 {
+		t.Fatalf("loaded stop signal %v, want SIGUSR2", sig)
+	}
+}
+
+func TestContainerKillWithStopSignalReachesATrap(t *testing.T) {
+	r, w := pipe(t)
+	// The init is pid 1 of its namespace: the kernel drops a signal it has
+	// no handler for, so exit 42 proves the trap ran on SIGUSR1.
+	c := testContainer(t, WithArgs("sh", "-c", "trap 'exit 42' USR1; echo ready; while :; do sleep 0.1; done"),
+		WithStopSignal(syscall.SIGUSR1), WithStdio(nil, w, os.Stderr))
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if line, err := bufio.NewReader(r).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("init said %q %v", line, err)
+	}
+	other, err := LoadContainer(c.ID(), c.StateRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Kill(other.StopSignal()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Wait(ctx30(t)); err != nil || st != (ExitStatus{Code: 42}) {
+		t.Fatalf("after the stop signal: %+v %v", st, err)
+	}
+}
+
+func TestContainerBadStopSignal(t *testing.T) {
+	needs(t, missingFS("overlay"))
+	for _, bad := range []syscall.Signal{0, 65, -1} {
+		_, err := NewContainer(unique("kgo"), WithStateRoot(t.TempDir()), WithLayers(rootfs(t)),
+			WithArgs("true"), WithStopSignal(bad))
+		ke := checkErr(t, err, syscall.EINVAL, "bad signal "+itoa(int(bad))+" (a signal number from 1 to 64)")
+		if ke.Code != ErrorInvalid {
+			t.Fatalf("code %v for signal %d", ke.Code, bad)
+		}
+	}
+	// Beyond a C int, not truncated to a good number (1<<32 + 15 is not SIGTERM).
+	_, err := NewContainer(unique("kgo"), WithStateRoot(t.TempDir()), WithLayers(rootfs(t)),
+		WithArgs("true"), WithStopSignal(syscall.Signal(1<<32+15)))
+	checkErr(t, err, syscall.EINVAL, "bad signal 4294967311")
 }
 
 func TestContainerHandleSharedByGoroutines(t *testing.T) {

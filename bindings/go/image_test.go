@@ -122,6 +122,12 @@ type ociLayout struct {
 // cmd, Env (PATH, GREETING=hello), WorkingDir /etc and user.
 func writeLayout(t *testing.T, dir string, tars [][]byte, cmd []string, user string) *ociLayout {
 	t.Helper()
+	return writeLayoutWith(t, dir, tars, cmd, user, nil)
+}
+
+// writeLayoutWith is writeLayout with more fields in the config's "config".
+func writeLayoutWith(t *testing.T, dir string, tars [][]byte, cmd []string, user string, more map[string]interface{}) *ociLayout {
+	t.Helper()
 	l := &ociLayout{path: dir}
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0755); err != nil {
 		t.Fatal(err)
@@ -165,6 +171,9 @@ func writeLayout(t *testing.T, dir string, tars [][]byte, cmd []string, user str
 		"config": map[string]interface{}{"Cmd": cmdJSON, "Env": []interface{}{"PATH=/bin:/sbin", "GREETING=hello"},
 			"WorkingDir": "/etc", "User": user},
 		"rootfs": map[string]interface{}{"type": "layers", "diff_ids": diffIDs}}
+	for k, v := range more {
+		l.config["config"].(map[string]interface{})[k] = v
+	}
 	cfg := marshal(l.config)
 	l.configDigest = blob(cfg)
 	man := marshal(map[string]interface{}{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -333,6 +342,43 @@ func TestImageImportOpenListAndRunItsCmd(t *testing.T) {
 	b, _ := io.ReadAll(r)
 	if st, err := c.Wait(ctx30(t)); err != nil || st != (ExitStatus{}) || string(b) != "applied\n" {
 		t.Fatalf("Apply: %q %+v %v", b, st, err)
+	}
+}
+
+func TestImageStopSignalAndOverride(t *testing.T) {
+	s, dir := testStore(t)
+	l := writeLayoutWith(t, filepath.Join(dir, "ls"), [][]byte{rootfsTar(t)}, imgCmd, "",
+		map[string]interface{}{"StopSignal": "SIGUSR1"})
+	if _, err := s.Import(l.path, ImageFormatAuto, "", "kgo/stop:v1"); err != nil {
+		t.Fatal(err)
+	}
+	c := imageContainer(t, WithImageRef(s, "kgo/stop:v1"), WithStateRoot(t.TempDir()), WithArgs("sleep", "600"))
+	if sig := c.StopSignal(); sig != syscall.SIGUSR1 {
+		t.Fatalf("stop signal %v, want the image's SIGUSR1", sig)
+	}
+	if err := c.Create(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := LoadContainer(c.ID(), c.StateRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if sig := other.StopSignal(); sig != syscall.SIGUSR1 {
+		t.Fatalf("loaded stop signal %v, want SIGUSR1", sig)
+	}
+	// WithStopSignal is applied after the image: it wins.
+	o := imageContainer(t, WithImageRef(s, "kgo/stop:v1"), WithStateRoot(t.TempDir()), WithStopSignal(syscall.SIGINT))
+	if sig := o.StopSignal(); sig != syscall.SIGINT {
+		t.Fatalf("stop signal %v, want the option's SIGINT", sig)
+	}
+	// An image without StopSignal leaves SIGTERM.
+	p := writeLayout(t, filepath.Join(dir, "lp"), [][]byte{rootfsTar(t)}, imgCmd, "")
+	if _, err := s.Import(p.path, ImageFormatAuto, "", "kgo/plain:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if sig := imageContainer(t, WithImageRef(s, "kgo/plain:v1"), WithStateRoot(t.TempDir())).StopSignal(); sig != syscall.SIGTERM {
+		t.Fatalf("stop signal %v, want SIGTERM", sig)
 	}
 }
 

@@ -3,6 +3,7 @@ package keel
 import (
 	"fmt"
 	"os"
+	"syscall"
 )
 
 // Namespace is a set of namespace types (enum keel_ns_type), combined with |.
@@ -61,6 +62,7 @@ type settings struct {
 	networkHost   string
 	upperDir      string
 	keepUpper     bool
+	stopSignal    *syscall.Signal
 	image         *imageSpec
 }
 
@@ -204,12 +206,24 @@ func WithKeepUpper() Option {
 	return containerOption("WithKeepUpper", func(s *settings) { s.keepUpper = true })
 }
 
+// WithStopSignal sets the signal that stops the container
+// (keel_container_set_stop_signal), a number from 1 to 64; SIGTERM
+// unless set. Create records it, so a LoadContainer handle in any process
+// reads the same StopSignal. It is applied after WithImage, so it wins
+// over the image's StopSignal. The library never sends it itself: stop
+// with c.Kill(c.StopSignal()).
+func WithStopSignal(sig syscall.Signal) Option {
+	return containerOption("WithStopSignal", func(s *settings) { s.stopSignal = &sig })
+}
+
 // WithImage makes the container of an image of store (keel_image_apply),
 // as `docker run IMAGE [CMD...]` does: its layers become the container's,
-// its Entrypoint + Cmd, Env, WorkingDir and User the init's; cmd, when
+// its Entrypoint + Cmd, Env, WorkingDir and User the init's, its
+// StopSignal the container's; cmd, when
 // given, replaces the Cmd (the Entrypoint stays). It is applied before
 // every other option, so WithArgs (the whole command), WithEnv,
-// WithoutEnv, WithClearEnv, WithCwd and WithUser override the image.
+// WithoutEnv, WithClearEnv, WithCwd, WithUser and WithStopSignal
+// override the image.
 // It excludes WithRootfs and WithLayers: the image is the root. The store
 // refuses to remove the image while the container exists.
 func WithImage(store *ImageStore, img *Image, cmd ...string) Option {

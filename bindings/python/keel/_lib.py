@@ -249,6 +249,8 @@ _PROTOTYPES = [
     ("keel_container_set_network_host", c_int, [c_ptr, c_str, ERRP]),
     ("keel_container_set_upper_dir", c_int, [c_ptr, c_str, ERRP]),
     ("keel_container_set_keep_upper", None, [c_ptr, c_int]),
+    ("keel_container_set_stop_signal", c_int, [c_ptr, c_int, ERRP]),
+    ("keel_container_stop_signal", c_int, [c_ptr]),
     ("keel_container_add_layer", c_int, [c_ptr, c_str, ERRP]),
     ("keel_container_create", c_int, [c_ptr, ERRP]),
     ("keel_container_start", c_int, [c_ptr, ERRP]),

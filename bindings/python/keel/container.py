@@ -11,12 +11,14 @@ it still runs), then frees the handle; a container picked up with
 """
 
 import ctypes
+import errno
 import os
 from typing import Mapping, Optional, Sequence
 
 from ._lib import F, WAIT_NOHANG, call, dec, enc, take_strv
 from .cgroup import Cgroup
 from .enums import ContainerState, Namespace, Signal
+from .errors import ErrorCode, KeelError
 from .process import ExitStatus, Process, ProcessSpec, _poll_until, _Stdio, configure
 
 _KILL_ALL = 1          # KEEL_KILL_ALL
@@ -46,7 +48,10 @@ class Container:
     - ``network``: (bridge, "10.88.0.2/16", gateway or None), ``network_host``:
       the netns path the bridge lives in;
     - ``upper_dir``, ``keep_upper``: where the writable layer goes, and
-      whether delete keeps it.
+      whether delete keeps it;
+    - ``stop_signal``: the signal that stops it (an int or :class:`signal.Signals`,
+      1 to 64; keel_container_set_stop_signal), recorded at create so that
+      any process that loads it reads the same :attr:`stop_signal`.
     """
 
     def __init__(self, id: str, *, state_root: Optional[str] = None,
@@ -61,7 +66,8 @@ class Container:
                  memory_max: Optional[int] = None, pids_max: Optional[int] = None,
                  cpu_max: Optional[tuple] = None,
                  network: Optional[tuple] = None, network_host: Optional[str] = None,
-                 upper_dir: Optional[str] = None, keep_upper: bool = False, _before=None):
+                 upper_dir: Optional[str] = None, keep_upper: bool = False,
+                 stop_signal: Optional[int] = None, _before=None):
         h = ctypes.c_void_p()
         call(F.keel_container_new, ctypes.byref(h), enc(id), enc(state_root))
         self._init(h, owned=True)
@@ -71,7 +77,7 @@ class Container:
                 _before(self)
             self._configure(rootfs, layers, default_mounts, readonly, args, env, clear_env, cwd,
                             user, tty, hostname, namespaces, cgroup_parent, memory_max, pids_max,
-                            cpu_max, network, network_host, upper_dir, keep_upper)
+                            cpu_max, network, network_host, upper_dir, keep_upper, stop_signal)
         except BaseException:
             self.close()
             raise
@@ -88,7 +94,7 @@ class Container:
 
     def _configure(self, rootfs, layers, default_mounts, readonly, args, env, clear_env, cwd,
                    user, tty, hostname, namespaces, cgroup_parent, memory_max, pids_max,
-                   cpu_max, network, network_host, upper_dir, keep_upper):
+                   cpu_max, network, network_host, upper_dir, keep_upper, stop_signal):
         h = self._h
         r = F.keel_container_rootfs(h)
         if rootfs is not None:
@@ -121,6 +127,16 @@ class Container:
             call(F.keel_container_set_upper_dir, h, enc(upper_dir))
         if keep_upper:
             F.keel_container_set_keep_upper(h, 1)
+        if stop_signal is not None:
+            # int() of a bool or float would hide a caller's mistake: only an int.
+            if isinstance(stop_signal, bool) or not isinstance(stop_signal, int):
+                raise TypeError("keel.Container: stop_signal must be an int or signal.Signals, not %s"
+                                % type(stop_signal).__name__)
+            sig = int(stop_signal)
+            if not -2**31 <= sig < 2**31:  # ctypes would drop the high bits: 2**32 + 15 is not 15
+                raise KeelError(errno.EINVAL, "keel.Container: stop_signal: bad signal %d "
+                                "(a signal number from 1 to 64)" % sig, ErrorCode.INVALID)
+            call(F.keel_container_set_stop_signal, h, sig)
 
     @classmethod
     def from_image(cls, store, image, id: str, *, cmd: Optional[Sequence[str]] = None,
@@ -129,7 +145,8 @@ class Container:
 
         ``image`` is an :class:`keel.Image` or a ref (``name[:tag]`` or
         digest). Its layers become the container's, its Entrypoint + Cmd,
-        Env, WorkingDir and User the init's; ``cmd`` replaces the Cmd (the
+        Env, WorkingDir and User the init's, its StopSignal the container's
+        :attr:`stop_signal`; ``cmd`` replaces the Cmd (the
         Entrypoint stays). Every other keyword argument is the
         constructor's and wins over the image: ``args`` replaces the whole
         command, ``env`` adds to (or with None removes from) the image's
@@ -185,6 +202,21 @@ class Container:
     def started_at(self) -> int:
         """When it was started, seconds since the epoch (0 when not started)."""
         return F.keel_container_started_at(self._handle())
+
+    @property
+    def stop_signal(self):
+        """The signal that stops it (keel_container_stop_signal): SIGTERM unless set.
+
+        A :class:`signal.Signals` when Python names the number, else an int
+        (a real-time signal such as 40). A loaded handle has what its
+        create recorded; an image's StopSignal is applied by from_image.
+        Send it with ``c.kill(c.stop_signal)``.
+        """
+        sig = F.keel_container_stop_signal(self._handle())
+        try:
+            return Signal(sig)
+        except ValueError:
+            return sig
 
     @property
     def state(self) -> ContainerState:
@@ -265,8 +297,6 @@ class Container:
 
     def exit_status(self) -> Optional[ExitStatus]:
         """How the init ended, or None when not known (keel_container_exit_code)."""
-        import errno
-        from .errors import KeelError
         code, sig = ctypes.c_int(), ctypes.c_int()
         try:
             call(F.keel_container_exit_code, self._handle(), ctypes.byref(code), ctypes.byref(sig))

@@ -7,6 +7,7 @@ and deletes them at cleanup even when it fails.
 
 import errno
 import os
+import signal
 import unittest
 
 import keel
@@ -141,6 +142,43 @@ class TestContainer(StateRootCase):
         with self.assertRaises(keel.KeelError) as cm:
             keel.Container.load(unique(), self.state_root)
         self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+    def test_stop_signal_default_set_and_loaded(self):
+        self.assertEqual(self.container(args=["true"]).stop_signal, signal.SIGTERM)
+        c = self.container(args=["sleep", "600"], stop_signal=signal.SIGUSR2)
+        self.assertIs(c.stop_signal, signal.SIGUSR2)
+        c.create()
+        # The state on disk carries it: a handle loaded from the state root reads it.
+        with keel.Container.load(c.id, self.state_root) as other:
+            self.assertIs(other.stop_signal, signal.SIGUSR2)
+        # A real-time signal Python has no name for is an int.
+        rt = self.container(args=["true"], stop_signal=40)
+        self.assertEqual((rt.stop_signal, type(rt.stop_signal)), (40, int))
+
+    def test_kill_with_stop_signal_reaches_a_trap(self):
+        # The init is pid 1 of its namespace: the kernel drops a signal it
+        # has no handler for, so exit 42 proves the trap ran on SIGUSR1.
+        c = self.container(args=["sh", "-c", "trap 'exit 42' USR1; echo ready; "
+                                             "while :; do sleep 0.1; done"],
+                           stop_signal=signal.SIGUSR1, stdout=keel.PIPE)
+        c.run()
+        self.assertEqual(c.stdout.readline(), b"ready\n")
+        with keel.Container.load(c.id, self.state_root) as other:
+            other.kill(other.stop_signal)
+        self.assertEqual(c.wait(timeout=30), keel.ExitStatus(42, 0))
+
+    def test_bad_stop_signal_raises_keels_message(self):
+        for bad in (0, 65, -1):
+            with self.subTest(sig=bad), self.assertRaises(keel.KeelError) as cm:
+                self.container(args=["true"], stop_signal=bad)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+            self.assertIn("bad signal %d (a signal number from 1 to 64)" % bad, cm.exception.message)
+        # Beyond a C int, not truncated to a good number (2**32 + 15 is not SIGTERM).
+        with self.assertRaises(keel.KeelError) as cm:
+            self.container(args=["true"], stop_signal=2**32 + 15)
+        self.assertIn("bad signal %d" % (2**32 + 15), cm.exception.message)
+        with self.assertRaises(TypeError):
+            self.container(args=["true"], stop_signal="SIGTERM")
 
     def test_wait_timeout(self):
         c = self.container(args=["sleep", "600"])

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import tarfile
 import tempfile
 import unittest
@@ -60,7 +61,7 @@ def tar_of_upper():
 class Layout:
     """An OCI image layout on disk, and the digests it was written with."""
 
-    def __init__(self, path, tars, cmd, ref_name=None, user="user"):
+    def __init__(self, path, tars, cmd, ref_name=None, user="user", stop_signal=None):
         self.path = path
         os.makedirs(os.path.join(path, "blobs", "sha256"))
         layers, diff_ids = [], []
@@ -73,6 +74,8 @@ class Layout:
                        "config": {"Cmd": cmd, "Env": ["PATH=/bin:/sbin", "GREETING=hello"],
                                   "WorkingDir": "/etc", "User": user},
                        "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+        if stop_signal is not None:
+            self.config["config"]["StopSignal"] = stop_signal
         cfg = json.dumps(self.config).encode()
         self.config_digest = self._blob(cfg)
         manifest = json.dumps({"schemaVersion": 2,
@@ -179,6 +182,22 @@ class TestImage(ImageCase):
         self.assertEqual((out, st), ("hi from /tmp as 0:0\n", keel.ExitStatus(5, 0)))
         out, st = self.run_image("kpy/img:v1", args=["echo", "args"])
         self.assertEqual((out, st), ("args\n", keel.ExitStatus(0, 0)))
+
+    def test_the_images_stop_signal_and_the_override(self):
+        lay = self.layout("ls", [tar_of_rootfs()], stop_signal="SIGUSR1")
+        self.store.import_(lay.path, name="kpy/stop:v1")
+        c = self.from_image("kpy/stop:v1", args=["sleep", "600"])
+        self.assertIs(c.stop_signal, signal.SIGUSR1)
+        c.create()
+        with keel.Container.load(c.id, self.state_root) as other:
+            self.assertIs(other.stop_signal, signal.SIGUSR1)
+        # The keyword is applied after the image: it wins.
+        self.assertIs(self.from_image("kpy/stop:v1", stop_signal=signal.SIGINT).stop_signal,
+                      signal.SIGINT)
+        # An image without StopSignal leaves SIGTERM.
+        plain = self.layout("lp", [tar_of_rootfs()])
+        self.store.import_(plain.path, name="kpy/plain:v1")
+        self.assertIs(self.from_image("kpy/plain:v1").stop_signal, signal.SIGTERM)
 
     def test_tag_untag_remove_and_prune_change_the_list(self):
         base, upper = tar_of_rootfs(), tar_of_upper()
