@@ -30,7 +30,13 @@ func testContainer(t *testing.T, opts ...Option) *Container {
 	t.Helper()
 	needs(t, missingFS("overlay")) // the rootfs is an overlay layer
 	root := t.TempDir()
-	opts = append([]Option{WithStateRoot(root), WithLayers(rootfs(t))}, opts...)
+	return cleanedContainer(t, append([]Option{WithStateRoot(root), WithLayers(rootfs(t))}, opts...)...)
+}
+
+// cleanedContainer makes a container with opts as they are, deleted (and
+// closed) when the test ends, even if the test fails.
+func cleanedContainer(t *testing.T, opts ...Option) *Container {
+	t.Helper()
 	c, err := NewContainer(unique("kgo"), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +51,20 @@ func testContainer(t *testing.T, opts ...Option) *Container {
 		c.Close()
 	})
 	return c
+}
+
+// wantLoadedStopSignal checks the stop signal of a handle loaded from c's
+// state root: what the state on disk carries.
+func wantLoadedStopSignal(t *testing.T, c *Container, want syscall.Signal) {
+	t.Helper()
+	other, err := LoadContainer(c.ID(), c.StateRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if sig := other.StopSignal(); sig != want {
+		t.Fatalf("loaded stop signal %v, want %v", sig, want)
+	}
 }
 
 func ctx30(t *testing.T) context.Context {
@@ -316,15 +336,7 @@ func TestContainerStopSignalDefaultSetAndLoaded(t *testing.T) {
 	if err := c.Create(); err != nil {
 		t.Fatal(err)
 	}
-	// The state on disk carries it: a handle loaded from the state root reads it.
-	other, err := LoadContainer(c.ID(), c.StateRoot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if sig := other.StopSignal(); sig != syscall.SIGUSR2 {
-		t.Fatalf("loaded stop signal %v, want SIGUSR2", sig)
-	}
+	wantLoadedStopSignal(t, c, syscall.SIGUSR2)
 }
 
 func TestContainerKillWithStopSignalReachesATrap(t *testing.T) {

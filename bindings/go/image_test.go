@@ -222,19 +222,7 @@ func runImage(t *testing.T, s *ImageStore, ref string, opts ...Option) (string, 
 // imageContainer makes a container, deleted at cleanup.
 func imageContainer(t *testing.T, opts ...Option) *Container {
 	t.Helper()
-	c, err := NewContainer(unique("kgo"), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c.Pid() != 0 {
-			if err := c.Delete(DeleteForce); err != nil && !errors.Is(err, syscall.ENOENT) {
-				t.Error(err)
-			}
-		}
-		c.Close()
-	})
-	return c
+	return cleanedContainer(t, opts...)
 }
 
 // regularBytes adds up the regular files' sizes under dirs, as the kernel reports them.
@@ -359,14 +347,7 @@ func TestImageStopSignalAndOverride(t *testing.T) {
 	if err := c.Create(); err != nil {
 		t.Fatal(err)
 	}
-	other, err := LoadContainer(c.ID(), c.StateRoot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if sig := other.StopSignal(); sig != syscall.SIGUSR1 {
-		t.Fatalf("loaded stop signal %v, want SIGUSR1", sig)
-	}
+	wantLoadedStopSignal(t, c, syscall.SIGUSR1)
 	// WithStopSignal is applied after the image: it wins.
 	o := imageContainer(t, WithImageRef(s, "kgo/stop:v1"), WithStateRoot(t.TempDir()), WithStopSignal(syscall.SIGINT))
 	if sig := o.StopSignal(); sig != syscall.SIGINT {
