@@ -9,6 +9,13 @@
 set -eu
 B=${KEEL_BENCH_BUILDDIR:-$(pwd)}
 KI="$B/examples/keel-image" KR="$B/examples/keel-run"
+# the binary itself, not libtool's wrapper script (which costs more than a
+# container start), as keel-bench does
+if [ -x "$B/examples/.libs/keel-run" ]; then
+	KR="$B/examples/.libs/keel-run"
+	LD_LIBRARY_PATH="$B/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	export LD_LIBRARY_PATH
+fi
 runs=50
 while getopts n: o; do
 	case $o in n) runs=$OPTARG ;; *) exit 2 ;; esac
@@ -34,8 +41,8 @@ now() { date +%s%N; }
 batch() {   # $1: image|layers; the mean of $runs runs, in ms
 	t0=$(now); k=0
 	while [ $k -lt "$runs" ]; do
-		if [ "$1" = image ]; then "$KR" --store "$S" --image bench:5 -- /bin/true
-		else "$KR" $layers -- /bin/true; fi
+		if [ "$1" = image ]; then "$KR" --rm --store "$S" --image bench:5 -- /bin/true
+		else "$KR" --rm $layers -- /bin/true; fi
 		k=$((k + 1))
 	done
 	echo "($(now) - $t0) / $runs / 1000000" | bc -l
