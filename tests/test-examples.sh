@@ -20,13 +20,13 @@ name() { n=$((n + 1)); echo "kx$$-$n"; }
 # keel-run makes its containers' cgroups under the library's default parent
 # "keel"; if this run is what created that directory, remove it at the end
 # (rmdir only succeeds once it is empty, so a user's containers are safe).
-keel_parent_existed=no
-[ -d "$cg2/keel" ] && keel_parent_existed=yes
+. "${KEEL_TOP_SRCDIR:?run with make check}/tests/cgroup-parents.sh"
+cg_parents_note keel
 
 cleanup() {
 	for id in $(ls "$KEEL_STATE_ROOT" 2>/dev/null); do "$rm" -f "$id" >/dev/null 2>&1; done
 	rm -rf "$tmp"
-	[ $keel_parent_existed = yes ] || rmdir "$cg2/keel" 2>/dev/null || true
+	cg_parents_drop
 }
 trap cleanup EXIT
 

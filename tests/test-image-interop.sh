@@ -18,12 +18,15 @@ SCHEMAS=/usr/share/gocode/src/github.com/opencontainers/image-spec/schema
 D=$(mktemp -d /tmp/keel-interop-XXXXXX)
 fails=0 passes=0 skips=0
 
+. "$SRC/tests/cgroup-parents.sh"
+cg_parents_note keel libpod_parent
 cleanup() {
 	[ -n "${PODMAN:-}" ] && $PODMAN rm -af >/dev/null 2>&1
 	[ -n "${BUILDAH:-}" ] && $BUILDAH rm -a >/dev/null 2>&1
 	# vfs layers can hold read-only dirs; the store is ours alone
 	chmod -R u+w "$D" 2>/dev/null
 	rm -rf "$D"
+	cg_parents_drop
 }
 trap cleanup EXIT
 

@@ -21,7 +21,9 @@ while getopts n: o; do
 	case $o in n) runs=$OPTARG ;; *) exit 2 ;; esac
 done
 D=$(mktemp -d /var/tmp/keel-run-bench-XXXXXX)
-trap 'rm -rf "$D"' EXIT
+. "$(dirname "$0")/../cgroup-parents.sh"
+cg_parents_note keel
+trap 'rm -rf "$D"; cg_parents_drop' EXIT
 S="$D/store"
 
 # The image: the build's busybox rootfs, then four small layers on top.

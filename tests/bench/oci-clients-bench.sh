@@ -47,10 +47,13 @@ cleanup() {
 	done
 	for m in $(awk -v w="$W" 'index($5, w "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
 	rm -rf "$W"
+	cg_parents_drop
 }
 trap cleanup EXIT
 
 . "$(dirname "$0")/../oci/containerd-config.sh"
+. "$(dirname "$0")/../cgroup-parents.sh"
+cg_parents_note libpod_parent
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # wrap RUNTIME: a script that runs it and adds its wall time (us) to W/RUNTIME.us
 wrap() {

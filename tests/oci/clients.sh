@@ -30,6 +30,8 @@ fails=0 ran=0 cpid=
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 . "$(dirname "$0")/containerd-config.sh"
+. "$(dirname "$0")/../cgroup-parents.sh"
+cg_parents_note libpod_parent
 expect() { case "$3" in *"$2"*) ok "$1";; *) fail "$1: want '$2', got '$3'";; esac; }
 
 # ------------------------------------------------------------------ podman
@@ -154,6 +156,7 @@ cleanup() {
 	# never rm -rf across a mount a client left (a bind of a host path)
 	for m in $(mounts_under_w); do umount -l "$m"; done
 	[ -z "$(mounts_under_w)" ] && rm -rf "$W"
+	cg_parents_drop
 }
 trap cleanup EXIT
 

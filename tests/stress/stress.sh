@@ -34,14 +34,14 @@ ns=ks$$                           # the scratch network namespace
 table=$tmp/table failed=0
 RANDOM=$seed
 
-keel_parent_existed=no
-[ -d "$cg2/keel" ] && keel_parent_existed=yes
+. "$src/tests/cgroup-parents.sh"
+cg_parents_note keel
 cleanup() {
 	for id in $(ls "$KEEL_STATE_ROOT" 2>/dev/null); do "$rm" -f "$id" >/dev/null 2>&1; done
 	ip netns del "$ns" 2>/dev/null
 	grep -F " $tmp/" /proc/self/mountinfo | awk '{ print $5 }' | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$tmp"
-	[ $keel_parent_existed = yes ] || rmdir "$cg2/keel" 2>/dev/null
+	cg_parents_drop
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
